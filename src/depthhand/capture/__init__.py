@@ -1,0 +1,1 @@
+"""Stage 1: depth sources (sensors, recordings, synthetic scenes) yielding DepthFrames."""

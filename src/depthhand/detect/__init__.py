@@ -1,0 +1,1 @@
+"""Stage 2: find hands in depth alone."""

@@ -1,0 +1,1 @@
+"""The field's standard metrics and prediction-file readers."""

@@ -1,0 +1,1 @@
+"""Pure geometry: projection, crops, augmentation (each function with its inverse)."""

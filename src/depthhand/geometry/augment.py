@@ -1,0 +1,143 @@
+"""Training augmentation that moves the crop, never the data: in-plane rotation, 3-D centre shift, cube scale.
+
+An augmented sample is described by a :class:`HandCrop` whose ``image_to_crop`` includes the rotation, plus the
+joints expressed in the rotated image. Rotating the image content by θ about the centre's pixel ``c`` and
+cropping it with the plain affine ``A`` equals cropping the original image with ``A·R(θ)``, so the depth patch
+is produced from the untouched frame by :func:`depthhand.geometry.crop.crop_depth` and patch and joints stay
+consistent. Joints are rotated in (u, v) about ``c`` with their depth kept (DeepPrior's convention), and
+:func:`unaugment_joints` undoes it exactly.
+
+Ideas from DeepPrior++ (Oberweger & Lepetit, 2017) and CrossInfoNet's recipe; re-implemented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.geometry.camera import uvd_to_xyz, xyz_to_uvd
+from depthhand.geometry.crop import make_crop
+from depthhand.structures import CameraIntrinsics, HandCrop
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class AugmentParams:
+    """One augmentation draw.
+
+    Attributes:
+        rotation_deg: In-plane rotation of the image content about the centre pixel, degrees (counter-clockwise
+            as seen on screen, i.e. with v pointing down).
+        shift_xyz_mm: (3,) offset added to the crop centre, mm.
+        cube_scale: Factor applied to the cube size.
+    """
+
+    rotation_deg: float = 0.0
+    shift_xyz_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cube_scale: float = 1.0
+
+
+IDENTITY = AugmentParams()
+
+
+@dataclass(frozen=True, slots=True)
+class AugmentRecipe:
+    """How augmentation parameters are drawn.
+
+    The CrossInfoNet recipe picks one of {shift, rotation, scale, none} per sample: centre shift σ = 10 mm,
+    rotation uniform in ±180°, scale σ = 0.05. ``combine=True`` applies all three together (a stronger option).
+    """
+
+    shift_sigma_mm: float = 10.0
+    rotation_max_deg: float = 180.0
+    scale_sigma: float = 0.05
+    combine: bool = False
+
+
+def sample_augment(rng: np.random.Generator, recipe: AugmentRecipe = AugmentRecipe()) -> AugmentParams:
+    """Draw augmentation parameters."""
+    shift = tuple(float(s) for s in rng.normal(0.0, recipe.shift_sigma_mm, 3))
+    rot = float(rng.uniform(-recipe.rotation_max_deg, recipe.rotation_max_deg))
+    scale = float(np.clip(abs(1.0 + rng.normal(0.0, recipe.scale_sigma)), 0.7, 1.3))
+    if recipe.combine:
+        return AugmentParams(rot, (shift[0], shift[1], shift[2]), scale)
+    mode = int(rng.integers(0, 4))
+    if mode == 0:
+        return AugmentParams(shift_xyz_mm=(shift[0], shift[1], shift[2]))
+    if mode == 1:
+        return AugmentParams(rotation_deg=rot)
+    if mode == 2:
+        return AugmentParams(cube_scale=scale)
+    return IDENTITY
+
+
+def rotation_about(center_uv: npt.ArrayLike, angle_deg: float) -> F64:
+    """(3, 3) affine rotating image points by ``angle_deg`` about ``center_uv`` (counter-clockwise on screen)."""
+    cu, cv = np.asarray(center_uv, np.float64)
+    t = np.deg2rad(angle_deg)
+    c, s = np.cos(t), np.sin(t)
+    # v points down, so a counter-clockwise rotation on screen is (u, v) -> (c·du + s·dv, −s·du + c·dv).
+    rot = np.array([[c, s], [-s, c]])
+    out = np.eye(3)
+    out[:2, :2] = rot
+    out[:2, 2] = np.array([cu, cv]) - rot @ np.array([cu, cv])
+    return out
+
+
+def rotate_joints_uvd(joints_uvd: npt.ArrayLike, center_uv: npt.ArrayLike, angle_deg: float) -> F64:
+    """Rotate (..., 3) image joints in (u, v) about ``center_uv``; depth is kept."""
+    p = np.asarray(joints_uvd, np.float64)
+    r = rotation_about(center_uv, angle_deg)
+    uv = p[..., :2] @ r[:2, :2].T + r[:2, 2]
+    return np.concatenate([uv, p[..., 2:3]], axis=-1)
+
+
+def augment_crop(
+    center_xyz_mm: npt.ArrayLike,
+    cube_mm: npt.ArrayLike,
+    joints_xyz_mm: npt.ArrayLike,
+    intrinsics: CameraIntrinsics,
+    params: AugmentParams,
+    crop_size: int = 96,
+) -> tuple[HandCrop, F64]:
+    """Apply ``params`` to a crop and its joints.
+
+    Args:
+        center_xyz_mm: (3,) crop centre before augmentation, mm.
+        cube_mm: Cube size, scalar or (3,), mm.
+        joints_xyz_mm: (J, 3) joints in camera mm.
+        intrinsics: The camera of the frame.
+        params: The augmentation draw.
+        crop_size: Patch side, pixels.
+
+    Returns:
+        ``(crop, joints_aug_xyz_mm)``: crop the *original* depth with ``crop`` and normalise
+        ``joints_aug_xyz_mm`` with it (:func:`~depthhand.geometry.crop.joints_to_crop`) to get a consistent
+        training pair.
+    """
+    center = np.asarray(center_xyz_mm, np.float64)
+    center_uv = xyz_to_uvd(center, intrinsics)[:2]
+    joints_uvd = xyz_to_uvd(joints_xyz_mm, intrinsics)
+    joints_rot = uvd_to_xyz(rotate_joints_uvd(joints_uvd, center_uv, params.rotation_deg), intrinsics)
+    new_center = center + np.asarray(params.shift_xyz_mm, np.float64)
+    cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,)) * params.cube_scale
+    plain = make_crop(new_center, cube, intrinsics, crop_size)
+    # The content is rotated about the *original* centre pixel, the same point the joints rotate about.
+    affine = plain.image_to_crop @ rotation_about(center_uv, params.rotation_deg)
+    crop = HandCrop(plain.center_xyz_mm, plain.cube_mm, affine, plain.crop_size)
+    return crop, joints_rot
+
+
+def unaugment_joints(
+    joints_aug_xyz_mm: npt.ArrayLike,
+    center_xyz_mm: npt.ArrayLike,
+    intrinsics: CameraIntrinsics,
+    params: AugmentParams,
+) -> F64:
+    """Inverse of the joint part of :func:`augment_crop` (``center_xyz_mm`` is the un-augmented centre)."""
+    center_uv = xyz_to_uvd(np.asarray(center_xyz_mm, np.float64), intrinsics)[:2]
+    uvd = xyz_to_uvd(joints_aug_xyz_mm, intrinsics)
+    return uvd_to_xyz(rotate_joints_uvd(uvd, center_uv, -params.rotation_deg), intrinsics)

@@ -1,0 +1,1 @@
+"""Stage 5: table plane, touch / hover / pinch events, projector calibration."""

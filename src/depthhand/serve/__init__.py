@@ -1,0 +1,1 @@
+"""Stage 6: the Django + Channels backend and web viewer."""

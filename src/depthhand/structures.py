@@ -1,0 +1,315 @@
+"""Typed, frozen records passed between the pipeline stages.
+
+Every stage of depthhand (capture → detect → crop → pose → track → interact → serve) takes and returns these
+types, never positional tuples. Coordinate names carry their frame and unit:
+
+* ``*_xyz_mm``: camera frame, millimetres, x right, y down, z forward (the OpenCV convention).
+* ``*_uvd``: image pixels (u right, v down) and depth in millimetres.
+* ``*_crop``: cube-normalised coordinates in [-1, 1] relative to a :class:`HandCrop`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.skeleton import JointSet
+
+FloatArray = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
+
+
+class Handedness(enum.Enum):
+    """Which hand a detection or pose belongs to."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics of a depth camera.
+
+    Attributes:
+        fx: Focal length along u, pixels.
+        fy: Focal length along v, pixels (positive; y points down in depthhand's camera frame).
+        cx: Principal point u, pixels.
+        cy: Principal point v, pixels.
+        width: Image width, pixels.
+        height: Image height, pixels.
+        depth_unit_mm: Millimetres per raw depth unit of the sensor (1.0 for mm sensors, 0.125 for the SR305).
+    """
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+    depth_unit_mm: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("fx", "fy"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"CameraIntrinsics.{name} must be a positive finite focal length, got {value}")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if int(value) != value or value <= 0:
+                raise ValueError(f"CameraIntrinsics.{name} must be a positive integer, got {value}")
+        if not np.isfinite(self.depth_unit_mm) or self.depth_unit_mm <= 0:
+            raise ValueError(f"CameraIntrinsics.depth_unit_mm must be positive, got {self.depth_unit_mm}")
+
+    @property
+    def matrix(self) -> Float64Array:
+        """The 3×3 camera matrix K (float64)."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+    def scaled(self, factor: float) -> CameraIntrinsics:
+        """Intrinsics of the same camera with the image resized by ``factor`` (pixel-centre convention)."""
+        return CameraIntrinsics(
+            fx=self.fx * factor,
+            fy=self.fy * factor,
+            cx=(self.cx + 0.5) * factor - 0.5,
+            cy=(self.cy + 0.5) * factor - 0.5,
+            width=round(self.width * factor),
+            height=round(self.height * factor),
+            depth_unit_mm=self.depth_unit_mm,
+        )
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain-JSON form."""
+        return {
+            "fx": self.fx,
+            "fy": self.fy,
+            "cx": self.cx,
+            "cy": self.cy,
+            "width": self.width,
+            "height": self.height,
+            "depth_unit_mm": self.depth_unit_mm,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CameraIntrinsics:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` naming a missing field."""
+        missing = [k for k in ("fx", "fy", "cx", "cy", "width", "height") if k not in data]
+        if missing:
+            raise ValueError(f"intrinsics are missing field(s) {missing}; expected fx, fy, cx, cy, width, height")
+        return cls(
+            fx=float(data["fx"]),
+            fy=float(data["fy"]),
+            cx=float(data["cx"]),
+            cy=float(data["cy"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            depth_unit_mm=float(data.get("depth_unit_mm", 1.0)),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DepthFrame:
+    """One depth image in millimetres.
+
+    Attributes:
+        depth_mm: (H, W) float32 depth in mm; 0 marks an invalid pixel.
+        intrinsics: The camera that took it; ``(height, width)`` must match ``depth_mm``.
+        timestamp_us: Capture time in microseconds (sensor or host clock, monotonic per source).
+        source_id: Where it came from (URL of the source, dataset name and frame, ...).
+        index: Frame number within the source.
+    """
+
+    depth_mm: FloatArray
+    intrinsics: CameraIntrinsics
+    timestamp_us: int = 0
+    source_id: str = ""
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        depth = self.depth_mm
+        if not isinstance(depth, np.ndarray) or depth.ndim != 2:
+            shape = getattr(depth, "shape", type(depth).__name__)
+            raise ValueError(f"DepthFrame.depth_mm must be a 2-D (H, W) array in mm, got {shape}")
+        if depth.dtype != np.float32:
+            raise ValueError(f"DepthFrame.depth_mm must be float32 mm, got {depth.dtype}; use DepthFrame.from_raw()")
+        expected = (self.intrinsics.height, self.intrinsics.width)
+        if depth.shape != expected:
+            raise ValueError(f"DepthFrame.depth_mm has shape {depth.shape}, intrinsics expect {expected} (H, W)")
+
+    @classmethod
+    def from_raw(
+        cls,
+        raw: npt.NDArray[Any],
+        intrinsics: CameraIntrinsics,
+        timestamp_us: int = 0,
+        source_id: str = "",
+        index: int = 0,
+        max_depth_mm: float = 10_000.0,
+    ) -> DepthFrame:
+        """Build a frame from raw sensor units, cleaning invalid values.
+
+        Raw values are multiplied by ``intrinsics.depth_unit_mm``; NaN, infinite, negative and values beyond
+        ``max_depth_mm`` become 0 (invalid).
+
+        Args:
+            raw: (H, W) integer or float depth in sensor units.
+            intrinsics: The camera.
+            timestamp_us: Capture time, µs.
+            source_id: Origin of the frame.
+            index: Frame number.
+            max_depth_mm: Depths beyond this are treated as invalid.
+
+        Raises:
+            ValueError: If ``raw`` is not a 2-D numeric array of the intrinsics' size.
+        """
+        arr = np.asarray(raw)
+        if arr.ndim != 2 or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+            raise ValueError(f"raw depth must be a 2-D numeric (H, W) array, got shape {arr.shape} dtype {arr.dtype}")
+        depth = arr.astype(np.float32) * np.float32(intrinsics.depth_unit_mm)
+        bad = ~np.isfinite(depth) | (depth < 0) | (depth > max_depth_mm)
+        if bad.any():
+            depth[bad] = 0.0
+        return cls(depth, intrinsics, timestamp_us=timestamp_us, source_id=source_id, index=index)
+
+    @property
+    def valid_mask(self) -> npt.NDArray[np.bool_]:
+        """(H, W) True where the depth is valid (> 0)."""
+        return self.depth_mm > 0
+
+
+@dataclass(frozen=True, slots=True)
+class HandBox:
+    """A detected hand in one frame.
+
+    Attributes:
+        center_uvd: (3,) hand centre: pixels u, v and depth in mm.
+        center_xyz_mm: (3,) the same centre in camera mm.
+        box_xyxy: (4,) image box (u0, v0, u1, v1), pixels.
+        score: Detection confidence in [0, 1].
+        handedness: Left / right / unknown.
+    """
+
+    center_uvd: FloatArray
+    center_xyz_mm: FloatArray
+    box_xyxy: FloatArray
+    score: float = 1.0
+    handedness: Handedness = Handedness.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class HandCrop:
+    """A metric cube around a hand and the 2-D transform from the image to the crop.
+
+    Attributes:
+        center_xyz_mm: (3,) cube centre in camera mm.
+        cube_mm: (3,) cube size (x, y, z) in mm, e.g. (250, 250, 250).
+        image_to_crop: (3, 3) float64 affine that maps homogeneous image pixels (u, v, 1) to crop pixels.
+        crop_size: Side of the square crop, pixels (e.g. 96 or 128).
+    """
+
+    center_xyz_mm: Float64Array
+    cube_mm: Float64Array
+    image_to_crop: Float64Array
+    crop_size: int
+
+    @property
+    def crop_to_image(self) -> Float64Array:
+        """(3, 3) inverse of :attr:`image_to_crop`."""
+        inv: Float64Array = np.linalg.inv(self.image_to_crop).astype(np.float64)
+        return inv
+
+
+@dataclass(frozen=True, slots=True)
+class HandPose:
+    """3-D joints of one hand.
+
+    Attributes:
+        joints_xyz_mm: (J, 3) float32 joints in camera mm (y down).
+        joints_uvd: (J, 3) float32 joints in image pixels and depth mm.
+        joint_set: The skeleton the joints follow (names, bones).
+        confidence: (J,) per-joint confidence in [0, 1]; ones if unknown.
+        handedness: Left / right / unknown.
+        score: Overall score of the hand in [0, 1].
+        visible: (J,) per-joint visibility (True when unknown).
+    """
+
+    joints_xyz_mm: FloatArray
+    joints_uvd: FloatArray
+    joint_set: JointSet
+    confidence: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
+    handedness: Handedness = Handedness.UNKNOWN
+    score: float = 1.0
+    visible: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __post_init__(self) -> None:
+        n = self.joint_set.num_joints
+        for name in ("joints_xyz_mm", "joints_uvd"):
+            arr = getattr(self, name)
+            if not isinstance(arr, np.ndarray) or arr.shape != (n, 3):
+                shape = getattr(arr, "shape", type(arr).__name__)
+                raise ValueError(f"HandPose.{name} must be ({n}, 3) for {self.joint_set.name}, got {shape}")
+        if self.confidence.size == 0:
+            object.__setattr__(self, "confidence", np.ones(n, np.float32))
+        if self.visible.size == 0:
+            object.__setattr__(self, "visible", np.ones(n, bool))
+        if self.confidence.shape != (n,) or self.visible.shape != (n,):
+            raise ValueError(
+                f"HandPose.confidence and .visible must be ({n},), got {self.confidence.shape} and {self.visible.shape}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form with joint names."""
+        return {
+            "joint_set": self.joint_set.name,
+            "joint_names": list(self.joint_set.names),
+            "joints_xyz_mm": np.round(self.joints_xyz_mm.astype(np.float64), 2).tolist(),
+            "joints_uvd": np.round(self.joints_uvd.astype(np.float64), 2).tolist(),
+            "confidence": np.round(self.confidence.astype(np.float64), 3).tolist(),
+            "visible": self.visible.astype(bool).tolist(),
+            "handedness": self.handedness.value,
+            "score": float(self.score),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedHand:
+    """A hand followed over time.
+
+    Attributes:
+        track_id: Stable id while the hand stays in view (ids are never reused within a run).
+        pose: The (smoothed) pose in this frame.
+        box: The detection it was matched to this frame, or ``None`` if coasting.
+        age_frames: Frames since the track started.
+        lost_frames: Consecutive frames without a matching detection (0 when seen this frame).
+    """
+
+    track_id: int
+    pose: HandPose
+    box: HandBox | None = None
+    age_frames: int = 0
+    lost_frames: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """Everything the live pipeline produced for one frame.
+
+    Attributes:
+        frame_index: Index of the frame within its source.
+        timestamp_us: Capture time of the frame, µs.
+        hands: The tracked hands.
+        timings_ms: Per-stage wall time (``capture``, ``detect``, ``crop``, ``pose``, ``track``, ``total``), ms.
+        source_id: The source the frame came from.
+        intrinsics: The camera of the frame.
+    """
+
+    frame_index: int
+    timestamp_us: int
+    hands: tuple[TrackedHand, ...]
+    timings_ms: dict[str, float]
+    source_id: str = ""
+    intrinsics: CameraIntrinsics | None = None

@@ -1,0 +1,1 @@
+"""Stage 4: hand identities over time and joint smoothing."""

@@ -1,0 +1,1 @@
+"""Training loops, checkpoints and data pipelines (needs the [train] extra)."""
