@@ -116,7 +116,9 @@ def augment_crop(
     Returns:
         ``(crop, joints_aug_xyz_mm)``: crop the *original* depth with ``crop`` and normalise
         ``joints_aug_xyz_mm`` with it (:func:`~depthhand.geometry.crop.joints_to_crop`) to get a consistent
-        training pair.
+        training pair. ``crop.image_to_crop`` maps *original* image pixels to the patch, so a joint's patch pixel
+        (e.g. for heat maps) is ``image_to_crop_uvd(xyz_to_uvd(joints_xyz_mm), crop)`` of the *un-augmented*
+        joints; the augmented joints are in the rotated image, where the plain (unrotated) crop applies.
     """
     center = np.asarray(center_xyz_mm, np.float64)
     center_uv = xyz_to_uvd(center, intrinsics)[:2]

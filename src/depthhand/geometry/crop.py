@@ -11,7 +11,6 @@ Bounds are continuous edge coordinates, so a crop maps bounds exactly onto ``[âˆ
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -127,6 +126,29 @@ def joints_from_crop(joints_crop: npt.ArrayLike, crop: HandCrop) -> F64:
     return np.asarray(joints_crop, np.float64) * (crop.cube_mm / 2) + crop.center_xyz_mm
 
 
+def crop_source_pixels(crop: HandCrop, image_shape: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
+    """The image pixel each crop pixel samples (nearest neighbour).
+
+    Args:
+        crop: The crop.
+        image_shape: (H, W) of the image.
+
+    Returns:
+        ``(u, v, inside)``: (S, S) integer pixel columns and rows, and a mask of the crop pixels whose source lies
+        inside the image (``u``/``v`` are clamped where it does not).
+    """
+    size = crop.crop_size
+    jj, ii = np.meshgrid(np.arange(size, dtype=np.float64), np.arange(size, dtype=np.float64))
+    inv = crop.crop_to_image
+    src_u = inv[0, 0] * jj + inv[0, 1] * ii + inv[0, 2]
+    src_v = inv[1, 0] * jj + inv[1, 1] * ii + inv[1, 2]
+    u = np.floor(src_u + 0.5).astype(np.int64)
+    v = np.floor(src_v + 0.5).astype(np.int64)
+    h, w = image_shape
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    return np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), inside.astype(np.int64)
+
+
 def crop_depth(depth_mm: npt.NDArray[np.floating], crop: HandCrop) -> F32:
     """Cut, resample (nearest) and normalise the depth inside a crop.
 
@@ -140,18 +162,11 @@ def crop_depth(depth_mm: npt.NDArray[np.floating], crop: HandCrop) -> F32:
     """
     if depth_mm.ndim != 2:
         raise ValueError(f"depth_mm must be (H, W), got {depth_mm.shape}")
-    size = crop.crop_size
-    patch = cv2.warpAffine(
-        np.ascontiguousarray(depth_mm, np.float32),
-        crop.image_to_crop[:2].astype(np.float64),
-        (size, size),
-        flags=cv2.INTER_NEAREST,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0.0,
-    )
+    u, v, inside = crop_source_pixels(crop, (depth_mm.shape[0], depth_mm.shape[1]))
+    patch = np.where(inside.astype(bool), depth_mm[v, u], 0.0).astype(np.float64)
     half_z = crop.cube_mm[2] / 2
     zc = crop.center_xyz_mm[2]
-    norm = (patch.astype(np.float64) - zc) / half_z
+    norm = (patch - zc) / half_z
     background = (patch <= 0) | (norm > 1.0)
     norm = np.clip(norm, -1.0, 1.0)
     norm[background] = BACKGROUND
@@ -171,13 +186,14 @@ def patch_to_depth(patch: npt.NDArray[np.floating], crop: HandCrop) -> F32:
 
 
 def crop_points(depth_mm: npt.NDArray[np.floating], crop: HandCrop, intrinsics: CameraIntrinsics) -> F64:
-    """Back-project a crop's patch to camera mm (the points the network sees).
+    """Back-project a crop's patch to camera mm, exactly: each patch pixel at the image pixel it sampled.
 
     Returns:
-        (N, 3) float64 xyz mm of the non-background patch pixels.
+        (N, 3) float64 xyz mm of the non-background patch pixels (each one of the frame's own points).
     """
     patch = crop_depth(depth_mm, crop)
-    vv, uu = np.nonzero(patch < BACKGROUND)
-    d = patch_to_depth(patch, crop)[vv, uu].astype(np.float64)
-    uvd = crop_to_image_uvd(np.stack([uu, vv, d], axis=-1).astype(np.float64), crop)
+    u, v, _ = crop_source_pixels(crop, (depth_mm.shape[0], depth_mm.shape[1]))
+    keep = patch < BACKGROUND
+    d = patch_to_depth(patch, crop)[keep].astype(np.float64)
+    uvd = np.stack([u[keep], v[keep], d], axis=-1).astype(np.float64)
     return uvd_to_xyz(uvd, intrinsics)
