@@ -150,5 +150,5 @@ def test_uncrop_joints_on_surface() -> None:
     [([0, 0, -10], 250, 96), ([0, 0, 500], -1, 96), ([0, 0, 500], 250, 1), ([np.nan, 0, 500], 250, 96)],
 )
 def test_bad_crop_arguments(center, cube, size) -> None:
-    with pytest.raises(ValueError, match="center_xyz_mm|cube_mm|crop_size"):
+    with pytest.raises(ValueError, match=r"center_xyz_mm|cube_mm|crop_size"):
         make_crop(np.array(center, float), cube, K, size)
