@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_EXTRAS := dev,train,synth,viz,serve
 DEMO_EXTRAS := synth,viz,serve
 
-.PHONY: demo test install-demo install-test lint clean
+.PHONY: demo test install-demo install-test lint clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,17 @@ lint: install-test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: lint
+# Debian packages the end-to-end tests drive for real: Chromium (web viewer), redis-server (scale-out).
+SYSTEM_PKGS := chromium chromium-driver redis-server
+system-deps:
+	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing Debian packages:$$missing (browser/redis tests will not run)"; fi; \
+	fi
+
+test: lint system-deps
 	$(BIN)/pytest
 
 clean:
