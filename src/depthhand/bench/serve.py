@@ -1,0 +1,182 @@
+"""``serve.load``: 50 WebSocket clients at 30 fps against a local embedded server, one of them slow (loopback only).
+
+Added latency = client receive time − ``t_send_us`` (the moment the pipeline thread handed the frame to the server
+loop). All 50 clients run in the benchmark's own process on the same machine, so the client-side handling of 50
+simultaneous messages is part of the figure; ``server_relay_*`` isolates the server (``t_relay_us`` is stamped by
+the consumer just before the socket write).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from depthhand.bench.core import BenchResult, benchmark
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _clients(port: int, token: str, n: int, seconds: float) -> dict[str, Any]:
+    import asyncio
+    import json
+
+    import websockets
+
+    url = f"ws://127.0.0.1:{port}/ws/hands?token={token}"
+    latencies: list[float] = []
+    relay: list[float] = []
+    stats = {"frames": 0, "gaps": 0, "slow_frames": 0, "slow_max_behind": 0}
+    newest = {"seq": 0}
+    stop_at = time.monotonic() + seconds
+
+    async def client(slow: bool) -> None:
+        async with websockets.connect(url, max_queue=4) as ws:
+            last = received = 0
+            while time.monotonic() < stop_at:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, stop_at - time.monotonic()))
+                except TimeoutError:
+                    break
+                now_us = time.time_ns() // 1000
+                msg = json.loads(raw)
+                if msg.get("type") != "frame":
+                    continue
+                seq = msg["seq"]
+                if slow:
+                    stats["slow_frames"] += 1
+                    stats["slow_max_behind"] = max(stats["slow_max_behind"], newest["seq"] - seq)
+                    await asyncio.sleep(0.5)  # a client that handles 2 frames per second
+                else:
+                    latencies.append((now_us - msg["t_send_us"]) / 1e3)
+                    relay.append((msg["t_relay_us"] - msg["t_send_us"]) / 1e3)
+                    stats["frames"] += 1
+                    newest["seq"] = max(newest["seq"], seq)
+                    if last and seq > last + 1:
+                        stats["gaps"] += seq - last - 1
+                    last = seq
+                received += 1
+                if slow or received % 2 == 0:  # cumulative acks: every second frame (the hello's ack_every)
+                    await ws.send(json.dumps({"type": "ack", "seq": seq}))
+
+    await asyncio.gather(*(client(slow=i == 0) for i in range(n)))
+    return {"latencies": latencies, "relay": relay, **stats}
+
+
+@benchmark("serve.load", "50 WebSocket clients @30 fps + 1 slow client on loopback: added latency, drops, memory")
+def load(quick: bool) -> BenchResult:
+    """Start ``depthhand serve`` (embedded, scripted source), connect the clients, measure."""
+    import asyncio
+
+    import numpy as np
+
+    seconds = 4.0 if quick else 60.0
+    n_clients = 50
+    port = _free_port()
+    token = secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "DEPTHHAND_TOKEN": token}
+        cmd = [sys.executable, "-m", "depthhand.cli", "serve", "--port", str(port), "--data-dir", data, "--fps", "30"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            t0 = time.time()
+            while time.time() - t0 < 30:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.1)
+            time.sleep(1.0)
+            rss_before = _rss_mib(proc.pid)
+            cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
+            out = asyncio.run(_clients(port, token, n_clients, seconds))
+            cpu = _cpu_s(proc.pid) - cpu_before
+            wall = time.perf_counter() - wall_before
+            rss_after = _rss_mib(proc.pid)
+            load = os.getloadavg()[0]
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    lat = np.asarray(out["latencies"]) if out["latencies"] else np.full(1, np.nan)
+    relay = np.asarray(out["relay"]) if out["relay"] else np.full(1, np.nan)
+    expected = (n_clients - 1) * seconds * 30
+    return BenchResult(
+        "serve.load",
+        float(np.percentile(lat, 95)),
+        "ms p95 added latency",
+        len(out["latencies"]),
+        {
+            "p50_ms": float(np.percentile(lat, 50)),
+            "p95_ms": float(np.percentile(lat, 95)),
+            "max_ms": float(np.max(lat)),
+            "server_relay_p50_ms": float(np.percentile(relay, 50)),
+            "server_relay_p95_ms": float(np.percentile(relay, 95)),
+            "clients": n_clients,
+            "seconds": seconds,
+            "frames_received": out["frames"],
+            "frames_expected_approx": int(expected),
+            "dropped_frames": out["gaps"],
+            "slow_client_frames": out["slow_frames"],
+            "slow_client_max_behind": out["slow_max_behind"],
+            "server_cpu_percent": round(100 * cpu / wall, 1),
+            "server_cpu_ms_per_frame": round(1e3 * cpu / (wall * 30), 2),
+            "machine_load_1min": round(load, 2),
+            "server_rss_before_mib": round(rss_before, 1),
+            "server_rss_after_mib": round(rss_after, 1),
+        },
+    )
+
+
+@benchmark("serve.touch_synthetic", "touch precision/recall/false touches per minute on the synthetic live source")
+def touch_synthetic(quick: bool) -> BenchResult:
+    """Touch logic on ``SyntheticLive`` with true joints (+ 0 / 2 mm jitter) as pose output.
+
+    ``default``: :class:`TouchSettings` defaults (10 / 18 mm, tuned for pose-model noise on an Astra at 1 m);
+    ``tuned``: 6 / 10 mm with height smoothing 0.5 (fits this renderer's 3 mm touch definition).
+    """
+    import numpy as np
+
+    from depthhand.geometry.plane import Plane
+    from depthhand.interact.evaluate import evaluate_touch, truth_frames_from_synthetic
+    from depthhand.interact.touch import TouchSettings
+    from depthhand.synth.live import SyntheticLive
+
+    n = 300 if quick else 1800
+    live = SyntheticLive(seed=1)
+    pairs = [p for _, p in zip(range(n), live, strict=False)]
+    tp = live.rig.plane
+    plane = Plane(np.asarray(tp[:3], dtype=np.float64), -float(tp[3]))
+    details: dict[str, Any] = {"frames": n}
+    tuned = TouchSettings(touch_enter_mm=6.0, touch_exit_mm=10.0, height_smoothing=0.5)
+    for name, settings in (("default", TouchSettings()), ("tuned", tuned)):
+        for noise in (0.0, 2.0):
+            rep = evaluate_touch(truth_frames_from_synthetic(pairs, n, noise_mm=noise, seed=3), plane, settings)
+            tag = f"{name}_noise{noise:g}mm"
+            details[f"{tag}_precision"] = rep.precision
+            details[f"{tag}_recall"] = rep.recall
+            details[f"{tag}_false_per_min"] = rep.false_touches_per_min
+            details[f"{tag}_pos_err_mean_mm"] = rep.position_error_mm["mean"]
+            details[f"{tag}_true_contacts"] = rep.true_contacts
+    return BenchResult("serve.touch_synthetic", details["default_noise2mm_precision"], "precision @2 mm", n, details)

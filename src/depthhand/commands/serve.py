@@ -1,0 +1,67 @@
+"""``depthhand serve``: the live server (Django + Channels): WebSocket stream, REST API, viewer, calibration."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "serve"
+HELP = "Run the live server: WebSocket /ws/hands, REST /api/*, three.js viewer and projector calibration."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this verb's arguments."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--source",
+        default="scripted",
+        help="live source: scripted, scripted-calibration, synthetic-truth, or a pipeline source (default scripted)",
+    )
+    parser.add_argument("--redis", metavar="URL", help="Redis channel layer + state (needed for the split modes)")
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument("--worker-only", action="store_true", help="run only the pipeline (publishes to Redis)")
+    split.add_argument("--web-only", action="store_true", help="run only the web server (reads from Redis)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="database, calibration.json (default $DEPTHHAND_DATA or ~/.local/share/depthhand/serve)",
+    )
+    parser.add_argument("--production", action="store_true", help="HTTPS-only cookies, HSTS, SSL redirect")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the scripted sources")
+    parser.add_argument("--check-deploy", action="store_true", help="run Django's deployment checks and exit")
+    parser.add_argument("--allowed-host", action="append", default=[], help="extra host name to answer to")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the verb."""
+    from depthhand.serve.options import ServeOptions, default_data_dir
+
+    mode = "worker" if args.worker_only else "web" if args.web_only else "embedded"
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        source=args.source,
+        mode=mode,
+        redis_url=args.redis,
+        data_dir=args.data_dir or default_data_dir(),
+        production=args.production,
+        allowed_hosts=tuple(args.allowed_host),
+        fps=args.fps,
+    )
+    from depthhand.serve.server import prepare, run_web, run_worker
+
+    if args.check_deploy:
+        from depthhand.serve import configure
+
+        configure(options)
+        from django.core.management import call_command
+
+        call_command("check", deploy=True, fail_level="WARNING")
+        return 0
+    prepare(options)
+    if mode == "worker":
+        run_worker(options)
+    else:
+        run_web(options, with_pipeline=mode == "embedded")
+    return 0

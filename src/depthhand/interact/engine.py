@@ -1,0 +1,155 @@
+"""Stage 6 glue: tracked hands → fingertip heights, touch/hover states, pinches and events in projector pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from depthhand.geometry.plane import Plane, signed_height
+from depthhand.interact.calibration import Calibration
+from depthhand.interact.gestures import PinchReading, PinchSettings, PinchTracker
+from depthhand.interact.touch import (
+    EventType,
+    FingerState,
+    InteractionEvent,
+    TouchSettings,
+    TouchState,
+    TouchTracker,
+    fingertips,
+)
+from depthhand.skeleton import Finger
+from depthhand.structures import FrameResult
+
+
+@dataclass(frozen=True, slots=True)
+class FingerReading:
+    """One fingertip in one frame.
+
+    Attributes:
+        finger: Which finger.
+        state: none / hover / touch.
+        height_mm: Height above the plane, mm.
+        px: Projector pixel when calibrated.
+        uv: Normalised projector coordinates when calibrated.
+        contact_id: Current contact id (0 when none).
+    """
+
+    finger: Finger
+    state: TouchState
+    height_mm: float
+    px: tuple[float, float] | None
+    uv: tuple[float, float] | None
+    contact_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandInteraction:
+    """Interaction state of one tracked hand.
+
+    Attributes:
+        hand_id: Track id.
+        fingers: Per-finger readings (the fingers in the touch settings).
+        pinch: Pinch status.
+        joints_px: (J, 2) joints in projector pixels when calibrated, else ``None``.
+    """
+
+    hand_id: int
+    fingers: tuple[FingerReading, ...]
+    pinch: PinchReading
+    joints_px: list[list[float]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionFrame:
+    """Everything stage 6 computed for one frame."""
+
+    hands: dict[int, HandInteraction]
+    events: tuple[InteractionEvent, ...]
+
+
+@dataclass
+class Interaction:
+    """Stateful touch/hover/pinch processor for a stream of :class:`~depthhand.structures.FrameResult`.
+
+    Without a plane (not calibrated yet) no touch/hover decisions are made; pinches still are.
+
+    Example:
+        >>> engine = Interaction(touch=TouchSettings(), plane=Plane.facing_camera(900.0))
+        >>> # frame = engine.process(result); frame.events → touch_down / move / up ...
+    """
+
+    touch: TouchSettings = field(default_factory=TouchSettings)
+    pinch: PinchSettings = field(default_factory=PinchSettings)
+    calibration: Calibration = field(default_factory=Calibration)
+    plane: Plane | None = None
+    _touch: TouchTracker = field(init=False)
+    _pinch: PinchTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._touch = TouchTracker(self.touch)
+        self._pinch = PinchTracker(self.pinch)
+        if self.plane is None:
+            self.plane = self.calibration.plane
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """Use a new calibration (and its plane, when it has one)."""
+        self.calibration = calibration
+        if calibration.plane is not None:
+            self.plane = calibration.plane
+
+    def _map(self, xyz: np.ndarray) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        if not self.calibration.can_map:
+            return None, None
+        px = self.calibration.to_projector(np.asarray(xyz, dtype=np.float64).reshape(1, 3))[0]
+        w, h = self.calibration.projector_size
+        return (float(px[0]), float(px[1])), (float(px[0]) / w, float(px[1]) / h)
+
+    def process(self, result: FrameResult) -> InteractionFrame:
+        """Update the state machines with one frame's hands."""
+        tips_by_hand = {th.track_id: fingertips(th.pose.joints_xyz_mm, th.pose.joint_set) for th in result.hands}
+        events: list[InteractionEvent] = []
+        if self.plane is not None:
+            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us))
+        hands: dict[int, HandInteraction] = {}
+        for th in result.hands:
+            tips = tips_by_hand[th.track_id]
+            reading = self._pinch.update(th.track_id, tips[Finger.THUMB], tips[Finger.INDEX])
+            if reading.started or reading.ended:
+                etype = EventType.PINCH_START if reading.started else EventType.PINCH_END
+                mid = np.asarray(reading.midpoint_xyz_mm)
+                h = float(signed_height(mid, self.plane)) if self.plane is not None else float("nan")
+                events.append(self._pinch_event(etype, reading.contact_id, th.track_id, result.timestamp_us, mid, h))
+            fingers = []
+            for finger in self.touch.fingers:
+                st = self._touch.states.get((th.track_id, finger), FingerState())
+                h = float(signed_height(tips[finger], self.plane)) if self.plane is not None else float("nan")
+                px, uv = self._map(tips[finger])
+                fingers.append(FingerReading(finger, st.state, h, px, uv, st.contact_id))
+            joints_px = None
+            if self.calibration.can_map:
+                joints_px = np.round(self.calibration.to_projector(th.pose.joints_xyz_mm), 1).tolist()
+            hands[th.track_id] = HandInteraction(th.track_id, tuple(fingers), reading, joints_px)
+        for hand_id, contact in self._pinch.end_missing(set(hands)):
+            events.append(self._pinch_event(EventType.PINCH_END, contact, hand_id, result.timestamp_us, np.zeros(3), 0))
+        mapped = []
+        for ev in events:
+            px, uv = self._map(np.asarray(ev.xyz_mm))
+            mapped.append(replace(ev, px=px, uv=uv))
+        return InteractionFrame(hands, tuple(mapped))
+
+    def _pinch_event(
+        self, etype: EventType, contact: int, hand_id: int, t_us: int, xyz: np.ndarray, h: float
+    ) -> InteractionEvent:
+        ev = InteractionEvent(
+            etype,
+            self._touch._next_event,
+            contact,
+            hand_id,
+            Finger.INDEX,
+            t_us,
+            (float(xyz[0]), float(xyz[1]), float(xyz[2])),
+            h,
+        )
+        self._touch._next_event += 1
+        return ev

@@ -1,0 +1,299 @@
+"""Per-finger hover / touch state machine with hysteresis and debounce.
+
+Each (hand id, finger) pair follows the states ``none → hover → touch`` (reference §2.3):
+
+=====================  ==========================================================================
+change                 condition (defaults in :class:`TouchSettings`, tuned for an Astra at ≈1 m)
+=====================  ==========================================================================
+none → hover           height < ``hover_enter_mm`` (60)
+hover → touch          height < ``touch_enter_mm`` (10) for ``touch_debounce_frames`` (2) frames
+touch → hover          height > ``touch_exit_mm`` (18)
+hover → none           height ≥ ``hover_exit_mm`` (70), or the hand missing > ``lost_frames`` (3)
+=====================  ==========================================================================
+
+The gap between the enter and exit thresholds is the hysteresis that keeps depth noise (σ ≈ 1–3 mm) from making
+a resting finger flicker. Every contact (a touch from down to up, a hover from enter to leave) gets a
+``contact_id`` that stays the same for all its events; ids are never reused within a tracker.
+
+The original system's "deepest fingertip" marker is :func:`lowest_fingertip` with
+``Plane.facing_camera(...)``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.geometry.plane import Plane, signed_height
+from depthhand.skeleton import Finger, JointSet
+
+
+class TouchState(enum.Enum):
+    """What a fingertip is doing relative to the surface."""
+
+    NONE = "none"
+    HOVER = "hover"
+    TOUCH = "touch"
+
+
+class EventType(enum.Enum):
+    """Discrete interaction events sent to clients."""
+
+    HOVER_ENTER = "hover_enter"
+    HOVER_MOVE = "hover_move"
+    HOVER_LEAVE = "hover_leave"
+    TOUCH_DOWN = "touch_down"
+    TOUCH_MOVE = "touch_move"
+    TOUCH_UP = "touch_up"
+    PINCH_START = "pinch_start"
+    PINCH_END = "pinch_end"
+
+
+@dataclass(frozen=True, slots=True)
+class TouchSettings:
+    """Thresholds of the touch / hover decision (heights above the table plane, mm).
+
+    Attributes:
+        hover_enter_mm: Start hovering below this height.
+        hover_exit_mm: Stop hovering at or above this height (≥ ``hover_enter_mm``).
+        touch_enter_mm: A touch starts below this height ...
+        touch_debounce_frames: ... held for this many consecutive frames.
+        touch_exit_mm: A touch ends above this height (> ``touch_enter_mm``).
+        lost_frames: A hand missing for more frames than this ends its contacts.
+        fingers: The fingers that can touch.
+        emit_move_events: Also emit ``touch_move`` / ``hover_move`` every frame.
+        height_smoothing: Weight of the new height in an exponential moving average of each fingertip's height
+            (1 = no smoothing; DIRECT uses 0.5). Lower values suppress jitter and add lag.
+    """
+
+    hover_enter_mm: float = 60.0
+    hover_exit_mm: float = 70.0
+    touch_enter_mm: float = 10.0
+    touch_debounce_frames: int = 2
+    touch_exit_mm: float = 18.0
+    lost_frames: int = 3
+    fingers: tuple[Finger, ...] = tuple(Finger)
+    emit_move_events: bool = True
+    height_smoothing: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.touch_enter_mm < self.touch_exit_mm <= self.hover_enter_mm <= self.hover_exit_mm:
+            raise ValueError(
+                "TouchSettings must satisfy touch_enter_mm < touch_exit_mm <= hover_enter_mm <= hover_exit_mm, got "
+                f"{self.touch_enter_mm}, {self.touch_exit_mm}, {self.hover_enter_mm}, {self.hover_exit_mm}"
+            )
+        if self.touch_debounce_frames < 1 or self.lost_frames < 0:
+            raise ValueError("TouchSettings.touch_debounce_frames must be ≥ 1 and lost_frames ≥ 0")
+        if not 0 < self.height_smoothing <= 1:
+            raise ValueError(f"TouchSettings.height_smoothing must be in (0, 1], got {self.height_smoothing}")
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionEvent:
+    """One discrete event.
+
+    Attributes:
+        type: What happened.
+        event_id: Unique, increasing id of this event.
+        contact_id: Id shared by all events of one touch / hover / pinch (down … up).
+        hand_id: Track id of the hand.
+        finger: The finger (the index finger for pinches).
+        t_us: Capture time of the frame, µs.
+        xyz_mm: (3,) fingertip (pinch: thumb–index midpoint) in camera mm.
+        height_mm: Height above the plane, mm.
+        px: Projector pixel (x, y) when calibrated, else ``None``.
+        uv: ``px`` normalised by the projector size, else ``None``.
+    """
+
+    type: EventType
+    event_id: int
+    contact_id: int
+    hand_id: int
+    finger: Finger
+    t_us: int
+    xyz_mm: tuple[float, float, float]
+    height_mm: float
+    px: tuple[float, float] | None = None
+    uv: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Wire form (see :mod:`depthhand.interact.schema`)."""
+        return {
+            "type": self.type.value,
+            "event_id": self.event_id,
+            "contact_id": self.contact_id,
+            "hand_id": self.hand_id,
+            "finger": self.finger.name.lower(),
+            "t_us": self.t_us,
+            "xyz_mm": [round(v, 1) for v in self.xyz_mm],
+            "height_mm": round(self.height_mm, 1),
+            "px": None if self.px is None else [round(v, 1) for v in self.px],
+            "uv": None if self.uv is None else [round(v, 4) for v in self.uv],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FingerState:
+    """State of one (hand, finger) pair.
+
+    Attributes:
+        state: Current state.
+        below_count: Consecutive frames below ``touch_enter_mm`` (debounce counter).
+        contact_id: Id of the current hover/touch contact (0 when none).
+        missing: Consecutive frames the hand was absent.
+        height_mm: Last height, mm.
+    """
+
+    state: TouchState = TouchState.NONE
+    below_count: int = 0
+    contact_id: int = 0
+    missing: int = 0
+    height_mm: float = float("inf")
+
+
+def step_finger(
+    prev: FingerState, height_mm: float, settings: TouchSettings
+) -> tuple[FingerState, list[EventType], bool]:
+    """Advance one finger's state machine by one frame (pure).
+
+    Args:
+        prev: The state after the previous frame.
+        height_mm: This frame's fingertip height above the plane, mm (NaN counts as far away).
+        settings: Thresholds.
+
+    Returns:
+        ``(next_state, event_types, new_contact)``: the events in order (e.g. ``[TOUCH_UP, HOVER_LEAVE]``) and
+        whether a new contact id must be assigned (on ``hover_enter`` and on ``touch_down``).
+    """
+    h = height_mm if np.isfinite(height_mm) else float("inf")
+    below = prev.below_count + 1 if h < settings.touch_enter_mm else 0
+    state = prev.state
+    events: list[EventType] = []
+    new_contact = False
+    if state is TouchState.NONE and h < settings.hover_enter_mm:
+        state, new_contact = TouchState.HOVER, True
+        events.append(EventType.HOVER_ENTER)
+    if state is TouchState.HOVER:
+        if below >= settings.touch_debounce_frames:
+            if events:  # entered hover and touched in one frame: the touch gets its own contact
+                events.clear()
+            state, new_contact = TouchState.TOUCH, True
+            events.append(EventType.TOUCH_DOWN)
+        elif h >= settings.hover_exit_mm:
+            state = TouchState.NONE
+            events.append(EventType.HOVER_LEAVE)
+        elif settings.emit_move_events and not events:
+            events.append(EventType.HOVER_MOVE)
+    elif state is TouchState.TOUCH and not new_contact:
+        if h > settings.touch_exit_mm:
+            events.append(EventType.TOUCH_UP)
+            if h >= settings.hover_exit_mm:
+                state = TouchState.NONE
+            else:
+                state, new_contact = TouchState.HOVER, True
+                events.append(EventType.HOVER_ENTER)
+        elif settings.emit_move_events:
+            events.append(EventType.TOUCH_MOVE)
+    return FingerState(state, below, prev.contact_id, 0, h), events, new_contact
+
+
+def end_contact(prev: FingerState) -> list[EventType]:
+    """Events that close a finger's open contact (hand lost): ``touch_up`` or ``hover_leave``."""
+    if prev.state is TouchState.TOUCH:
+        return [EventType.TOUCH_UP]
+    if prev.state is TouchState.HOVER:
+        return [EventType.HOVER_LEAVE]
+    return []
+
+
+@dataclass
+class TouchTracker:
+    """Runs :func:`step_finger` for every (hand id, finger) over time and numbers events and contacts.
+
+    Attributes:
+        settings: Thresholds.
+        states: Current state per (hand id, finger).
+    """
+
+    settings: TouchSettings = field(default_factory=TouchSettings)
+    states: dict[tuple[int, Finger], FingerState] = field(default_factory=dict)
+    _last_xyz: dict[tuple[int, Finger], npt.NDArray[np.float64]] = field(default_factory=dict)
+    _next_event: int = 1
+    _next_contact: int = 1
+
+    def _event(
+        self, etype: EventType, key: tuple[int, Finger], contact: int, t_us: int, xyz: npt.NDArray[np.float64], h: float
+    ) -> InteractionEvent:
+        ev = InteractionEvent(
+            etype, self._next_event, contact, key[0], key[1], t_us, (float(xyz[0]), float(xyz[1]), float(xyz[2])), h
+        )
+        self._next_event += 1
+        return ev
+
+    def update(
+        self, tips_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]], plane: Plane, t_us: int
+    ) -> list[InteractionEvent]:
+        """Process one frame.
+
+        Args:
+            tips_xyz_mm: hand id → finger → (3,) fingertip in camera mm, for the hands seen in this frame.
+            plane: The table.
+            t_us: Capture time, µs.
+
+        Returns:
+            This frame's events, without projector coordinates (see :class:`~depthhand.interact.engine.Interaction`).
+        """
+        events: list[InteractionEvent] = []
+        for hand_id, tips in tips_xyz_mm.items():
+            for finger in self.settings.fingers:
+                if finger not in tips:
+                    continue
+                key = (hand_id, finger)
+                xyz = np.asarray(tips[finger], dtype=np.float64)
+                h = float(signed_height(xyz, plane))
+                prev = self.states.get(key, FingerState())
+                alpha = self.settings.height_smoothing
+                if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
+                    h = alpha * h + (1 - alpha) * prev.height_mm
+                nxt, etypes, new_contact = step_finger(prev, h, self.settings)
+                contact = prev.contact_id
+                for etype in etypes:
+                    if etype in (EventType.HOVER_ENTER, EventType.TOUCH_DOWN) and new_contact:
+                        contact = self._next_contact
+                        self._next_contact += 1
+                    events.append(self._event(etype, key, contact, t_us, xyz, h))
+                self.states[key] = replace(nxt, contact_id=contact if nxt.state is not TouchState.NONE else 0)
+                self._last_xyz[key] = xyz
+        for key, st in list(self.states.items()):
+            if key[0] in tips_xyz_mm:
+                continue
+            missing = st.missing + 1
+            if missing > self.settings.lost_frames:
+                xyz = self._last_xyz.get(key, np.zeros(3))
+                events.extend(self._event(e, key, st.contact_id, t_us, xyz, st.height_mm) for e in end_contact(st))
+                del self.states[key]
+                self._last_xyz.pop(key, None)
+            else:
+                self.states[key] = replace(st, missing=missing)
+        return events
+
+
+def fingertips(joints_xyz_mm: npt.NDArray[np.floating], joint_set: JointSet) -> dict[Finger, npt.NDArray[np.float64]]:
+    """Fingertip positions of one hand by finger name, (3,) camera mm each."""
+    return {finger: np.asarray(joints_xyz_mm[idx], dtype=np.float64) for finger, idx in joint_set.tips}
+
+
+def lowest_fingertip(
+    joints_xyz_mm: npt.NDArray[np.floating], joint_set: JointSet, plane: Plane
+) -> tuple[Finger, float]:
+    """The fingertip nearest the surface and its height, mm.
+
+    With ``Plane.facing_camera(d)`` this is the original system's "deepest fingertip" (largest z).
+    """
+    tips = fingertips(joints_xyz_mm, joint_set)
+    heights = {f: float(signed_height(p, plane)) for f, p in tips.items()}
+    finger = min(heights, key=lambda f: heights[f])
+    return finger, heights[finger]

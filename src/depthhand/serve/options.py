@@ -1,0 +1,67 @@
+"""Options of the server (what ``depthhand serve`` parses into)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``$DEPTHHAND_DATA`` or ``~/.local/share/depthhand/serve``: SQLite database, calibration, recordings."""
+    env = os.environ.get("DEPTHHAND_DATA")
+    return Path(env) if env else Path.home() / ".local" / "share" / "depthhand" / "serve"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """Server options.
+
+    Attributes:
+        host: Interface to listen on.
+        port: TCP port.
+        source: Live source (``scripted``, ``scripted-calibration``, or anything the pipeline factory accepts).
+        mode: ``embedded`` (pipeline + web in one process), ``worker`` (pipeline only) or ``web`` (web only).
+        redis_url: Redis channel layer and state store (required for ``worker`` / ``web``).
+        token: API token (``DEPTHHAND_TOKEN`` or generated).
+        secret_key: Django SECRET_KEY (``DEPTHHAND_SECRET_KEY`` or generated per run).
+        data_dir: Database, calibration file and recordings.
+        production: HTTPS-only cookies, HSTS, SSL redirect (passes ``manage.py check --deploy``).
+        debug: Django DEBUG (never with ``production``).
+        allowed_hosts: Extra host names the server answers to.
+        fps: Frame rate of the scripted sources.
+        window: Unacknowledged frames per WebSocket client before newer frames replace older ones.
+        depth_every: Send a depth preview every this many frames (0 = never).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    source: str = "scripted"
+    mode: str = "embedded"
+    redis_url: str | None = None
+    token: str = field(default_factory=lambda: os.environ.get("DEPTHHAND_TOKEN") or secrets.token_urlsafe(24))
+    secret_key: str = field(default_factory=lambda: os.environ.get("DEPTHHAND_SECRET_KEY") or secrets.token_urlsafe(50))
+    data_dir: Path = field(default_factory=default_data_dir)
+    production: bool = False
+    debug: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    fps: float = 30.0
+    window: int = 4
+    depth_every: int = 6
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("embedded", "worker", "web"):
+            raise ValueError(f"mode must be embedded, worker or web, got {self.mode!r}")
+        if self.mode != "embedded" and not self.redis_url:
+            raise ValueError(f"--{self.mode}-only needs --redis URL (the processes talk through Redis)")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {self.port}")
+        if len(self.token) < 16:
+            raise ValueError("the API token must have at least 16 characters (set DEPTHHAND_TOKEN)")
+        if self.production and self.debug:
+            raise ValueError("production and debug are mutually exclusive")
+        if not 1 <= self.window <= 100:
+            raise ValueError(f"window must be in 1..100, got {self.window}")
+        if not 0 < self.fps <= 240:
+            raise ValueError(f"fps must be in (0, 240], got {self.fps}")

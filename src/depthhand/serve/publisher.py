@@ -1,0 +1,366 @@
+"""Pipeline loop → interaction → wire messages → channel-layer group (the model never runs in a consumer).
+
+:class:`Publisher` iterates a pipeline (any iterable of :class:`~depthhand.structures.FrameResult`, of
+``(FrameResult, depth)`` pairs, or of objects with ``.result`` and ``.depth_mm`` such as the scripted/synthetic
+truth frames) in a background thread, runs :class:`~depthhand.interact.engine.Interaction`, and hands
+pre-encoded JSON to an asyncio loop that ``group_send`` call. It executes commands queued by the web side
+(plane fit, calibration reload, recording start/stop, settings) and publishes its status. One bad frame is logged
+and skipped; the loop does not die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from depthhand.geometry.plane import fit_plane_from_depth
+from depthhand.interact.calibration import Calibration, load_calibration, save_calibration, with_plane
+from depthhand.interact.engine import Interaction
+from depthhand.interact.gestures import PinchSettings
+from depthhand.interact.schema import depth_message, event_message, frame_message, hello_message
+from depthhand.interact.touch import TouchSettings
+from depthhand.serve.settings import FRAME_GROUP
+from depthhand.serve.state import LiveState
+from depthhand.skeleton import CANONICAL21, JointSet
+from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult
+
+log = logging.getLogger("depthhand.serve")
+
+
+class Recorder(Protocol):
+    """Recording interface a pipeline may supply (injectable)."""
+
+    def start(self, path: str | None) -> dict[str, Any]:
+        """Start recording (to ``path`` or a default); returns a JSON-able description."""
+        ...
+
+    def stop(self) -> dict[str, Any]:
+        """Stop recording; returns a JSON-able description (frames written, path)."""
+        ...
+
+
+@dataclass
+class PipelineHandle:
+    """A running pipeline as the server sees it.
+
+    Attributes:
+        frames: The live iterable (blocking iteration is fine; it runs in a thread).
+        source: Description of the source for status and ``hello``.
+        joint_set: Skeleton of the poses.
+        intrinsics: The camera, when known before the first frame.
+        fps: Nominal frame rate.
+        recorder: Optional recorder.
+        close: Called when the server stops.
+    """
+
+    frames: Iterable[object]
+    source: str
+    joint_set: JointSet = CANONICAL21
+    intrinsics: CameraIntrinsics | None = None
+    fps: float = 30.0
+    recorder: Recorder | None = None
+    close: Callable[[], None] | None = None
+
+
+def split_item(item: object) -> tuple[FrameResult, np.ndarray | None]:
+    """Normalise a pipeline item to ``(FrameResult, depth_mm or None)``."""
+    if isinstance(item, FrameResult):
+        return item, None
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], FrameResult):
+        depth = item[1]
+        return item[0], depth.depth_mm if isinstance(depth, DepthFrame) else depth
+    result = getattr(item, "result", None)
+    if isinstance(result, FrameResult):
+        return result, getattr(item, "depth_mm", None)
+    raise ValueError(f"pipeline item must be a FrameResult, (FrameResult, depth) or have .result; got {type(item)}")
+
+
+def now_us() -> int:
+    """Wall-clock time, integer µs since the epoch."""
+    return time.time_ns() // 1000
+
+
+@dataclass
+class _Stats:
+    t_start: float = field(default_factory=time.perf_counter)
+    frames: int = 0
+    errors: int = 0
+    publish_skipped: int = 0
+    last_error: str = ""
+    window_frames: int = 0
+    window_t0: float = field(default_factory=time.perf_counter)
+    stage_sums: dict[str, float] = field(default_factory=dict)
+    fps: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Publisher:
+    """Runs the pipeline in a thread and publishes its output to the channel layer group ``hands``."""
+
+    def __init__(
+        self,
+        handle: PipelineHandle,
+        state: LiveState,
+        data_dir: Path,
+        window: int = 4,
+        depth_every: int = 6,
+        touch: TouchSettings | None = None,
+        pinch: PinchSettings | None = None,
+    ) -> None:
+        self.handle = handle
+        self.state = state
+        self.calibration_path = Path(data_dir) / "calibration.json"
+        self.window = window
+        self.depth_every = depth_every
+        self.engine = Interaction(touch=touch or TouchSettings(), pinch=pinch or PinchSettings())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: Future[None] | None = None
+        self._stats = _Stats()
+        self._seq = 0
+        self._plane_request: tuple[int, list[np.ndarray]] | None = None
+        self._intrinsics = handle.intrinsics
+        self._status_extra: dict[str, Any] = {"recording": {"active": False}, "plane_fit": None, "ended": False}
+        self._load_calibration()
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the pipeline thread; messages are sent on ``loop`` (the ASGI server's or a worker's)."""
+        self._loop = loop
+        self._publish_hello(broadcast=False)
+        self._write_config()
+        self._thread = threading.Thread(target=self._run, name="depthhand-publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and close the pipeline."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.handle.close is not None:
+            self.handle.close()
+
+    @property
+    def running(self) -> bool:
+        """Whether the pipeline thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    # ----------------------------------------------------------------- loop
+    def _run(self) -> None:
+        last_status = 0.0
+        try:
+            for item in self.handle.frames:
+                if self._stop.is_set():
+                    break
+                try:
+                    self._commands()
+                    self._step(item)
+                except Exception as exc:  # a live loop never dies of one bad frame
+                    self._stats.errors += 1
+                    self._stats.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("frame failed")
+                if time.perf_counter() - last_status > 0.5:
+                    self._write_status()
+                    last_status = time.perf_counter()
+        except Exception as exc:
+            self._stats.last_error = f"pipeline stopped: {type(exc).__name__}: {exc}"
+            log.exception("pipeline stopped")
+        self._status_extra["ended"] = True
+        self._write_status()
+
+    def _step(self, item: object) -> None:
+        result, depth = split_item(item)
+        if self._intrinsics is None and result.intrinsics is not None:
+            self._intrinsics = result.intrinsics
+            self._publish_hello(broadcast=True)
+        if result.hands and result.hands[0].pose.joint_set.name != self.handle.joint_set.name:
+            self.handle.joint_set = result.hands[0].pose.joint_set  # the skeleton clients draw follows the poses
+            self._publish_hello(broadcast=True)
+        if self._plane_request is not None and depth is not None:
+            self._collect_plane(depth)
+        inter = self.engine.process(result)
+        self._seq += 1
+        seq = self._seq
+        st = self._stats
+        st.frames += 1
+        st.window_frames += 1
+        for k, v in result.timings_ms.items():
+            st.stage_sums[k] = st.stage_sums.get(k, 0.0) + float(v)
+        messages: list[dict[str, Any]] = [
+            {"type": "hands.event", "text": json.dumps(event_message(e))} for e in inter.events
+        ]
+        if depth is not None and self.depth_every and seq % self.depth_every == 1 % self.depth_every:
+            dm = depth_message(depth, seq, result.timestamp_us)
+            messages.append({"type": "hands.depth", "text": json.dumps(dm), "seq": seq})
+        t0 = time.perf_counter()
+        text = json.dumps(frame_message(result, inter, seq, now_us()), separators=(",", ":"))
+        messages.append({"type": "hands.frame", "text": text, "seq": seq})
+        st.stage_sums["serialize"] = st.stage_sums.get("serialize", 0.0) + (time.perf_counter() - t0) * 1e3
+        self._send(messages)
+
+    def _send(self, messages: list[dict[str, Any]]) -> None:
+        if self._loop is None:
+            return
+        if self._loop.is_closed():  # the server's loop is gone: stop publishing
+            self._stop.set()
+            return
+        if self._pending is not None and not self._pending.done():
+            try:  # one batch in flight: bounded memory, the pipeline never queues up behind the layer
+                self._pending.result(timeout=0.5)
+            except Exception:
+                self._stats.publish_skipped += 1
+                return
+        self._pending = asyncio.run_coroutine_threadsafe(self._group_send(messages), self._loop)
+
+    @staticmethod
+    async def _group_send(messages: list[dict[str, Any]]) -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for msg in messages:
+            await layer.group_send(FRAME_GROUP, msg)
+
+    # ----------------------------------------------------------------- state
+    def _hello(self) -> dict[str, Any]:
+        cal = self.engine.calibration
+        has_cal = cal.plane is not None or cal.can_map
+        return hello_message(
+            self.handle.joint_set,
+            self._intrinsics,
+            cal if has_cal else None,
+            self.handle.fps,
+            self.handle.source,
+            self.window,
+        )
+
+    def _publish_hello(self, broadcast: bool) -> None:
+        hello = self._hello()
+        self.state.set("hello", hello)
+        if broadcast:
+            self._send([{"type": "hands.hello", "text": json.dumps(hello)}])
+
+    def _write_config(self) -> None:
+        from dataclasses import asdict
+
+        touch = asdict(self.engine.touch)
+        touch["fingers"] = [f.name.lower() for f in self.engine.touch.fingers]
+        self.state.set("config", {"touch": touch, "pinch": asdict(self.engine.pinch)})
+
+    def _write_status(self) -> None:
+        st = self._stats
+        now = time.perf_counter()
+        dt = now - st.window_t0
+        if dt > 0.2 and st.window_frames:
+            st.fps = st.window_frames / dt
+            st.stage_ms = {k: round(v / st.window_frames, 3) for k, v in st.stage_sums.items()}
+            st.window_frames, st.window_t0, st.stage_sums = 0, now, {}
+        self.state.set(
+            "status",
+            {
+                "source": self.handle.source,
+                "fps": round(st.fps, 2),
+                "latency_ms": st.stage_ms,
+                "frames": st.frames,
+                "seq": self._seq,
+                "errors": st.errors,
+                "last_error": st.last_error,
+                "publish_skipped": st.publish_skipped,
+                "uptime_s": round(now - st.t_start, 1),
+                "updated_us": now_us(),
+                **self._status_extra,
+            },
+        )
+
+    def _load_calibration(self) -> None:
+        if self.calibration_path.is_file():
+            try:
+                self.engine.set_calibration(load_calibration(self.calibration_path))
+            except ValueError as exc:
+                self._stats.last_error = f"calibration not loaded: {exc}"
+                log.warning("calibration not loaded: %s", exc)
+
+    # ----------------------------------------------------------------- commands
+    def _commands(self) -> None:
+        for cmd in self.state.pop_commands():
+            name = cmd.get("cmd")
+            try:
+                if name == "reload_calibration":
+                    self._load_calibration()
+                    self._publish_hello(broadcast=True)
+                elif name == "fit_plane":
+                    self._plane_request = (int(cmd.get("frames", 15)), [])
+                    self._status_extra["plane_fit"] = {"state": "collecting", "id": cmd.get("id")}
+                elif name == "record":
+                    self._record(cmd)
+                elif name == "set_config":
+                    self._set_config(cmd)
+                else:
+                    log.warning("unknown command %r", name)
+            except (ValueError, OSError) as exc:
+                self._stats.last_error = f"command {name} failed: {exc}"
+
+    def _record(self, cmd: dict[str, Any]) -> None:
+        rec = self.handle.recorder
+        if rec is None:
+            self._status_extra["recording"] = {"active": False, "error": "this source has no recorder"}
+            return
+        if cmd.get("action") == "start":
+            self._status_extra["recording"] = {"active": True, **rec.start(cmd.get("path"))}
+        else:
+            self._status_extra["recording"] = {"active": False, **rec.stop()}
+
+    def _set_config(self, cmd: dict[str, Any]) -> None:
+        from depthhand.skeleton import Finger
+
+        touch = dict(cmd.get("touch", {}))
+        if "fingers" in touch:
+            touch["fingers"] = tuple(Finger[f.upper()] for f in touch["fingers"])
+        cal = self.engine.calibration
+        plane = self.engine.plane
+        t = TouchSettings(**{**_fields(self.engine.touch), **touch})
+        p = PinchSettings(**{**_fields(self.engine.pinch), **cmd.get("pinch", {})})
+        self.engine = Interaction(touch=t, pinch=p, calibration=cal, plane=plane)
+        self._write_config()
+
+    def _collect_plane(self, depth: np.ndarray) -> None:
+        if self._plane_request is None:
+            return
+        n, frames = self._plane_request
+        frames.append(np.asarray(depth, dtype=np.float32))
+        if len(frames) < n:
+            return
+        self._plane_request = None
+        intr = self._intrinsics
+        if intr is None or (intr.height, intr.width) != frames[0].shape:
+            h, w = frames[0].shape
+            raise ValueError(f"depth frames {w}×{h} do not match the intrinsics; cannot fit the plane")
+        fit = fit_plane_from_depth(frames, intr)
+        cal = with_plane(self.engine.calibration, fit.plane, fit.rms_mm)
+        save_calibration(cal, self.calibration_path)
+        self.engine.set_calibration(cal)
+        self._status_extra["plane_fit"] = {"state": "done", **fit.to_dict()}
+        self._publish_hello(broadcast=True)
+
+
+def _fields(obj: object) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}  # type: ignore[arg-type]
+
+
+def calibration_of(path: Path) -> Calibration | None:
+    """The stored calibration, or ``None`` when there is none yet."""
+    return load_calibration(path) if path.is_file() else None

@@ -1,0 +1,40 @@
+// Shared helpers of the depthhand pages: token from the URL, WebSocket with acknowledgements and reconnects.
+export const params = new URLSearchParams(location.search);
+export const token = params.get("token") || "";
+
+export async function api(path, method = "GET", body = undefined) {
+  const res = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${data.error || ""}`);
+  return data;
+}
+
+// Opens /ws/hands and calls handlers[type](msg). Frames are acknowledged (cumulatively, every `ack_every`-th
+// frame as the hello asks) so the server's latest-frame-wins window keeps flowing; reconnects after 1 s.
+export function connect(handlers, onState) {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  let ws;
+  let ackEvery = 1;
+  let received = 0;
+  const open = () => {
+    ws = new WebSocket(`${proto}://${location.host}/ws/hands?token=${encodeURIComponent(token)}`);
+    ws.onopen = () => onState && onState("connected");
+    ws.onclose = (ev) => {
+      onState && onState(ev.code === 4401 ? "unauthorised: open this page with ?token=…" : "disconnected, retrying…");
+      if (ev.code !== 4401) setTimeout(open, 1000);
+    };
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "hello" && msg.flow) ackEvery = Math.max(1, Math.min(msg.flow.ack_every || 1, msg.flow.window || 1));
+      if (msg.type === "frame" && ++received % ackEvery === 0) ws.send(JSON.stringify({ type: "ack", seq: msg.seq }));
+      const h = handlers[msg.type] || handlers.event;
+      if (h) h(msg);
+    };
+  };
+  open();
+  return () => ws;
+}
