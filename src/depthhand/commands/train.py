@@ -1,0 +1,92 @@
+"""``depthhand train``: train a pose network (single process, or under ``torchrun`` for DDP)."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "train"
+HELP = "Train a pose network on nyu:/icvl:/msra:/hands17:/crops:/synth: data (torchrun for several processes)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this verb's arguments."""
+    parser.add_argument("--data", help="nyu:DIR | icvl:DIR | msra:DIR[:fold] | hands17:DIR | "
+                        "crops:FILE.npz | synth:DIR")  # fmt: skip
+    parser.add_argument("--val-data", help="separate validation data (default: hold out --val-fraction)")
+    parser.add_argument("--val-fraction", type=float, default=0.05, help="held-out tail of the training data")
+    parser.add_argument("--model", default="depthhand_fast", help="registry name (see --list-models)")
+    parser.add_argument("--joint-set", help="output skeleton for models that take one (depthhand_fast)")
+    parser.add_argument("--cube", type=float, help="cube side in mm (default: the model's)")
+    parser.add_argument("--cube-jitter", type=int, default=0, help="NYU recipe: per-sample cube + 10·randint(0..N) mm")
+    parser.add_argument("--augment", choices=("none", "crossinfonet", "combined"), default="crossinfonet",
+                        help="one mode per sample (CrossInfoNet) or shift+rotation+scale together")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-decay", type=float, default=0.96)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=23455)
+    parser.add_argument("--out", default="runs/train", help="checkpoints, metrics.csv and TensorBoard logs")
+    parser.add_argument("--resume", help="continue from a last.pt")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    parser.add_argument("--max-steps", type=int, help="cut each epoch short (smoke runs)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads per process")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--list-models", action="store_true", help="list the models and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the verb."""
+    from typing import Any
+
+    import torch
+    from torch.utils.data import Dataset
+
+    from depthhand.geometry.augment import AugmentRecipe
+    from depthhand.models.registry import create_model, get_model_cfg, list_models
+    from depthhand.skeleton import get_joint_set
+    from depthhand.train.data import SampleConfig
+    from depthhand.train.distributed import cleanup_distributed, setup_distributed
+    from depthhand.train.engine import TrainConfig, fit
+    from depthhand.train.spec import open_training_data, split_train_val
+
+    if args.list_models:
+        print("\n".join(list_models()))
+        return 0
+    if not args.data:
+        raise ValueError("--data is required (nyu:DIR, icvl:DIR, msra:DIR[:fold], hands17:DIR, crops:FILE.npz)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    kwargs = {"joint_set": args.joint_set} if args.joint_set else {}
+    if args.cube:
+        kwargs["cube_mm"] = args.cube
+    info = setup_distributed(args.device)
+    try:
+        torch.manual_seed(args.seed)
+        model = create_model(args.model, **kwargs)
+        cfg = get_model_cfg(model)
+        recipe = None if args.augment == "none" else AugmentRecipe(combine=args.augment == "combined")
+        sample_cfg = SampleConfig(get_joint_set(cfg.joint_set), cfg.input_size, cfg.cube_mm, args.cube_jitter,
+                                  recipe, cfg.heatmaps, args.seed)  # fmt: skip
+        train_set = open_training_data(args.data, sample_cfg)
+        val_set: Dataset[Any] | None
+        if args.val_data:
+            val_cfg = SampleConfig(sample_cfg.joint_set, cfg.input_size, cfg.cube_mm, heatmaps=cfg.heatmaps)
+            val_set = open_training_data(args.val_data, val_cfg)
+        else:
+            train_set, val_set = split_train_val(train_set, args.val_fraction)
+        config = TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, workers=args.workers,
+            seed=args.seed, out_dir=args.out, amp=not args.no_amp, max_steps_per_epoch=args.max_steps,
+            progress=not args.no_progress,
+        )  # fmt: skip
+        history = fit(model, train_set, val_set, config, info, resume=args.resume)
+        if info.is_main and history:
+            last = history[-1]
+            err = last.get("val_mean_err_mm", float("nan"))
+            print(f"trained {len(history)} epoch(s); last train loss {last['train_loss']:.5g}, val error {err:.2f} mm")
+            print(f"checkpoints in {args.out}/ (last.pt, best.pt), metrics in {args.out}/metrics.csv")
+    finally:
+        cleanup_distributed()
+    return 0

@@ -1,0 +1,178 @@
+"""Hand pose from depth frames and hand centres, with an exported network on ONNX Runtime (torch-free).
+
+The API follows mediapipe's task shape: an options dataclass, ``create_from_options``, a context manager and one
+object (:class:`~depthhand.structures.HandPose`) per hand. Crop geometry (cube, input size), joint set and the
+output convention come from the model's ONNX metadata, so a model file is self-describing.
+
+Example:
+    >>> with PoseEstimator.create_from_model_path("depthhand_fast.onnx") as est:  # doctest: +SKIP
+    ...     poses = est.estimate(frame, [[10.0, -20.0, 550.0]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.geometry.camera import xyz_to_uvd
+from depthhand.geometry.crop import crop_depth, make_crop
+from depthhand.pose.backends import Backend, open_backend
+from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
+from depthhand.skeleton import JointSet, get_joint_set
+from depthhand.structures import DepthFrame, HandCrop, HandPose
+
+__all__ = ["PoseEstimator", "PoseEstimatorOptions", "PoseModelInfo"]
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class PoseEstimatorOptions:
+    """How to run the pose network.
+
+    Attributes:
+        model_path: Exported ``.onnx`` file (with depthhand metadata).
+        backend: ``"onnxruntime"`` (default) or ``"openvino"`` (optional package).
+        num_threads: Inference threads.
+        allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
+        cube_mm: Override the model's cube side, mm (``None``: from the metadata).
+    """
+
+    model_path: str | Path
+    backend: str = "onnxruntime"
+    num_threads: int = 2
+    allow_spinning: bool = False
+    cube_mm: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoseModelInfo:
+    """What the model file says about itself.
+
+    Attributes:
+        name: Registry name of the architecture.
+        joint_set: Output skeleton.
+        cube_mm: Cube side, mm.
+        input_size: Patch side, pixels.
+        output_space: ``"xyz_crop"`` or ``"uvd_crop"``.
+    """
+
+    name: str
+    joint_set: JointSet
+    cube_mm: float
+    input_size: int
+    output_space: str
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str], source: str = "model") -> PoseModelInfo:
+        """Parse the ``depthhand.*`` metadata; raises ``ValueError`` naming a bad field."""
+        try:
+            info = cls(
+                name=meta.get("depthhand.model", "unknown"),
+                joint_set=get_joint_set(meta["depthhand.joint_set"]),
+                cube_mm=float(meta["depthhand.cube_mm"]),
+                input_size=int(meta["depthhand.input_size"]),
+                output_space=meta["depthhand.output_space"],
+            )
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{source}: bad depthhand metadata ({exc}); got {meta}") from exc
+        if info.output_space not in OUTPUT_SPACES:
+            raise ValueError(
+                f"{source}: depthhand.output_space must be one of {OUTPUT_SPACES}, got {info.output_space}"
+            )
+        return info
+
+
+class PoseEstimator:
+    """Crops each hand, runs the network on all hands in one batch and uncrops to camera mm.
+
+    Not for training or evaluation of PyTorch models (use :mod:`depthhand.train`); this runs exported models only.
+    """
+
+    def __init__(self, options: PoseEstimatorOptions) -> None:
+        self.options = options
+        self._backend: Backend | None = open_backend(
+            options.model_path, options.backend, options.num_threads, options.allow_spinning
+        )
+        self.info = PoseModelInfo.from_metadata(self._backend.metadata, str(options.model_path))
+
+    @classmethod
+    def create_from_options(cls, options: PoseEstimatorOptions) -> PoseEstimator:
+        """Build from options."""
+        return cls(options)
+
+    @classmethod
+    def create_from_model_path(cls, path: str | Path) -> PoseEstimator:
+        """Build with default options for a model file."""
+        return cls(PoseEstimatorOptions(model_path=path))
+
+    @property
+    def cube_mm(self) -> float:
+        """Cube side in use, mm."""
+        return self.options.cube_mm or self.info.cube_mm
+
+    def crop_hands(self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike) -> tuple[F32, list[HandCrop]]:
+        """Normalised patches and crops of the hands.
+
+        Args:
+            frame: The depth frame.
+            centers_xyz_mm: (N, 3) hand centres in camera mm (y down).
+
+        Returns:
+            ``(patches (N, 1, S, S) float32, crops)``.
+        """
+        centers = np.asarray(centers_xyz_mm, np.float64).reshape(-1, 3) if np.size(centers_xyz_mm) else np.zeros((0, 3))
+        size = self.info.input_size
+        crops = [make_crop(c, self.cube_mm, frame.intrinsics, size) for c in centers]
+        patches = np.ones((len(crops), 1, size, size), np.float32)
+        for i, crop in enumerate(crops):
+            patches[i, 0] = crop_depth(frame.depth_mm, crop)
+        return patches, crops
+
+    def run_network(self, patches: F32) -> F32:
+        """Raw network output (N, J, 3) in the model's output space for (N, 1, S, S) patches."""
+        if self._backend is None:
+            raise ValueError("PoseEstimator is closed")
+        size = self.info.input_size
+        if patches.ndim != 4 or patches.shape[1:] != (1, size, size):
+            raise ValueError(f"patches must be (N, 1, {size}, {size}), got {patches.shape}")
+        return self._backend.run(np.ascontiguousarray(patches, np.float32))
+
+    def estimate(self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike) -> list[HandPose]:
+        """Poses of the hands around ``centers_xyz_mm`` (all hands in one network call).
+
+        Args:
+            frame: The depth frame.
+            centers_xyz_mm: (N, 3) or (3,) hand centres, camera mm; N may be 0.
+
+        Returns:
+            One :class:`HandPose` per centre, joints in camera mm and image uvd.
+        """
+        patches, crops = self.crop_hands(frame, centers_xyz_mm)
+        if not crops:
+            return []
+        raw = self.run_network(patches)
+        poses = []
+        for out, crop in zip(raw, crops, strict=True):
+            xyz = crop_output_to_xyz(out, self.info.output_space, crop, frame.intrinsics)
+            uvd = xyz_to_uvd(xyz, frame.intrinsics)
+            poses.append(HandPose(xyz.astype(np.float32), uvd.astype(np.float32), self.info.joint_set))
+        return poses
+
+    def close(self) -> None:
+        """Release the runtime."""
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

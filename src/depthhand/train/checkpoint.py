@@ -1,0 +1,66 @@
+"""Training checkpoints, written atomically (temp file + rename).
+
+A checkpoint is a dict with the model, optimiser and scaler states, the epoch, the training config and the
+model's :class:`~depthhand.models.registry.ModelCfg`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from depthhand.models.registry import ModelCfg, create_model
+
+__all__ = ["load_checkpoint", "model_from_checkpoint", "save_checkpoint"]
+
+FORMAT = "depthhand.checkpoint/1"
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (plus a format tag) to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save({"format": FORMAT, **state}, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If it is not a depthhand checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # corrupt or foreign file
+        raise ValueError(f"checkpoint {path} could not be read: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
+        raise ValueError(f"{path} is not a depthhand checkpoint (expected format {FORMAT!r})")
+    return state
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model recorded in a checkpoint and load its weights (eval mode).
+
+    Returns:
+        ``(model, checkpoint_dict)``.
+    """
+    state = load_checkpoint(path)
+    cfg = ModelCfg(**state["model_cfg"])
+    kwargs: dict[str, Any] = {"input_size": cfg.input_size, "cube_mm": cfg.cube_mm}
+    if cfg.name == "depthhand_fast":
+        kwargs["joint_set"] = cfg.joint_set
+    model = create_model(cfg.name, **kwargs)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from depthhand.geometry.augment import AugmentRecipe
+from depthhand.models.registry import create_model
+from depthhand.skeleton import CANONICAL21
+from depthhand.train.checkpoint import load_checkpoint, model_from_checkpoint
+from depthhand.train.data import HandCropDataset, SampleConfig
+from depthhand.train.engine import TrainConfig, fit, make_optimizer
+
+
+def test_overfit_fixed_batch(ball_samples):
+    torch.manual_seed(0)
+    ds = HandCropDataset(ball_samples[:8], SampleConfig(CANONICAL21))
+    batch = default_collate([ds[i] for i in range(8)])
+    model = create_model("depthhand_fast").train()
+    opt = make_optimizer(model, 2e-3, 0.0)
+    losses = []
+    for _ in range(60):
+        out = model(batch["patch"])
+        loss, parts = model.loss(out, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(parts["joints"].detach()))
+    assert losses[-1] < losses[0] / 10
+
+
+def test_optimizer_decays_only_conv_linear_weights():
+    model = create_model("depthhand_fast")
+    opt = make_optimizer(model, 1e-3, 1e-5)
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 1e-5 and no_decay["weight_decay"] == 0.0
+    bn_params = {id(p) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters()}
+    assert bn_params and not bn_params & {id(p) for p in decay["params"]}
+    n = sum(1 for m in model.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear))
+    assert len(decay["params"]) == n
+
+
+def _config(tmp_path, name, epochs):
+    return TrainConfig(
+        epochs=epochs, batch_size=4, workers=0, seed=3, out_dir=str(tmp_path / name), progress=False,
+        max_steps_per_epoch=2, tensorboard=False,
+    )  # fmt: skip
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path, ball_samples):
+    cfg = SampleConfig(CANONICAL21, recipe=AugmentRecipe(), seed=3)
+    train, val = HandCropDataset(ball_samples[:12], cfg), HandCropDataset(ball_samples[12:], SampleConfig(CANONICAL21))
+
+    torch.manual_seed(0)
+    straight = create_model("depthhand_fast")
+    hist = fit(straight, train, val, _config(tmp_path, "a", 2))
+    assert [r["epoch"] for r in hist] == [0.0, 1.0]
+
+    torch.manual_seed(0)
+    first = create_model("depthhand_fast")
+    fit(first, train, val, _config(tmp_path, "b", 1))
+    ckpt = tmp_path / "b" / "last.pt"
+    assert load_checkpoint(ckpt)["epoch"] == 0
+    resumed = create_model("depthhand_fast")
+    hist2 = fit(resumed, train, val, _config(tmp_path, "b", 2), resume=ckpt)
+    assert [r["epoch"] for r in hist2] == [1.0]
+    for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), k
+    rows = list(csv.DictReader((tmp_path / "b" / "metrics.csv").open()))
+    assert [float(r["epoch"]) for r in rows] == [0.0, 1.0]
+    assert float(rows[1]["val_mean_err_mm"]) == pytest.approx(hist[1]["val_mean_err_mm"])
+    model, state = model_from_checkpoint(tmp_path / "b" / "best.pt")
+    assert state["model_cfg"]["name"] == "depthhand_fast" and not model.training
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="could not be read"):
+        load_checkpoint(bad)
