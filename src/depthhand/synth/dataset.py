@@ -240,6 +240,11 @@ class SynthDatasetReader:
                 self._labels[name] = {k: f[k] for k in f.files}
         return self._labels[name]
 
+    def num_hands(self, index: int) -> int:
+        """Number of labelled hands in sample ``index`` (reads only the labels)."""
+        name, j = self._shard_of(index % len(self))
+        return int(self._shard_labels(name)["n_hands"][j])
+
     def __getitem__(self, index: int) -> SynthRecord:
         import cv2
 

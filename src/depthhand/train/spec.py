@@ -60,10 +60,10 @@ def training_reader_spec(spec: str) -> str:
 
 
 def _default_synth(rest: str, config: SampleConfig) -> Dataset[Any]:
-    raise ValueError(
-        "synth: training data is not wired yet; register an opener with "
-        "depthhand.train.spec.register_data_opener('synth', fn) or pass pre-made crops as crops:FILE.npz"
-    )
+    from depthhand.train.synth_data import open_synth
+
+    dataset: Dataset[Any] = open_synth(rest, config)
+    return dataset
 
 
 def open_training_data(spec: str, config: SampleConfig) -> Dataset[Any]:

@@ -1,0 +1,170 @@
+"""Synthetic training data for the pose networks: ``synth:`` data specs.
+
+Two forms:
+
+* ``synth:DIR`` — a dataset written by ``depthhand synth`` (every hand of every frame becomes a sample; crops and
+  augmentation as for the public datasets).
+* ``synth:@N?scenes=topdown,frontal,egocentric&seed=S&noise=random`` — ``N`` crops rendered in memory by
+  :func:`depthhand.synth.crops.generate_crops` (the scene mix cycles over ``scenes``).
+
+:func:`generate_crop_arrays` also backs ``depthhand synth --crops N --out FILE.npz`` (pre-rendered crops for
+``--data crops:FILE.npz``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.pose.decode import xyz_to_uvd_crop
+from depthhand.skeleton import CANONICAL21
+from depthhand.structures import DepthFrame, HandPose
+
+SCENES = ("topdown", "frontal", "egocentric")
+
+
+def generate_crop_arrays(
+    n: int,
+    seed: int,
+    scenes: tuple[str, ...] = SCENES,
+    crop_size: int = 96,
+    cube_mm: float = 250.0,
+    noise: str | None = "random",
+    chunk: int = 64,
+    progress: bool = True,
+) -> dict[str, npt.NDArray[Any]]:
+    """Render ``n`` labelled crops, cycling through ``scenes`` in chunks.
+
+    Returns:
+        ``patches`` (N, S, S) float32, ``joints_crop`` (N, 21, 3) float32 (xyz_crop), ``joints_uvd_crop``
+        (N, 21, 3) float32, ``joints_xyz_mm`` (N, 21, 3) float32, ``scene`` (N,) int8 index into ``scenes``,
+        ``cube_mm`` scalar.
+    """
+    from tqdm import tqdm
+
+    from depthhand.synth.crops import generate_crops
+
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    for s in scenes:
+        if s not in SCENES:
+            raise ValueError(f"unknown scene {s!r}; expected some of {SCENES}")
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in ("patches", "joints_crop", "uvd", "xyz", "scene")}
+    done = 0
+    bar = tqdm(total=n, desc="rendering crops", unit="crop", disable=not progress)
+    while done < n:
+        k = min(chunk, n - done)
+        scene_index = (done // chunk) % len(scenes)
+        patches, joints_crop, meta = generate_crops(
+            k, rng, scenes[scene_index], crop_size=crop_size, cube_mm=cube_mm, noise=noise
+        )
+        uvd = np.stack(
+            [
+                xyz_to_uvd_crop(j, c, intr)
+                for j, c, intr in zip(meta.joints_xyz_mm, meta.crops, meta.intrinsics, strict=True)
+            ]
+        )
+        out["patches"].append(patches)
+        out["joints_crop"].append(joints_crop)
+        out["uvd"].append(uvd.astype(np.float32))
+        out["xyz"].append(meta.joints_xyz_mm.astype(np.float32))
+        out["scene"].append(np.full(k, scene_index, np.int8))
+        done += k
+        bar.update(k)
+    bar.close()
+    return {
+        "patches": np.concatenate(out["patches"]),
+        "joints_crop": np.concatenate(out["joints_crop"]),
+        "joints_uvd_crop": np.concatenate(out["uvd"]),
+        "joints_xyz_mm": np.concatenate(out["xyz"]),
+        "scene": np.concatenate(out["scene"]),
+        "cube_mm": np.asarray(cube_mm, np.float32),
+    }
+
+
+def save_crop_arrays(arrays: dict[str, npt.NDArray[Any]], path: str | Path) -> Path:
+    """Write crop arrays as an NPZ, atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class _HandSample:
+    frame: DepthFrame
+    pose: HandPose
+    center_xyz_mm: npt.NDArray[np.float64]
+
+
+class SynthHandSamples:
+    """Every hand of a ``depthhand synth`` dataset as a reader sample (``.frame``, ``.pose``, ``.center_xyz_mm``)."""
+
+    def __init__(self, root: str | Path) -> None:
+        from depthhand.synth.dataset import SynthDatasetReader
+
+        self.reader = SynthDatasetReader(root)
+        index: list[tuple[int, int]] = []
+        for i in range(len(self.reader)):
+            index.extend((i, h) for h in range(self.reader.num_hands(i)))
+        self.index = index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> _HandSample:
+        frame_i, hand = self.index[i]
+        rec = self.reader[frame_i]
+        frame = DepthFrame(rec.depth_mm, rec.intrinsics, 0, f"synth:{frame_i}", frame_i)
+        pose = HandPose(
+            rec.joints_xyz_mm[hand].astype(np.float32),
+            rec.joints_uvd[hand].astype(np.float32),
+            CANONICAL21,
+            handedness=rec.handedness[hand],
+        )
+        return _HandSample(frame, pose, rec.center_xyz_mm[hand])
+
+
+def open_synth(rest: str, config: Any) -> Any:
+    """The ``synth:`` opener for :func:`depthhand.train.spec.open_training_data` (see the module docstring)."""
+    from depthhand.train.data import CropArrayDataset, HandCropDataset
+
+    if rest.startswith("@"):
+        count_text, _, query = rest[1:].partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if p)
+        unknown = set(params) - {"scenes", "seed", "noise"}
+        if unknown:
+            raise ValueError(f"synth:{rest}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise")
+        try:
+            count = int(count_text)
+        except ValueError:
+            raise ValueError(f"synth:{rest}: expected synth:@COUNT, got {count_text!r}") from None
+        scenes = tuple(params.get("scenes", ",".join(SCENES)).split(","))
+        noise = params.get("noise", "random")
+        arrays = generate_crop_arrays(
+            count,
+            int(params.get("seed", 0)),
+            scenes,
+            config.crop_size,
+            config.cube_mm,
+            None if noise == "none" else noise,
+        )
+        return CropArrayDataset(
+            arrays["patches"],
+            arrays["joints_crop"],
+            arrays["joints_uvd_crop"],
+            config.cube_mm,
+            make_heatmaps=config.heatmaps,
+        )
+    root = Path(rest)
+    if not (root / "dataset.json").is_file():
+        raise FileNotFoundError(f"synth:{rest}: {root / 'dataset.json'} not found (write one with depthhand synth)")
+    return HandCropDataset(SynthHandSamples(root), config)
