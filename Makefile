@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # torch==2.13.0 resolves to the CPU wheel on our machines; the [train] extra pins the same version.
-TEST_EXTRAS := dev,train,synth,viz,serve
+TEST_EXTRAS := dev,train,synth,viz,serve,sensors
 DEMO_EXTRAS := synth,viz,serve
 
 .PHONY: demo test install-demo install-test lint clean system-deps
@@ -19,6 +19,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[$(TEST_EXTRAS)]"
+	-$(BIN)/python -m pip install --quiet --no-deps pyorbbecsdk2
 	touch $@ $(VENV)/.demo-installed
 
 install-demo: $(VENV)/.demo-installed
@@ -33,7 +34,7 @@ lint: install-test
 	$(BIN)/mypy
 
 # Debian packages the end-to-end tests drive for real: Chromium (web viewer), redis-server (scale-out).
-SYSTEM_PKGS := chromium chromium-driver redis-server
+SYSTEM_PKGS := chromium chromium-driver redis-server libopenni2-0
 system-deps:
 	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

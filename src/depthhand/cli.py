@@ -51,9 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
+    from depthhand.capture.base import MissingExtraError, SourceError
+
     try:
         return int(run(args))
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, MissingExtraError, SourceError) as exc:
         print(f"depthhand {args.verb}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -181,7 +181,7 @@ class DepthFrame:
         return self.depth_mm > 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class HandBox:
     """A detected hand in one frame.
 
@@ -200,7 +200,7 @@ class HandBox:
     handedness: Handedness = Handedness.UNKNOWN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class HandCrop:
     """A metric cube around a hand and the 2-D transform from the image to the crop.
 
@@ -223,7 +223,7 @@ class HandCrop:
         return inv
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class HandPose:
     """3-D joints of one hand.
 
@@ -275,7 +275,7 @@ class HandPose:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class TrackedHand:
     """A hand followed over time.
 
@@ -294,7 +294,7 @@ class TrackedHand:
     lost_frames: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FrameResult:
     """Everything the live pipeline produced for one frame.
 
@@ -305,6 +305,7 @@ class FrameResult:
         timings_ms: Per-stage wall time (``capture``, ``detect``, ``crop``, ``pose``, ``track``, ``total``), ms.
         source_id: The source the frame came from.
         intrinsics: The camera of the frame.
+        error: Why the frame produced no hands when it was rejected (bad input), else empty.
     """
 
     frame_index: int
@@ -313,3 +314,4 @@ class FrameResult:
     timings_ms: dict[str, float]
     source_id: str = ""
     intrinsics: CameraIntrinsics | None = None
+    error: str = ""

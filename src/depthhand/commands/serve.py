@@ -15,8 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
         "--source",
-        default="scripted",
-        help="live source: scripted, scripted-calibration, synthetic-truth, or a pipeline source (default scripted)",
+        default="synthetic://topdown",
+        help="a pipeline source URL (default synthetic://topdown: the full pipeline on the synthetic table scene), "
+        "or a built-in test source: scripted, scripted-calibration, synthetic-truth",
     )
     parser.add_argument("--redis", metavar="URL", help="Redis channel layer + state (needed for the split modes)")
     split = parser.add_mutually_exclusive_group()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from depthhand.capture.base import DepthSource
 from depthhand.geometry.camera import INTRINSICS
 from depthhand.structures import CameraIntrinsics, DepthFrame, Handedness
 from depthhand.synth.hand_model import HandShape, sample_shape
@@ -230,3 +231,12 @@ class SyntheticLive:
         )
         self._index += 1
         return frame, truth
+
+
+def open_synthetic(url: str) -> DepthSource:
+    """The depth source for a ``synthetic://SCENE?...`` URL (used by :func:`depthhand.capture.open_source`)."""
+    from depthhand.capture.sources import split_url
+    from depthhand.capture.synthetic import open_synthetic as build
+
+    _, rest, params = split_url(url)
+    return build(url, rest, params)

@@ -1,0 +1,88 @@
+"""End-to-end pipeline benchmarks: detect + crop + pose + track on 640×480 synthetic frames, and accuracy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from depthhand.bench.core import BenchResult, benchmark
+
+
+def _frames(scene: str, n_hands: int, count: int, seed: int) -> list[Any]:
+    from depthhand.structures import DepthFrame
+    from depthhand.synth.scenes import render_scene, sample_scene
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        sample = render_scene(sample_scene(scene, rng, n_hands=n_hands), rng)
+        frame = DepthFrame(sample.depth_mm, sample.intrinsics, i * 33_333, f"bench:{scene}", i)
+        out.append((frame, sample))
+    return out
+
+
+def _latency(n_hands: int, quick: bool) -> BenchResult:
+    from depthhand.pipeline import HandPipeline, PipelineOptions
+
+    frames = _frames("topdown", n_hands, 10 if quick else 40, seed=100 + n_hands)
+    reps = 20 if quick else 200
+    stages: dict[str, list[float]] = {}
+    hands = []
+    with HandPipeline(PipelineOptions(max_hands=n_hands, num_threads=2)) as pipe:
+        for i in range(5):
+            pipe.process(frames[i % len(frames)][0])
+        for i in range(reps):
+            result = pipe.process(frames[i % len(frames)][0])
+            hands.append(len([h for h in result.hands if h.lost_frames == 0]))
+            for k, v in result.timings_ms.items():
+                stages.setdefault(k, []).append(v)
+    med = {f"{k}_ms": float(np.median(v)) for k, v in stages.items()}
+    return BenchResult(
+        f"pipeline.{n_hands}hand",
+        med["total_ms"],
+        "ms",
+        reps,
+        {**med, "p95_ms": float(np.percentile(stages["total"], 95)), "hands_per_frame": float(np.mean(hands))},
+    )
+
+
+@benchmark("pipeline.1hand", "640×480 topdown frame, one hand: detect + crop + pose + track (median ms)")
+def one_hand(quick: bool) -> BenchResult:
+    """One hand per frame."""
+    return _latency(1, quick)
+
+
+@benchmark("pipeline.2hand", "640×480 topdown frame, two hands: detect + crop + pose + track (median ms)")
+def two_hands(quick: bool) -> BenchResult:
+    """Two hands per frame."""
+    return _latency(2, quick)
+
+
+def _accuracy(scene: str, quick: bool) -> BenchResult:
+    from depthhand.evaluate.live import LiveAccuracy
+    from depthhand.pipeline import HandPipeline, PipelineOptions
+    from depthhand.runner import joints_in_view
+
+    frames = _frames(scene, 1, 20 if quick else 300, seed=2024)
+    with HandPipeline(PipelineOptions(max_hands=2, num_threads=2)) as pipe:
+        acc = LiveAccuracy(pipe.joint_set)
+        for frame, sample in frames:
+            pipe.tracker.reset()  # independent frames: no smoothing across them
+            result = pipe.process(frame)
+            pred = np.array([h.pose.joints_xyz_mm for h in result.hands]).reshape(-1, pipe.joint_set.num_joints, 3)
+            acc.add(pred, sample.joints_xyz_mm, joints_in_view(sample.joints_uvd, frame))
+    s = acc.summary()
+    return BenchResult(f"pipeline.accuracy_{scene}", s["mean_error_mm"], "mm", int(s["frames"]), s)
+
+
+@benchmark("pipeline.accuracy_topdown", "whole pipeline (detected centres) on held-out topdown frames: mean 3D error")
+def accuracy_topdown(quick: bool) -> BenchResult:
+    """Top-down scenes."""
+    return _accuracy("topdown", quick)
+
+
+@benchmark("pipeline.accuracy_frontal", "whole pipeline (detected centres) on held-out frontal frames: mean 3D error")
+def accuracy_frontal(quick: bool) -> BenchResult:
+    """Frontal scenes."""
+    return _accuracy("frontal", quick)

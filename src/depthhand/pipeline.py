@@ -1,0 +1,200 @@
+"""The live pipeline: where a frame goes next.
+
+``capture`` (a :class:`~depthhand.capture.base.DepthSource`) → ``detect`` (hand boxes and centres) → ``pose``
+(crop each hand, ONNX network, uncrop to camera mm) → ``track`` (ids, One Euro smoothing) →
+:class:`~depthhand.structures.FrameResult` (→ ``interact`` and ``serve``).
+
+:class:`HandPipeline` processes one frame at a time and never raises on a bad frame: a frame that cannot be used
+(wrong shape or dtype, NaNs everywhere, no valid depth) gives an empty result whose ``error`` says why. Stage
+timings (ms) are in every result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depthhand.detect.base import HandDetector
+from depthhand.structures import DepthFrame, FrameResult, HandBox, HandCrop, HandPose
+from depthhand.track.tracker import HandTracker, TrackerConfig
+
+DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
+DEFAULT_DETECTOR_MODEL = "detector.onnx"
+DETECTORS = ("auto", "cnn", "classical")
+
+
+def shipped_weights(name: str) -> Path:
+    """Path of a model file shipped inside the package (``depthhand/weights/NAME``).
+
+    Raises:
+        FileNotFoundError: If the package carries no such file.
+    """
+    path = Path(str(resources.files("depthhand") / "weights" / name))
+    if not path.is_file():
+        raise FileNotFoundError(f"shipped model {name!r} not found at {path}; pass an explicit model path")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """How the live pipeline is assembled.
+
+    Attributes:
+        pose_model: ONNX pose model (``None``: the shipped ``depthhand_fast.onnx``).
+        detector: ``"cnn"`` (shipped learned detector), ``"classical"`` (nearest blob + CoM) or ``"auto"`` (the
+            CNN when its weights are present, otherwise classical).
+        detector_model: ONNX detector (``None``: the shipped one).
+        max_hands: Most hands per frame (≤ 4).
+        num_threads: ONNX Runtime threads per model.
+        tracker: Tracking and smoothing parameters.
+    """
+
+    pose_model: str | Path | None = None
+    detector: str = "auto"
+    detector_model: str | Path | None = None
+    max_hands: int = 2
+    num_threads: int = 2
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+        if not 1 <= self.max_hands <= 4:
+            raise ValueError(f"max_hands must be in [1, 4], got {self.max_hands}")
+
+
+def build_detector(options: PipelineOptions) -> HandDetector:
+    """The detector ``options`` ask for."""
+    kind = options.detector
+    if kind in ("auto", "cnn"):
+        try:
+            path = Path(options.detector_model) if options.detector_model else shipped_weights(DEFAULT_DETECTOR_MODEL)
+        except FileNotFoundError:
+            if kind == "cnn":
+                raise
+        else:
+            from depthhand.detect.cnn import CnnHandDetector
+
+            return CnnHandDetector(path, max_hands=options.max_hands, threads=options.num_threads)
+    from depthhand.detect.classical import ClassicalDetector, ClassicalDetectorConfig
+
+    return ClassicalDetector(ClassicalDetectorConfig(max_hands=options.max_hands))
+
+
+def check_frame(frame: Any) -> str:
+    """Why ``frame`` cannot be processed, or ``""`` when it can."""
+    if not isinstance(frame, DepthFrame):
+        return f"expected a DepthFrame, got {type(frame).__name__}"
+    depth = frame.depth_mm
+    if not np.isfinite(depth).all():
+        return "depth contains NaN or infinite values"
+    if not (depth > 0).any():
+        return "no valid depth pixels"
+    return ""
+
+
+class HandPipeline:
+    """Detect → crop → pose → track for one frame at a time (see the module docstring).
+
+    Example:
+        >>> with HandPipeline(PipelineOptions()) as pipe:  # doctest: +SKIP
+        ...     result = pipe.process(frame)
+    """
+
+    def __init__(self, options: PipelineOptions | None = None) -> None:
+        from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
+
+        self.options = options or PipelineOptions()
+        model = Path(self.options.pose_model) if self.options.pose_model else shipped_weights(DEFAULT_POSE_MODEL)
+        self.estimator = PoseEstimator(PoseEstimatorOptions(model, num_threads=self.options.num_threads))
+        self.detector = build_detector(self.options)
+        tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
+        self.tracker = HandTracker(tracker_cfg)
+
+    @property
+    def joint_set(self) -> Any:
+        """Skeleton of the poses (from the pose model's metadata)."""
+        return self.estimator.info.joint_set
+
+    def process(self, frame: DepthFrame) -> FrameResult:
+        """Run every stage on ``frame``; never raises on bad input (see :attr:`FrameResult.error`)."""
+        t0 = time.perf_counter()
+        index = getattr(frame, "index", -1)
+        stamp = getattr(frame, "timestamp_us", 0)
+        problem = check_frame(frame)
+        if problem:
+            return FrameResult(index, stamp, (), {"total": _ms(t0)}, getattr(frame, "source_id", ""), None, problem)
+        timings: dict[str, float] = {}
+        boxes: list[HandBox] = self.detector.detect(frame)[: self.options.max_hands]
+        t1 = time.perf_counter()
+        timings["detect"] = (t1 - t0) * 1e3
+        centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
+        patches, crops = self.estimator.crop_hands(frame, centers)
+        t2 = time.perf_counter()
+        timings["crop"] = (t2 - t1) * 1e3
+        poses: list[HandPose] = []
+        if crops:
+            raw = self.estimator.run_network(patches)
+            poses = [self._pose(out, crop, box, frame) for out, crop, box in zip(raw, crops, boxes, strict=True)]
+        t3 = time.perf_counter()
+        timings["pose"] = (t3 - t2) * 1e3
+        hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
+        t4 = time.perf_counter()
+        timings["track"] = (t4 - t3) * 1e3
+        timings["total"] = (t4 - t0) * 1e3
+        return FrameResult(index, stamp, tuple(hands), timings, frame.source_id, frame.intrinsics)
+
+    def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
+        from depthhand.geometry.camera import xyz_to_uvd
+        from depthhand.pose.decode import crop_output_to_xyz
+
+        info = self.estimator.info
+        xyz = crop_output_to_xyz(out, info.output_space, crop, frame.intrinsics)
+        uvd = xyz_to_uvd(xyz, frame.intrinsics)
+        return HandPose(
+            xyz.astype(np.float32),
+            uvd.astype(np.float32),
+            info.joint_set,
+            handedness=box.handedness,
+            score=float(box.score),
+        )
+
+    def close(self) -> None:
+        """Release the models."""
+        self.estimator.close()
+        close = getattr(self.detector, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> HandPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3
+
+
+def open_pipeline(source: str, options: PipelineOptions | None = None) -> Any:
+    """The pipeline over ``source`` as the server consumes it (:class:`depthhand.serve.publisher.PipelineHandle`).
+
+    Items are ``(FrameResult, depth_mm)``; live sources get newest-frame and reconnect semantics.
+    """
+    from depthhand.runner import iter_source
+    from depthhand.serve.publisher import PipelineHandle
+
+    pipe = HandPipeline(options)
+
+    def frames() -> Any:
+        for frame, _truth in iter_source(source):
+            yield pipe.process(frame), frame.depth_mm
+
+    return PipelineHandle(frames=frames(), source=source, joint_set=pipe.joint_set, close=pipe.close)

@@ -1,0 +1,220 @@
+"""The live loop behind ``depthhand run``: source → :class:`~depthhand.pipeline.HandPipeline` → JSONL / window.
+
+Live sensors are read through :class:`~depthhand.capture.live.ReconnectingSource` (a device that disappears is
+reopened with back-off) and :class:`~depthhand.capture.live.LatestFrameReader` (a slow loop gets the newest frame,
+never a queue). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
+On a synthetic source the loop also measures its own accuracy against the ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from depthhand.pipeline import HandPipeline, PipelineOptions
+from depthhand.structures import DepthFrame, FrameResult
+
+
+def joints_in_view(joints_uvd: np.ndarray, frame: DepthFrame) -> np.ndarray:
+    """(K, J) True where a joint projects inside the frame (hands entering or leaving are partly outside)."""
+    uvd = np.asarray(joints_uvd, np.float64).reshape(-1, np.shape(joints_uvd)[-2], 3)
+    h, w = frame.depth_mm.shape
+    inside: np.ndarray = (uvd[..., 0] >= 0) & (uvd[..., 0] < w) & (uvd[..., 1] >= 0) & (uvd[..., 1] < h)
+    return inside
+
+
+def result_to_dict(result: FrameResult) -> dict[str, Any]:
+    """One JSONL record: frame index, capture time, per-hand joints (mm and uvd), ids, handedness, timings."""
+    return {
+        "frame": result.frame_index,
+        "timestamp_us": result.timestamp_us,
+        "source": result.source_id,
+        "hands": [
+            {
+                "id": h.track_id,
+                "lost_frames": h.lost_frames,
+                **h.pose.to_dict(),
+            }
+            for h in result.hands
+        ],
+        "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
+        **({"error": result.error} if result.error else {}),
+    }
+
+
+@dataclass
+class RunSummary:
+    """What a run did: frames, rate, mean stage timings, and accuracy on synthetic sources."""
+
+    frames: int = 0
+    bad_frames: int = 0
+    seconds: float = 0.0
+    stage_ms: dict[str, list[float]] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    source_stats: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, result: FrameResult) -> None:
+        """Count one result."""
+        self.frames += 1
+        self.bad_frames += bool(result.error)
+        for k, v in result.timings_ms.items():
+            self.stage_ms.setdefault(k, []).append(v)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON summary (median stage times)."""
+        return {
+            "frames": self.frames,
+            "bad_frames": self.bad_frames,
+            "fps": self.frames / self.seconds if self.seconds > 0 else 0.0,
+            "median_stage_ms": {k: float(np.median(v)) for k, v in self.stage_ms.items()},
+            "accuracy": self.accuracy,
+            "source": self.source_stats,
+        }
+
+
+def iter_source(url: str, max_frames: int | None = None) -> Iterator[tuple[DepthFrame, Any]]:
+    """Frames of ``url`` with their ground truth (synthetic sources) or ``None``."""
+    from depthhand.capture.live import LatestFrameReader, ReconnectingSource
+    from depthhand.capture.sources import open_source
+    from depthhand.capture.synthetic import SyntheticSource
+
+    source = open_source(url)
+    count = 0
+    if isinstance(source, SyntheticSource) or not source.is_live:
+        with source:
+            for frame in source:
+                truth = source.truth_for(frame.index) if isinstance(source, SyntheticSource) else None
+                yield frame, truth
+                count += 1
+                if max_frames is not None and count >= max_frames:
+                    return
+        return
+    with LatestFrameReader(ReconnectingSource(lambda: open_source(url))) as reader:
+        for frame in reader:
+            yield frame, None
+            count += 1
+            if max_frames is not None and count >= max_frames:
+                return
+
+
+def run_source(
+    url: str,
+    options: PipelineOptions | None = None,
+    out_path: str | Path | None = None,
+    max_frames: int | None = None,
+    view: bool = False,
+    overlay_dir: str | Path | None = None,
+    overlay_every: int = 30,
+    log: TextIO | None = None,
+) -> RunSummary:
+    """Run the pipeline over a source.
+
+    Args:
+        url: Source URL (see :func:`depthhand.capture.sources.open_source`).
+        options: Pipeline options.
+        out_path: JSONL file, one record per frame (flushed per line, so a crash keeps what was written).
+        max_frames: Stop after this many frames (None: until the source ends or Ctrl-C).
+        view: Show an OpenCV window (needs an OpenCV build with GUI support and a display).
+        overlay_dir: Write an overlay PNG every ``overlay_every`` frames here.
+        overlay_every: See ``overlay_dir``.
+        log: Where to print progress lines (None: quiet).
+
+    Returns:
+        The run's :class:`RunSummary`.
+    """
+    from depthhand.evaluate.live import LiveAccuracy
+
+    summary = RunSummary()
+    accuracy: LiveAccuracy | None = None
+    window = _Window() if view else None
+    if overlay_dir is not None:
+        Path(overlay_dir).mkdir(parents=True, exist_ok=True)
+    out: TextIO | None = open(out_path, "w", encoding="utf-8") if out_path else None  # noqa: SIM115
+    t0 = time.perf_counter()
+    try:
+        with HandPipeline(options) as pipe:
+            accuracy = LiveAccuracy(pipe.joint_set)
+            if out is not None:
+                header = {
+                    "schema": "depthhand.poses/1",
+                    "joint_set": pipe.joint_set.name,
+                    "joint_names": list(pipe.joint_set.names),
+                    "units": "mm",
+                    "axes": "x right, y down, z forward",
+                }
+                out.write(json.dumps(header) + "\n")
+            for frame, truth in iter_source(url, max_frames):
+                result = pipe.process(frame)
+                summary.add(result)
+                if truth is not None and accuracy is not None and not result.error:
+                    fresh = [h for h in result.hands if h.lost_frames == 0]
+                    pred = np.array([h.pose.joints_xyz_mm for h in fresh]).reshape(-1, pipe.joint_set.num_joints, 3)
+                    accuracy.add(pred, truth.joints_xyz_mm, joints_in_view(truth.joints_uvd, frame))
+                if out is not None:
+                    out.write(json.dumps(result_to_dict(result)) + "\n")
+                    out.flush()
+                fps = summary.frames / max(time.perf_counter() - t0, 1e-9)
+                if window is not None or (overlay_dir is not None and summary.frames % overlay_every == 1):
+                    from depthhand.viz import draw_overlay
+
+                    image = draw_overlay(frame.depth_mm, result.hands, result.timings_ms, fps)
+                    if overlay_dir is not None and summary.frames % overlay_every == 1:
+                        _write_png(Path(overlay_dir) / f"frame_{frame.index:06d}.png", image)
+                    if window is not None and not window.show(image):
+                        break
+                if log is not None and summary.frames % 100 == 0:
+                    print(f"{summary.frames} frames, {fps:.1f} fps", file=log, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        summary.seconds = time.perf_counter() - t0
+        if out is not None:
+            out.close()
+        if window is not None:
+            window.close()
+    if accuracy is not None and accuracy.frames:
+        summary.accuracy = accuracy.summary()
+    return summary
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    tmp = path.with_name(path.stem + ".tmp.png")
+    cv2.imwrite(str(tmp), image)
+    os.replace(tmp, path)
+
+
+class _Window:
+    """An OpenCV window; a clear error when this OpenCV build has no GUI (opencv-python-headless)."""
+
+    name = "depthhand"
+
+    def __init__(self) -> None:
+        import cv2
+
+        try:
+            cv2.namedWindow(self.name, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            raise ValueError(
+                "--view needs an OpenCV with GUI support and a display (this one is headless); "
+                "use --overlay DIR to write overlay images instead"
+            ) from exc
+
+    def show(self, image: np.ndarray) -> bool:
+        import cv2
+
+        cv2.imshow(self.name, image)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        import cv2
+
+        cv2.destroyWindow(self.name)

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from depthhand.capture.base import MissingExtraError, require
+from depthhand.capture.folder import FolderSource, natural_key
+from depthhand.capture.sources import ArraySource, open_source, split_url
+from depthhand.geometry.camera import INTRINSICS
+from depthhand.structures import CameraIntrinsics, DepthFrame
+
+SR305 = "real/sr305-desk/frames"
+
+
+@pytest.mark.shared_data
+def test_sr305_folder_through_open_source(shared_data: Path) -> None:
+    folder = shared_data / SR305
+    with open_source(f"folder:{folder}?intrinsics=sr305&fps=15") as src:
+        frames = list(src)
+        assert src.intrinsics == INTRINSICS["sr305"]
+    names = [0, 20, 40, 60, 80, 100, 140, 160, 180, 200, 220]
+    assert len(frames) == len(names)
+    for i, (name, f) in enumerate(zip(names, frames, strict=True)):
+        raw = cv2.imread(str(folder / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(f.depth_mm, raw.astype(np.float32) * 0.125)
+        assert f.timestamp_us == round(i * 1e6 / 15)
+        assert f.index == i
+    hand_region = frames[0].depth_mm[250:300, 240:290]
+    assert 450 < float(np.median(hand_region[hand_region > 0])) < 750  # the hand, per the README
+
+
+def _folder(tmp_path: Path, k: CameraIntrinsics, n: int = 4) -> tuple[Path, list[np.ndarray]]:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    raws = []
+    for i in range(n):
+        raw = np.full((k.height, k.width), 1000 + i, np.uint16)
+        cv2.imwrite(str(folder / f"f{i * 5}.png"), raw)  # f0, f5, f10, f15: natural order matters
+        raws.append(raw)
+    return folder, raws
+
+
+def test_folder_with_intrinsics_json_and_timestamps(tmp_path: Path) -> None:
+    k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24, depth_unit_mm=0.5)
+    folder, raws = _folder(tmp_path, k)
+    (folder / "intrinsics.json").write_text(json.dumps(k.to_dict()))
+    (folder / "timestamps.csv").write_text("file,timestamp_us\nf0.png,10\nf5.png,20\nf10.png,35\nf15.png,41\n")
+    frames = list(open_source(str(folder)))
+    assert [f.timestamp_us for f in frames] == [10, 20, 35, 41]
+    for raw, f in zip(raws, frames, strict=True):
+        np.testing.assert_array_equal(f.depth_mm, raw * np.float32(0.5))
+    scaled = list(open_source(f"folder:{folder}?scale=2"))
+    assert scaled[1].depth_mm[0, 0] == 2 * 1001
+    assert natural_key("f10.png") > natural_key("f5.png")
+
+
+def test_corrupt_and_wrong_size_files_are_skipped(tmp_path: Path) -> None:
+    k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24)
+    folder, _ = _folder(tmp_path, k)
+    (folder / "f7.png").write_bytes(b"not a png")
+    cv2.imwrite(str(folder / "f8.png"), np.zeros((5, 5), np.uint16))
+    np.save(folder / "f9.npy", np.zeros((24, 32, 3)))  # not single-channel
+    (folder / "intrinsics.json").write_text(json.dumps(k.to_dict()))
+    src = FolderSource(folder)
+    frames = list(src)
+    assert len(frames) == 4
+    assert src.stats.frames_skipped == 3 and src.stats.errors == 3
+    assert len(src) == 7
+
+
+def test_folder_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        open_source(f"folder:{tmp_path / 'nope'}")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=r"no intrinsics\.json"):
+        FolderSource(empty).open()
+    with pytest.raises(FileNotFoundError, match="holds no"):
+        FolderSource(empty, intrinsics="nyu").open()
+    with pytest.raises(FileNotFoundError, match="neither a preset"):
+        FolderSource(empty, intrinsics="no_such_camera").open()
+    (empty / "intrinsics.json").write_text('{"fx": 1}')
+    with pytest.raises(ValueError, match="missing field"):
+        FolderSource(empty).open()
+    with pytest.raises(ValueError, match="fps"):
+        FolderSource(empty, fps=0)
+
+
+def test_split_url() -> None:
+    assert split_url("synthetic://topdown?seed=1") == ("synthetic", "//topdown", {"seed": "1"})
+    assert split_url("folder:/a/b?intrinsics=sr305&scale=0.125") == (
+        "folder",
+        "/a/b",
+        {"intrinsics": "sr305", "scale": "0.125"},
+    )
+    assert split_url("take.dhrec") == ("rec", "take.dhrec", {})
+    assert split_url("/x/cam.bag") == ("realsense", "/x/cam.bag", {})
+    assert split_url("/x/cam.db3") == ("realsense", "/x/cam.db3", {})
+    assert split_url("/x/cam.oni") == ("openni", "/x/cam.oni", {})
+    assert split_url("realsense://123456") == ("realsense", "//123456", {})
+    assert split_url("some/dir") == ("folder", "some/dir", {})
+    with pytest.raises(ValueError, match="unknown source scheme 'kinect'"):
+        split_url("kinect://")
+    with pytest.raises(ValueError, match="empty"):
+        split_url("  ")
+
+
+def test_open_source_rejects_bad_parameters(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['colour'\]"):
+        open_source(f"folder:{tmp_path}?colour=1")
+    with pytest.raises(ValueError, match="scale='abc' is invalid"):
+        open_source(f"folder:{tmp_path}?scale=abc")
+    with pytest.raises(FileNotFoundError, match="recording"):
+        open_source("realsense:/no/such/file.bag")
+    with pytest.raises(FileNotFoundError, match="recording"):
+        open_source("openni:/no/such/file.oni")
+    with pytest.raises(FileNotFoundError, match="recording"):
+        open_source("orbbec:/no/such/file.bag")
+
+
+def test_synthetic_dispatch_is_clear() -> None:
+    try:
+        source = open_source("synthetic://topdown?seed=1")
+    except MissingExtraError as exc:  # depthhand.synth.live not written yet, or without open_synthetic
+        assert "depthhand.synth.live" in str(exc)
+    else:
+        with source:
+            frame = source.read()
+        assert isinstance(frame, DepthFrame)
+
+
+def test_require_names_package_and_extra() -> None:
+    with pytest.raises(MissingExtraError, match=r"pip install some-pkg .*depthhand\[sensors\]"):
+        require("depthhand_no_such_module", "some-pkg")
+
+
+def test_array_source_and_context_manager(small_k: CameraIntrinsics) -> None:
+    frames = [DepthFrame(np.full((48, 64), i + 1, np.float32), small_k, index=i) for i in range(3)]
+    src = ArraySource(frames)
+    assert not src.is_open
+    with src:
+        assert src.is_open
+        assert [f.index for f in src] == [0, 1, 2]
+        assert src.read() is None
+        assert src.stats.frames_read == 3
+    assert not src.is_open
+    with pytest.raises(ValueError, match="at least one"):
+        ArraySource([])

@@ -1,0 +1,131 @@
+"""The assembled live pipeline: bad input never kills it, outputs are complete, accuracy is measured."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from depthhand.capture.synthetic import SyntheticSource
+from depthhand.pipeline import HandPipeline, PipelineOptions, check_frame, open_pipeline, shipped_weights
+from depthhand.predict import parse_intrinsics, predict_files, read_depth_image
+from depthhand.runner import run_source
+from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult
+
+K = CameraIntrinsics(570.3, 570.3, 319.5, 239.5, 640, 480)
+
+
+@pytest.fixture(scope="module")
+def pipe() -> HandPipeline:
+    with HandPipeline(PipelineOptions(num_threads=1)) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def synthetic_frames() -> list:
+    with SyntheticSource(seed=11, realtime=False) as src:
+        return [(src.read(), src.last_truth) for _ in range(3)]
+
+
+def test_shipped_models_are_present() -> None:
+    assert shipped_weights("depthhand_fast.onnx").stat().st_size > 100_000
+    with pytest.raises(FileNotFoundError, match="not found"):
+        shipped_weights("nope.onnx")
+
+
+@pytest.mark.parametrize(
+    ("depth", "reason"),
+    [
+        (np.zeros((480, 640), np.float32), "no valid depth"),
+        (np.full((480, 640), np.nan, np.float32), "NaN"),
+        (np.where(np.eye(480, 640) > 0, np.inf, 700.0).astype(np.float32), "NaN or infinite"),
+    ],
+)
+def test_bad_frames_give_empty_results(pipe: HandPipeline, depth: np.ndarray, reason: str) -> None:
+    result = pipe.process(DepthFrame(depth, K, 123, "test", 7))
+    assert isinstance(result, FrameResult)
+    assert result.hands == () and reason in result.error
+    assert result.frame_index == 7 and result.timestamp_us == 123
+
+
+def test_not_a_frame_is_rejected_not_raised(pipe: HandPipeline) -> None:
+    result = pipe.process(np.zeros((480, 640)))  # type: ignore[arg-type]
+    assert "expected a DepthFrame" in result.error
+    assert check_frame("x") and not check_frame(DepthFrame(np.full((480, 640), 800, np.float32), K))
+
+
+def test_absurd_depths_do_not_crash(pipe: HandPipeline) -> None:
+    depth = np.full((480, 640), 65000.0, np.float32)
+    depth[::7, ::5] = 1.0
+    result = pipe.process(DepthFrame(depth, K, 0, "absurd", 0))
+    assert result.error == "" and len(result.hands) <= pipe.options.max_hands
+    assert set(result.timings_ms) >= {"detect", "crop", "pose", "track", "total"}
+
+
+def test_synthetic_frames_give_hands_with_timings(pipe: HandPipeline, synthetic_frames: list) -> None:
+    pipe.tracker.reset()
+    for frame, _truth in synthetic_frames:
+        result = pipe.process(frame)
+        assert result.error == ""
+        for hand in result.hands:
+            assert hand.pose.joints_xyz_mm.shape == (pipe.joint_set.num_joints, 3)
+            # uvd and xyz agree through the frame's intrinsics (independent re-projection)
+            xyz = hand.pose.joints_xyz_mm.astype(np.float64)
+            u = xyz[:, 0] / xyz[:, 2] * frame.intrinsics.fx + frame.intrinsics.cx
+            np.testing.assert_allclose(hand.pose.joints_uvd[:, 0], u, atol=0.05)
+
+
+def test_missing_model_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises((FileNotFoundError, ValueError), match=r"missing\.onnx"):
+        HandPipeline(PipelineOptions(pose_model=tmp_path / "missing.onnx"))
+    bad = tmp_path / "corrupt.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises((ValueError, RuntimeError), match=r"corrupt\.onnx"):
+        HandPipeline(PipelineOptions(pose_model=bad))
+
+
+def test_run_writes_jsonl_and_measures_accuracy(tmp_path) -> None:
+    out = tmp_path / "poses.jsonl"
+    summary = run_source("synthetic://topdown?realtime=0&seed=4", PipelineOptions(num_threads=1), out, max_frames=6)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 7
+    header = json.loads(lines[0])
+    assert header["joint_names"][0] == "WRIST" and header["units"] == "mm"
+    records = [json.loads(x) for x in lines[1:]]
+    assert [r["frame"] for r in records] == list(range(6))
+    assert all("total" in r["timings_ms"] for r in records)
+    info = summary.to_dict()
+    assert info["frames"] == 6 and info["accuracy"]["frames"] == 6
+    assert 0 <= info["accuracy"]["hand_recall"] <= 1
+
+
+def test_open_pipeline_for_the_server() -> None:
+    handle = open_pipeline("synthetic://topdown?realtime=0&seed=2", PipelineOptions(num_threads=1))
+    try:
+        result, depth = next(iter(handle.frames))
+        assert isinstance(result, FrameResult) and depth.shape == (480, 640)
+        assert handle.joint_set.name == "canonical21"
+    finally:
+        handle.close()
+
+
+def test_predict_png16_and_errors(tmp_path, synthetic_frames: list) -> None:
+    frame = synthetic_frames[0][0]
+    path = tmp_path / "d.png"
+    cv2.imwrite(str(path), (frame.depth_mm * 8).astype(np.uint16))  # 0.125 mm units, like the SR305
+    np.testing.assert_allclose(read_depth_image(path, "png16", 0.125), frame.depth_mm, atol=0.125)
+    k = frame.intrinsics
+    records = predict_files(
+        [path], f"{k.fx},{k.fy},{k.cx},{k.cy}", "png16", 0.125, PipelineOptions(num_threads=1), tmp_path / "ovl"
+    )
+    assert records[0]["file"] == str(path) and "hands" in records[0]
+    assert (tmp_path / "ovl" / "d_overlay.png").is_file()
+    with pytest.raises(ValueError, match="nyu-rgb expects"):
+        read_depth_image(path, "nyu-rgb")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        read_depth_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="fx,fy,cx,cy"):
+        parse_intrinsics("1,2,3")
+    assert parse_intrinsics("nyu").fx == pytest.approx(588.03)
