@@ -81,7 +81,8 @@ def build_detector(options: PipelineOptions) -> HandDetector:
         else:
             from depthhand.detect.cnn import CnnHandDetector
 
-            return CnnHandDetector(path, max_hands=options.max_hands, threads=options.num_threads)
+            detector: HandDetector = CnnHandDetector(path, max_hands=options.max_hands, threads=options.num_threads)
+            return detector
     from depthhand.detect.classical import ClassicalDetector, ClassicalDetectorConfig
 
     return ClassicalDetector(ClassicalDetectorConfig(max_hands=options.max_hands))
