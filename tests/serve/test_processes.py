@@ -53,9 +53,9 @@ async def first_frames(port: int, n: int) -> list[dict]:
 
 def test_redis_worker_and_two_web_processes(redis_url, tmp_path):
     pytest.importorskip("websockets")
-    worker = start_serve(["--worker-only", "--redis", redis_url], tmp_path)
+    worker = start_serve(["--worker-only", "--source", "scripted", "--redis", redis_url], tmp_path)
     ports = [free_port(), free_port()]
-    webs = [start_serve(["--web-only", "--redis", redis_url], tmp_path, port=p) for p in ports]
+    webs = [start_serve(["--web-only", "--source", "scripted", "--redis", redis_url], tmp_path, port=p) for p in ports]
     try:
         for _ in range(100):
             if (http_json(ports[0], "/api/status").get("fps") or 0) > 10:

@@ -36,8 +36,10 @@ def test_crops_npz_and_errors(tmp_path):
     assert isinstance(ds, CropArrayDataset) and len(ds) == 4
     with pytest.raises(ValueError, match="PREFIX:PATH"):
         open_training_data("nothing", SampleConfig(CANONICAL21))
-    with pytest.raises(ValueError, match="not wired"):
-        open_training_data("synth:/tmp/x", SampleConfig(CANONICAL21))
+    with pytest.raises(FileNotFoundError, match=r"dataset\.json not found"):
+        open_training_data("synth:/nonexistent/x", SampleConfig(CANONICAL21))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        open_training_data("synth:@4?colour=red", SampleConfig(CANONICAL21))
 
 
 def test_registered_opener_and_split(ball_samples):

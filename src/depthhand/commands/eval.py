@@ -25,7 +25,14 @@ HELP = "Evaluate hand-pose predictions (uvd text, JSON or NPZ) on NYU, ICVL or M
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this verb's arguments."""
-    parser.add_argument("--dataset", required=True, choices=("nyu", "icvl", "msra"), help="test protocol")
+    parser.add_argument("--dataset", choices=("nyu", "icvl", "msra"), help="test protocol (with --pred)")
+    parser.add_argument("--model", metavar="FILE.onnx", help="run this exported pose model over --data instead")
+    parser.add_argument(
+        "--data",
+        metavar="SPEC",
+        help="with --model: synth:@N?scenes=topdown,frontal&seed=S (held-out synthetic crops) or a reader spec "
+        "(nyu:DIR:test, icvl:DIR:test, msra:DIR:test3, ...)",
+    )
     parser.add_argument(
         "--pred", action="append", default=[], metavar="FILE", help="prediction file (repeatable; one row each)"
     )
@@ -80,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
     from depthhand.evaluate.report import format_per_joint, format_table, write_reports_json
     from depthhand.evaluate.results_io import read_joints
 
-    if not args.pred:
-        raise ValueError("give at least one --pred FILE")
+    if args.model:
+        return _run_model(args)
+    if not args.pred or not args.dataset:
+        raise ValueError("give --dataset and at least one --pred FILE (or --model FILE.onnx --data SPEC)")
     protocol = get_protocol(args.dataset)
     if args.intrinsics:
         protocol = protocol.with_intrinsics(_parse_intrinsics(args.intrinsics, protocol))
@@ -126,6 +135,27 @@ def run(args: argparse.Namespace) -> int:
             "intrinsics_overridden": protocol.intrinsics_overridden,
         }
         print(f"wrote {write_reports_json(args.json, reports, extra)}")
+    if args.plot:
+        from depthhand.evaluate.plot import plot_reports
+
+        print(f"wrote {plot_reports(reports, args.plot)}")
+    return 0
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    from depthhand.evaluate.model import evaluate_model
+    from depthhand.evaluate.report import format_per_joint, format_table, write_reports_json
+
+    if not args.data:
+        raise ValueError("--model needs --data SPEC (e.g. synth:@1000?seed=99 or nyu:DIR:test)")
+    reports = evaluate_model(args.model, args.data)
+    for r in reports:
+        print(f"{r.name}: N = {r.num_frames} frames, J = {r.num_joints} joints")
+    print(format_table(reports))
+    if args.per_joint:
+        print(format_per_joint(reports))
+    if args.json:
+        print(f"wrote {write_reports_json(args.json, reports, {'model': args.model, 'data': args.data})}")
     if args.plot:
         from depthhand.evaluate.plot import plot_reports
 

@@ -1,0 +1,184 @@
+"""Benchmarks and quality measurements of the learned hand detector (``detect.cnn``, ``detect.cnn_quality``).
+
+Quality protocol (numbers in ``weights/detector.json``):
+
+* Synthetic: frames from :func:`depthhand.train.detector.sample_synthetic_frame` with a seed that training never
+  uses. A ground-truth hand counts when its palm centre projects into the image and ≥ 4 joints are visible. A
+  detection matches an unmatched ground-truth hand (best score first) when box IoU ≥ 0.5 or the 3-D centre
+  distance ≤ 30 mm; detections near a hand that does not count are ignored, all others are false positives.
+  Centre error: 3-D distance between the detected centre and the palm centre (mean of the wrist and four MCPs).
+* Real (SR305 desk frames): the right hand is found when a detection's centre lies inside the labelled box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.bench.core import BenchResult, benchmark, time_calls
+
+TEST_SEED = 987_654
+MATCH_IOU = 0.5
+MATCH_CENTER_MM = 30.0
+
+
+def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """IoU of two (4,) xyxy boxes."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+@dataclass
+class DetectionTally:
+    """Running counts for recall / precision / centre error."""
+
+    gt: int = 0
+    tp: int = 0
+    fp: int = 0
+    hand_ok: int = 0
+    errors_mm: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        """Recall, precision, centre error (mean / median / p90, mm) and handedness accuracy."""
+        e = np.asarray(self.errors_mm) if self.errors_mm else np.full(1, np.nan)
+        return {
+            "gt_hands": self.gt,
+            "recall": self.tp / max(1, self.gt),
+            "precision": self.tp / max(1, self.tp + self.fp),
+            "center_error_mean_mm": float(np.mean(e)),
+            "center_error_median_mm": float(np.median(e)),
+            "center_error_p90_mm": float(np.percentile(e, 90)),
+            "handedness_accuracy": self.hand_ok / max(1, self.tp),
+        }
+
+
+def tally_frame(tally: DetectionTally, detections: list[Any], sample: Any, counted: npt.NDArray[np.bool_]) -> None:
+    """Match ``detections`` (HandBox list, best first) to the hands of a ``SynthSample``; update ``tally``."""
+    from depthhand.structures import Handedness
+
+    k = len(sample.handedness)
+    used = np.zeros(k, bool)
+    tally.gt += int(counted.sum())
+    for det in sorted(detections, key=lambda d: -d.score):
+        best, best_d = -1, np.inf
+        for i in range(k):
+            if used[i]:
+                continue
+            dist = float(np.linalg.norm(det.center_xyz_mm - sample.center_xyz_mm[i]))
+            if (dist <= MATCH_CENTER_MM or box_iou(det.box_xyxy, sample.boxes_xyxy[i]) >= MATCH_IOU) and dist < best_d:
+                best, best_d = i, dist
+        if best < 0:
+            tally.fp += 1
+            continue
+        used[best] = True
+        if counted[best]:
+            tally.tp += 1
+            tally.errors_mm.append(best_d)
+            want = Handedness.RIGHT if sample.handedness[best] == Handedness.RIGHT else Handedness.LEFT
+            tally.hand_ok += int(det.handedness == want)
+
+
+def evaluate_synthetic(
+    model_path: str | Path | None,
+    count: int,
+    seed: int = TEST_SEED,
+    progress: bool = True,
+    score_threshold: float | None = None,
+) -> dict[str, Any]:
+    """Detector quality on ``count`` held-out synthetic frames (overall and per scene family)."""
+    from tqdm import tqdm
+
+    from depthhand.detect.cnn import CnnHandDetector
+    from depthhand.structures import DepthFrame
+    from depthhand.train.detector import labelled_hands, sample_synthetic_frame
+
+    det = CnnHandDetector(model_path, score_threshold=0.3 if score_threshold is None else score_threshold)
+    total, per_family = DetectionTally(), dict[str, DetectionTally]()
+    for i in tqdm(range(count), desc="detector eval (synthetic)", disable=not progress):
+        sample, depth = sample_synthetic_frame(np.random.default_rng([seed, i]))
+        frame = DepthFrame(depth, sample.intrinsics, index=i, source_id=f"synth:{sample.family}")
+        boxes = det.detect(frame)
+        counted = labelled_hands(sample)
+        tally_frame(total, boxes, sample, counted)
+        tally_frame(per_family.setdefault(sample.family, DetectionTally()), boxes, sample, counted)
+    return {
+        "frames": count,
+        "seed": seed,
+        "score_threshold": det.score_threshold,
+        **total.summary(),
+        "per_family": {k: v.summary() for k, v in sorted(per_family.items())},
+    }
+
+
+def evaluate_real(
+    model_path: str | Path | None,
+    labels_json: str | Path,
+    frames_dir: str | Path,
+    score_threshold: float | None = None,
+) -> dict[str, Any]:
+    """Right hand found (a detection's centre inside the labelled box) in each labelled real SR305 frame."""
+    import json
+
+    import cv2
+
+    from depthhand.detect.cnn import CnnHandDetector
+    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.structures import DepthFrame
+
+    det = CnnHandDetector(model_path, score_threshold=0.3 if score_threshold is None else score_threshold)
+    labels = json.loads(Path(labels_json).read_text())["frames"]
+    per_frame: dict[str, dict[str, Any]] = {}
+    for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
+        raw = cv2.imread(str(Path(frames_dir) / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
+        frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"], index=int(name) if name.isdigit() else 0)
+        b = np.asarray(lab["box_xyxy"], np.float64)
+        boxes = det.detect(frame)
+        inside = [d for d in boxes if b[0] <= d.center_uvd[0] <= b[2] and b[1] <= d.center_uvd[1] <= b[3]]
+        c = np.asarray(lab.get("center_uvd", [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0]), np.float64)
+        per_frame[name] = {
+            "found": bool(inside),
+            "detections": len(boxes),
+            "score": float(inside[0].score) if inside else 0.0,
+            "handedness": inside[0].handedness.value if inside else None,
+            "center_px_error": float(np.hypot(*(inside[0].center_uvd[:2] - c[:2]))) if inside else None,
+            "iou": box_iou(inside[0].box_xyxy, b) if inside else 0.0,
+        }
+    found = sum(v["found"] for v in per_frame.values())
+    return {
+        "frames": len(per_frame),
+        "score_threshold": det.score_threshold,
+        "right_hand_found": found,
+        "right_labelled_right": sum(v["handedness"] == "right" for v in per_frame.values()),
+        "false_detections": sum(v["detections"] - int(v["found"]) for v in per_frame.values()),
+        "per_frame": per_frame,
+    }
+
+
+@benchmark("detect.cnn", "learned CNN hand detector (ONNX Runtime, 2 threads) on a 640×480 synthetic frame")
+def bench_cnn(quick: bool) -> BenchResult:
+    """Median latency of ``CnnHandDetector.detect`` on a 640×480 frame with one hand."""
+    from depthhand.detect.cnn import DEFAULT_MODEL, CnnHandDetector
+    from depthhand.structures import DepthFrame
+    from depthhand.train.detector import sample_synthetic_frame
+
+    det = CnnHandDetector()
+    sample, depth = sample_synthetic_frame(np.random.default_rng([TEST_SEED, 0]), p_empty=0.0)
+    frame = DepthFrame(depth, sample.intrinsics)
+    stats = time_calls(lambda: det.detect(frame), repeat=20 if quick else 200)
+    return BenchResult(
+        name="detect.cnn",
+        value=stats["median_ms"],
+        unit="ms",
+        samples=int(stats["n"]),
+        details={**stats, "model_bytes": DEFAULT_MODEL.stat().st_size, "frame": "640x480"},
+    )
