@@ -29,33 +29,16 @@ F64 = npt.NDArray[np.float64]
 
 def _synth_reports(estimator: Any, rest: str, name: str, progress: bool) -> list[EvalReport]:
     from depthhand.pose.decode import crop_output_to_xyz
-    from depthhand.train.synth_data import SCENES
+    from depthhand.synth.crops import generate_crops, parse_crops_spec
 
-    count_text, _, query = rest[1:].partition("?")
-    params = dict(p.split("=", 1) for p in query.split("&") if p)
-    unknown = set(params) - {"scenes", "seed", "noise"}
-    if unknown:
-        raise ValueError(f"synth:{rest}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise")
-    try:
-        count = int(count_text)
-    except ValueError:
-        raise ValueError(f"synth:{rest}: expected synth:@COUNT, got {count_text!r}") from None
-    scenes = tuple(params.get("scenes", ",".join(SCENES[:2])).split(","))
-    noise: str | None = params.get("noise", "random")
-    seed = int(params.get("seed", 12345))
-    from depthhand.synth.crops import generate_crops
-
+    spec = parse_crops_spec(rest, ("topdown", "frontal"), default_seed=12345)
     info = estimator.info
     reports = []
-    for i, scene in enumerate(scenes):
-        rng = np.random.default_rng([seed, i])
+    count = spec.count
+    for i, scene in enumerate(spec.scenes):
+        rng = np.random.default_rng([spec.seed, i])
         patches, _, meta = generate_crops(
-            count,
-            rng,
-            scene,
-            crop_size=info.input_size,
-            cube_mm=estimator.cube_mm,
-            noise=None if noise == "none" else noise,
+            count, rng, scene, crop_size=info.input_size, cube_mm=estimator.cube_mm, noise=spec.noise
         )
         outs = []
         for start in range(0, count, 64):

@@ -233,3 +233,49 @@ def _visible(clean: F32, joints_xyz_mm: F64, radii_mm: F64, intr: CameraIntrinsi
     surface = clean[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)]
     out: npt.NDArray[np.bool_] = inside & (surface > 0) & (surface >= z - radii_mm - 10.0)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CropsSpec:
+    """A request for in-memory crops, parsed from ``@COUNT?scenes=a,b&seed=S&noise=N``.
+
+    Attributes:
+        count: Crops (per scene for evaluation, in total for training).
+        scenes: Scene families.
+        seed: Random seed.
+        noise: Sensor family, ``"random"``, ``"default"`` or None (clean).
+    """
+
+    count: int
+    scenes: tuple[str, ...]
+    seed: int
+    noise: str | None
+
+
+def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: int = 0) -> CropsSpec:
+    """Parse ``@COUNT?scenes=...&seed=...&noise=...`` (the part after ``synth:`` in data specs).
+
+    Raises:
+        ValueError: For a bad count, an unknown parameter or an unknown scene (naming what is accepted).
+    """
+    from depthhand.synth.scenes import SCENES
+
+    if not text.startswith("@"):
+        raise ValueError(f"synth:{text}: expected synth:@COUNT[?scenes=...&seed=...&noise=...]")
+    count_text, _, query = text[1:].partition("?")
+    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+    unknown = set(params) - {"scenes", "seed", "noise"}
+    if unknown:
+        raise ValueError(f"synth:{text}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise")
+    try:
+        count, seed = int(count_text), int(params.get("seed", default_seed))
+    except ValueError:
+        raise ValueError(f"synth:{text}: COUNT and seed must be integers") from None
+    if count <= 0:
+        raise ValueError(f"synth:{text}: COUNT must be positive")
+    scenes = tuple(params.get("scenes", ",".join(default_scenes)).split(","))
+    for s in scenes:
+        if s not in SCENES:
+            raise ValueError(f"synth:{text}: unknown scene {s!r}; expected some of {SCENES}")
+    noise = params.get("noise", "random")
+    return CropsSpec(count, scenes, seed, None if noise == "none" else noise)

@@ -138,25 +138,10 @@ def open_synth(rest: str, config: Any) -> Any:
     from depthhand.train.data import CropArrayDataset, HandCropDataset
 
     if rest.startswith("@"):
-        count_text, _, query = rest[1:].partition("?")
-        params = dict(p.split("=", 1) for p in query.split("&") if p)
-        unknown = set(params) - {"scenes", "seed", "noise"}
-        if unknown:
-            raise ValueError(f"synth:{rest}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise")
-        try:
-            count = int(count_text)
-        except ValueError:
-            raise ValueError(f"synth:{rest}: expected synth:@COUNT, got {count_text!r}") from None
-        scenes = tuple(params.get("scenes", ",".join(SCENES)).split(","))
-        noise = params.get("noise", "random")
-        arrays = generate_crop_arrays(
-            count,
-            int(params.get("seed", 0)),
-            scenes,
-            config.crop_size,
-            config.cube_mm,
-            None if noise == "none" else noise,
-        )
+        from depthhand.synth.crops import parse_crops_spec
+
+        spec = parse_crops_spec(rest, SCENES)
+        arrays = generate_crop_arrays(spec.count, spec.seed, spec.scenes, config.crop_size, config.cube_mm, spec.noise)
         return CropArrayDataset(
             arrays["patches"],
             arrays["joints_crop"],

@@ -1,0 +1,45 @@
+"""``depthhand eval --model``: an exported model run over synthetic crops and over a dataset reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depthhand.datasets.registry import open_dataset
+from depthhand.evaluate.model import evaluate_model
+from depthhand.pipeline import shipped_weights
+from depthhand.pose.estimator import PoseEstimator
+from depthhand.skeleton import joint_mapping
+from tests.datasets.test_icvl import icvl_root  # noqa: F401  (fixture)
+
+
+def test_synthetic_crops_give_one_report_per_scene() -> None:
+    reports = evaluate_model(
+        shipped_weights("depthhand_fast.onnx"), "synth:@8?scenes=topdown,frontal&seed=77", progress=False, threads=1
+    )
+    assert [r.name.split("[")[-1] for r in reports] == ["topdown]", "frontal]"]
+    assert all(r.num_frames == 8 and r.num_joints == 21 for r in reports)
+    assert all(np.isfinite(r.mean_mm) for r in reports)
+
+
+def test_reader_spec_matches_a_direct_computation(icvl_root) -> None:  # noqa: F811
+    root, _ = icvl_root
+    model = shipped_weights("depthhand_fast.onnx")
+    (report,) = evaluate_model(model, f"icvl:{root}:test", progress=False, threads=1)
+    dataset = open_dataset(f"icvl:{root}:test")
+    assert report.num_frames == len(dataset) and report.num_joints == 16
+    # independent route: estimator on each frame at the GT mean, canonical -> ICVL mapping, float64 norms
+    errors = []
+    with PoseEstimator.create_from_model_path(model) as est:
+        m = joint_mapping("canonical21", "icvl16")
+        for s in dataset:
+            pose = est.estimate(s.frame, np.asarray(s.pose.joints_xyz_mm, np.float64).mean(0)[None])[0]
+            errors.append(np.linalg.norm(m.apply(pose.joints_xyz_mm) - s.pose.joints_xyz_mm, axis=-1))
+    assert report.mean_mm == pytest.approx(float(np.mean(errors)), abs=1e-3)
+
+
+def test_bad_specs() -> None:
+    with pytest.raises(ValueError, match="unknown parameter"):
+        evaluate_model(shipped_weights("depthhand_fast.onnx"), "synth:@4?colour=red", progress=False)
+    with pytest.raises(ValueError, match="unknown scene"):
+        evaluate_model(shipped_weights("depthhand_fast.onnx"), "synth:@4?scenes=kitchen", progress=False)
