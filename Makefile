@@ -34,7 +34,7 @@ lint: install-test
 	$(BIN)/mypy
 
 # Debian packages the end-to-end tests drive for real: Chromium (web viewer), redis-server (scale-out).
-SYSTEM_PKGS := chromium chromium-driver redis-server libopenni2-0
+SYSTEM_PKGS := chromium chromium-driver redis-server libopenni2-0 libopenni2-dev
 system-deps:
 	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
