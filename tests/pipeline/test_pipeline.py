@@ -129,3 +129,12 @@ def test_predict_png16_and_errors(tmp_path, synthetic_frames: list) -> None:
     with pytest.raises(ValueError, match="fx,fy,cx,cy"):
         parse_intrinsics("1,2,3")
     assert parse_intrinsics("nyu").fx == pytest.approx(588.03)
+
+
+def test_shipped_models_find_and_pose_synthetic_hands() -> None:
+    """The shipped detector + pose model on held-out live synthetic frames (seed not used in training)."""
+    summary = run_source("synthetic://topdown?realtime=0&seed=21", PipelineOptions(num_threads=1), max_frames=15)
+    acc = summary.accuracy
+    assert acc["hand_recall"] >= 0.8
+    assert acc["false_hands_per_frame"] <= 0.3
+    assert acc["mean_error_mm"] <= 30.0
