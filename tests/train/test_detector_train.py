@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 
 from depthhand.detect.cnn_decode import STRIDE, decode_outputs
-from depthhand.train.detector import (
-    DetectorSample,
-    DetectorTrainConfig,
-    augment_sample,
-    load_real_labels,
-    make_targets,
-    train_detector,
-)
+from depthhand.train.detector import DetectorTrainConfig, train_detector
+from depthhand.train.detector_data import DetectorSample, augment_sample, load_real_labels, make_targets
 
 
 def _sample() -> DetectorSample:

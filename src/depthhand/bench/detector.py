@@ -2,7 +2,7 @@
 
 Quality protocol (numbers in ``weights/detector.json``):
 
-* Synthetic: frames from :func:`depthhand.train.detector.sample_synthetic_frame` with a seed that training never
+* Synthetic: frames from :func:`depthhand.train.detector_data.sample_synthetic_frame` with a seed that training never
   uses. A ground-truth hand counts when its palm centre projects into the image and ≥ 4 joints are visible. A
   detection matches an unmatched ground-truth hand (best score first) when box IoU ≥ 0.5 or the 3-D centre
   distance ≤ 30 mm; detections near a hand that does not count are ignored, all others are false positives.
@@ -98,7 +98,7 @@ def evaluate_synthetic(
 
     from depthhand.detect.cnn import CnnHandDetector
     from depthhand.structures import DepthFrame
-    from depthhand.train.detector import labelled_hands, sample_synthetic_frame
+    from depthhand.train.detector_data import labelled_hands, sample_synthetic_frame
 
     det = CnnHandDetector(model_path, score_threshold=0.3 if score_threshold is None else score_threshold)
     total, per_family = DetectionTally(), dict[str, DetectionTally]()
@@ -169,7 +169,7 @@ def bench_cnn(quick: bool) -> BenchResult:
     """Median latency of ``CnnHandDetector.detect`` on a 640×480 frame with one hand."""
     from depthhand.detect.cnn import DEFAULT_MODEL, CnnHandDetector
     from depthhand.structures import DepthFrame
-    from depthhand.train.detector import sample_synthetic_frame
+    from depthhand.train.detector_data import sample_synthetic_frame
 
     det = CnnHandDetector()
     sample, depth = sample_synthetic_frame(np.random.default_rng([TEST_SEED, 0]), p_empty=0.0)
