@@ -307,3 +307,20 @@ def test_publisher_follows_the_pipelines_skeleton_and_survives_bad_items(serve_r
     assert status["errors"] == 1 and "pipeline item must be" in status["last_error"]
     assert status["frames"] == 30 and status["ended"] is True
     reset_layer()
+
+
+def test_plane_fit_on_request_recovers_the_table(serve_runtime, tmp_path):
+    """``--fit-plane`` / ``request_plane_fit``: the plane comes from the next frames, hands being outliers."""
+    from depthhand.serve.publisher import split_item
+
+    plane, k = default_scene()
+    frames = scripted_frames(tap_script(period_s=1.0), plane, k, fps=30, duration_s=1.0, render=True, realtime=False)
+    handle = PipelineHandle(frames, "test-scripted", intrinsics=k, fps=30)
+    pub = Publisher(handle, serve_runtime.state, tmp_path)  # empty data dir: no calibration yet
+    assert pub.engine.plane is None
+    pub.request_plane_fit(5)
+    for item in list(handle.frames)[:5]:
+        pub._collect_plane(split_item(item)[1])
+    assert pub.engine.plane is not None
+    assert abs(float(pub.engine.plane.normal @ plane.normal)) > 0.9999
+    assert (tmp_path / "calibration.json").is_file()

@@ -21,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
     parser = argparse.ArgumentParser()
     serve.add_arguments(parser)
-    serve_args = parser.parse_args(["--host", args.host, "--port", str(args.port), "--source", args.source])
+    serve_args = parser.parse_args(
+        ["--host", args.host, "--port", str(args.port), "--source", args.source, "--fit-plane"]
+    )
     print("depthhand demo: synthetic top-down table scene -> detect -> pose (ONNX Runtime) -> track -> touch events")
     return serve.run(serve_args)

@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the scripted sources")
     parser.add_argument("--check-deploy", action="store_true", help="run Django's deployment checks and exit")
     parser.add_argument("--allowed-host", action="append", default=[], help="extra host name to answer to")
+    parser.add_argument(
+        "--fit-plane",
+        action="store_true",
+        help="fit the table plane from the first frames when the calibration has none (RANSAC; hands are outliers)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         production=args.production,
         allowed_hosts=tuple(args.allowed_host),
         fps=args.fps,
+        fit_plane_on_start=args.fit_plane,
     )
     from depthhand.serve.server import prepare, run_web, run_worker
 

@@ -33,6 +33,7 @@ class ServeOptions:
         fps: Frame rate of the scripted sources.
         window: Unacknowledged frames per WebSocket client before newer frames replace older ones.
         depth_every: Send a depth preview every this many frames (0 = never).
+        fit_plane_on_start: Fit the table plane from the first frames when the calibration has none yet.
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +50,7 @@ class ServeOptions:
     fps: float = 30.0
     window: int = 4
     depth_every: int = 6
+    fit_plane_on_start: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("embedded", "worker", "web"):

@@ -301,8 +301,7 @@ class Publisher:
                     self._load_calibration()
                     self._publish_hello(broadcast=True)
                 elif name == "fit_plane":
-                    self._plane_request = (int(cmd.get("frames", 15)), [])
-                    self._status_extra["plane_fit"] = {"state": "collecting", "id": cmd.get("id")}
+                    self.request_plane_fit(int(cmd.get("frames", 15)), cmd.get("id"))
                 elif name == "record":
                     self._record(cmd)
                 elif name == "set_config":
@@ -311,6 +310,11 @@ class Publisher:
                     log.warning("unknown command %r", name)
             except (ValueError, OSError) as exc:
                 self._stats.last_error = f"command {name} failed: {exc}"
+
+    def request_plane_fit(self, frames: int = 15, request_id: object = None) -> None:
+        """Fit the table plane from the next ``frames`` depth frames (RANSAC: hands and objects are outliers)."""
+        self._plane_request = (frames, [])
+        self._status_extra["plane_fit"] = {"state": "collecting", "id": request_id}
 
     def _record(self, cmd: dict[str, Any]) -> None:
         rec = self.handle.recorder

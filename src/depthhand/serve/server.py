@@ -31,7 +31,10 @@ def make_publisher(options: ServeOptions) -> Publisher:
 
     rt = runtime.get()
     handle = open_source(options.source, rt.state, fps=options.fps)
-    return Publisher(handle, rt.state, options.data_dir, window=options.window, depth_every=options.depth_every)
+    publisher = Publisher(handle, rt.state, options.data_dir, window=options.window, depth_every=options.depth_every)
+    if options.fit_plane_on_start and publisher.engine.plane is None:
+        publisher.request_plane_fit()
+    return publisher
 
 
 def run_web(options: ServeOptions, with_pipeline: bool) -> None:
