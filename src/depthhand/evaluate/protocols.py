@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.evaluate.metrics import DEFAULT_THRESHOLDS_MM, EvalReport, FrameRange, evaluate_xyz
-from depthhand.geometry.camera import Axes, flip_y, uvd_to_xyz
+from depthhand.geometry.camera import INTRINSICS, Axes, flip_y, uvd_to_xyz
 from depthhand.skeleton import ICVL16, MSRA21, NYU14, JointSet
 from depthhand.structures import CameraIntrinsics
 
@@ -108,7 +108,7 @@ PROTOCOLS: Mapping[str, EvalProtocol] = MappingProxyType(
             name="nyu",
             joint_set=NYU14,
             num_frames=8252,
-            intrinsics=CameraIntrinsics(588.03, 587.07, 320.0, 240.0, 640, 480),
+            intrinsics=INTRINSICS["nyu"],
             label_axes=Axes.Y_UP,
             gt_relpath="eval/groundtruth/nyu/nyu_test_groundtruth_label.txt",
             subsets=_frozen({"frames 1-2440": FrameRange(1, 2440), "frames 2441-8252": FrameRange(2441, 8252)}),
@@ -117,7 +117,7 @@ PROTOCOLS: Mapping[str, EvalProtocol] = MappingProxyType(
             name="icvl",
             joint_set=ICVL16,
             num_frames=1596,
-            intrinsics=CameraIntrinsics(240.99, 240.96, 160.0, 120.0, 320, 240),
+            intrinsics=INTRINSICS["icvl"],
             label_axes=Axes.Y_DOWN,
             gt_relpath="eval/groundtruth/icvl/icvl_test_groundtruth_label.txt",
             subsets=_frozen({"seq 1": FrameRange(1, 702), "seq 2": FrameRange(703, 1596)}),
@@ -126,7 +126,7 @@ PROTOCOLS: Mapping[str, EvalProtocol] = MappingProxyType(
             name="msra",
             joint_set=MSRA21,
             num_frames=76375,
-            intrinsics=CameraIntrinsics(241.42, 241.42, 160.0, 120.0, 320, 240),
+            intrinsics=INTRINSICS["msra"],
             label_axes=Axes.Y_DOWN,
             gt_relpath="eval/groundtruth/msra/msra_test_groundtruth_label.txt",
         ),
