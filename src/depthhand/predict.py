@@ -91,7 +91,7 @@ def predict_files(
     Returns:
         One record per image: ``file``, ``hands`` (joints in mm and uvd, names, handedness, score) or ``error``.
     """
-    from depthhand.viz import draw_overlay
+    from depthhand.viz import draw_overlay, write_png
 
     records: list[dict[str, Any]] = []
     if overlay_dir is not None:
@@ -111,10 +111,8 @@ def predict_files(
                 rec["error"] = result.error
             records.append(rec)
             if overlay_dir is not None:
-                import cv2
-
                 image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
-                cv2.imwrite(str(Path(overlay_dir) / (Path(path).stem + "_overlay.png")), image)
+                write_png(Path(overlay_dir) / (Path(path).stem + "_overlay.png"), image)
     return records
 
 

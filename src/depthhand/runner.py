@@ -9,7 +9,6 @@ On a synthetic source the loop also measures its own accuracy against the ground
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,11 +161,11 @@ def run_source(
                     out.flush()
                 fps = summary.frames / max(time.perf_counter() - t0, 1e-9)
                 if window is not None or (overlay_dir is not None and summary.frames % overlay_every == 1):
-                    from depthhand.viz import draw_overlay
+                    from depthhand.viz import draw_overlay, write_png
 
                     image = draw_overlay(frame.depth_mm, result.hands, result.timings_ms, fps)
                     if overlay_dir is not None and summary.frames % overlay_every == 1:
-                        _write_png(Path(overlay_dir) / f"frame_{frame.index:06d}.png", image)
+                        write_png(Path(overlay_dir) / f"frame_{frame.index:06d}.png", image)
                     if window is not None and not window.show(image):
                         break
                 if log is not None and summary.frames % 100 == 0:
@@ -182,14 +181,6 @@ def run_source(
     if accuracy is not None and accuracy.frames:
         summary.accuracy = accuracy.summary()
     return summary
-
-
-def _write_png(path: Path, image: np.ndarray) -> None:
-    import cv2
-
-    tmp = path.with_name(path.stem + ".tmp.png")
-    cv2.imwrite(str(tmp), image)
-    os.replace(tmp, path)
 
 
 class _Window:

@@ -5,7 +5,9 @@ Pure functions that return BGR uint8 images; nothing here opens a window.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -84,3 +86,13 @@ def draw_overlay(
     for row, text in enumerate(lines):
         cv2.putText(image, text, (8, 18 + 18 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     return image
+
+
+def write_png(path: str | Path, image: U8) -> Path:
+    """Write an image as PNG atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    if not cv2.imwrite(str(tmp), image):
+        raise ValueError(f"{path}: could not write the PNG (is the folder writable?)")
+    os.replace(tmp, path)
+    return path
