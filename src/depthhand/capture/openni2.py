@@ -113,10 +113,11 @@ class OpenNI2Source(DepthSource):
                 device.playback.set_speed(-1)  # manual stepping: every read returns the next frame
                 device.playback.set_repeat_enabled(False)
                 self._n_frames = int(device.playback.get_number_of_frames(stream))
-            stream.start()
         except errors.OpenNIError as exc:
             raise SourceError(f"{self.url}: cannot open the OpenNI2 device: {exc}") from exc
         self._device, self._stream, self._index = device, stream, 0
+        # Check the mode and intrinsics before starting the stream: tearing down a started Dummy stream is where
+        # libOpenNI2 2.2.0.33 occasionally segfaults, so a rejected configuration should never start one.
         try:
             mode = stream.get_video_mode()
             fmt = str(mode.pixelFormat)
@@ -128,6 +129,11 @@ class OpenNI2Source(DepthSource):
         except (SourceError, ValueError):
             self._close()
             raise
+        try:
+            stream.start()
+        except errors.OpenNIError as exc:
+            self._close()
+            raise SourceError(f"{self.url}: cannot start the OpenNI2 depth stream: {exc}") from exc
         return CameraIntrinsics(k.fx, k.fy, k.cx, k.cy, w, h, depth_unit_mm=self._unit_mm)
 
     def _intrinsics_for(self, stream: Any, w: int, h: int, error_type: Any) -> CameraIntrinsics:
