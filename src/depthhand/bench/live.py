@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,9 @@ from depthhand.bench.core import BenchResult, benchmark, time_calls
 def _sr305_frames() -> list[Any]:
     """The real SR305 frames if ``../shared/data`` is present, else an empty list."""
     from depthhand.capture.folder import FolderSource
+    from depthhand.evaluate.protocols import resolve_shared_dir
 
-    root = Path(os.environ.get("DEPTHHAND_SHARED", Path(__file__).resolve().parents[3].parent / "shared"))
-    folder = root / "data" / "real" / "sr305-desk" / "frames"
+    folder = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
     if not folder.is_dir():
         return []
     with FolderSource(folder, intrinsics="sr305") as src:

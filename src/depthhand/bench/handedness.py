@@ -1,0 +1,118 @@
+"""Handedness quality: the pose's palm chirality (:mod:`depthhand.pose.handedness`) against the detector's head.
+
+* Synthetic: held-out 96×96 crops (seed :data:`TEST_SEED`, never used in training) per scene, run through the
+  shipped pose model; accuracy of the chirality of the *predicted* joints (and, as a check of the rule itself, of
+  the ground-truth joints), and how many fall inside the UNKNOWN dead band.
+* Real: the 11 SR305 desk frames (a right hand) through the CNN detector and the pose model; how many the chirality
+  calls right, and how many the detector's head calls right.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depthhand.bench.core import BenchResult, benchmark
+
+TEST_SEED = 515_151
+SCENES = ("topdown", "frontal", "egocentric")
+LABELS = Path(__file__).resolve().parents[3] / "tests" / "data" / "sr305_boxes.json"
+
+
+def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path | None = None) -> dict[str, Any]:
+    """Per-scene chirality accuracy on ``count`` held-out crops (predicted and ground-truth joints)."""
+    from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
+    from depthhand.pose.decode import crop_output_to_xyz
+    from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
+    from depthhand.pose.handedness import DEFAULT_MARGIN_MM, chirality_mm
+    from depthhand.structures import Handedness
+    from depthhand.synth.crops import generate_crops
+
+    out: dict[str, Any] = {"crops_per_scene": count, "seed": seed, "margin_mm": DEFAULT_MARGIN_MM}
+    with PoseEstimator(PoseEstimatorOptions(model_path or shipped_weights(DEFAULT_POSE_MODEL), num_threads=2)) as est:
+        info = est.info
+        for i, scene in enumerate(SCENES):
+            patches, _, meta = generate_crops(
+                count, np.random.default_rng([seed, i]), scene, crop_size=info.input_size, cube_mm=est.cube_mm
+            )
+            raw = np.concatenate([est.run_network(patches[s : s + 64, None]) for s in range(0, count, 64)])
+            pred = np.stack(
+                [
+                    crop_output_to_xyz(o, info.output_space, c, k)
+                    for o, c, k in zip(raw, meta.crops, meta.intrinsics, strict=True)
+                ]
+            )
+            right = np.array([h is Handedness.RIGHT for h in meta.handedness])
+            chi_pred = chirality_mm(pred, info.joint_set.name)
+            chi_gt = chirality_mm(meta.joints_xyz_mm)
+            decided = np.abs(chi_pred) >= DEFAULT_MARGIN_MM
+            out[scene] = {
+                "accuracy_sign": float(np.mean((chi_pred > 0) == right)),
+                "accuracy_decided": float(np.mean(((chi_pred > 0) == right)[decided])) if decided.any() else None,
+                "unknown_fraction": float(1 - decided.mean()),
+                "accuracy_ground_truth_joints": float(np.mean((chi_gt > 0) == right)),
+            }
+    return out
+
+
+def real_sr305(frames_dir: Path, labels_json: Path = LABELS) -> dict[str, Any]:
+    """Handedness of the labelled right hand in each real SR305 frame: pose chirality vs the detector's head."""
+    import cv2
+
+    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.pipeline import HandPipeline
+    from depthhand.pose.handedness import chirality_mm
+    from depthhand.structures import DepthFrame
+
+    labels = json.loads(labels_json.read_text())["frames"]
+    per_frame: dict[str, Any] = {}
+    with HandPipeline() as pipe:
+        for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
+            raw = cv2.imread(str(frames_dir / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+            if raw is None:
+                raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
+            frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"])
+            b = lab["box_xyxy"]
+            boxes = [d for d in pipe.detector.detect(frame) if b[0] <= d.center_uvd[0] <= b[2]]
+            boxes = [d for d in boxes if b[1] <= d.center_uvd[1] <= b[3]]
+            if not boxes:
+                per_frame[name] = {"found": False}
+                continue
+            patches, crops = pipe.estimator.crop_hands(frame, np.array([boxes[0].center_xyz_mm]))
+            pose = pipe._pose(pipe.estimator.run_network(patches)[0], crops[0], boxes[0], frame)
+            per_frame[name] = {
+                "found": True,
+                "chirality_mm": round(float(chirality_mm(pose.joints_xyz_mm, pose.joint_set.name)), 1),
+                "pipeline": pose.handedness.value,
+                "detector_head": boxes[0].handedness.value,
+            }
+    return {
+        "frames": len(per_frame),
+        "pipeline_right": sum(v.get("pipeline") == "right" for v in per_frame.values()),
+        "detector_head_right": sum(v.get("detector_head") == "right" for v in per_frame.values()),
+        "per_frame": per_frame,
+    }
+
+
+@benchmark("detect.handedness", "handedness from the pose's palm chirality: held-out synthetic crops and real SR305")
+def bench_handedness(quick: bool) -> BenchResult:
+    """Headline: mean chirality accuracy over the synthetic scenes (predicted joints, sign only)."""
+    from depthhand.evaluate.protocols import resolve_shared_dir
+
+    synth = synthetic_accuracy(100 if quick else 1000)
+    frames = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
+    real = real_sr305(frames) if frames.is_dir() else {"skipped": f"{frames} not found"}
+    value = float(np.mean([synth[s]["accuracy_sign"] for s in SCENES]))
+    return BenchResult(
+        "detect.handedness",
+        value,
+        "accuracy",
+        synth["crops_per_scene"] * len(SCENES),
+        {
+            "synthetic": synth,
+            "real_sr305": real,
+        },
+    )
