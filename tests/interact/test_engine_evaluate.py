@@ -82,3 +82,28 @@ def test_evaluate_on_the_synthetic_live_source():
             assert abs(signed_height(np.asarray(xyz), plane)) < 1e-6
     rep = evaluate_touch(frames, plane)
     assert rep.frames == 40 and 0.0 <= rep.precision <= 1.0
+
+
+def test_pipeline_adapter_relabels_found_hands_with_their_true_ids():
+    """End-to-end touch scoring: pipeline hands take the id of the nearest true hand; false hands get ids ≥ 10,000."""
+    live_mod = pytest.importorskip("depthhand.synth.live")
+    from depthhand.interact.evaluate import truth_frames_from_pipeline
+    from depthhand.pipeline import HandPipeline
+
+    live = live_mod.SyntheticLive(seed=1)
+    pairs = [p for _, p in zip(range(30), live, strict=False)]
+    with HandPipeline() as pipe:
+        frames = list(truth_frames_from_pipeline(pairs, 30, pipe))
+    assert len(frames) == 30
+    matched = 0
+    for tf, (_, truth) in zip(frames, pairs, strict=True):
+        ids = [h.track_id for h in tf.result.hands]
+        assert len(ids) == len(set(ids))
+        for hand in tf.result.hands:
+            if hand.track_id < 10_000:
+                assert hand.track_id in truth.track_ids
+                k = truth.track_ids.index(hand.track_id)
+                err = np.linalg.norm(hand.pose.joints_xyz_mm - truth.joints_xyz_mm[k], axis=-1).mean()
+                assert err < 40.0  # the same hand, not a swap (pose error here is ~8-14 mm)
+                matched += 1
+    assert matched >= 0.8 * sum(len(t.track_ids) for _, t in pairs)

@@ -158,36 +158,3 @@ def load(quick: bool) -> BenchResult:
             "server_rss_after_mib": round(rss_after, 1),
         },
     )
-
-
-@benchmark("serve.touch_synthetic", "touch precision/recall/false touches per minute on the synthetic live source")
-def touch_synthetic(quick: bool) -> BenchResult:
-    """Touch logic on ``SyntheticLive`` with true joints (+ 0 / 2 mm jitter) as pose output.
-
-    ``default``: :class:`TouchSettings` defaults (10 / 18 mm, tuned for pose-model noise on an Astra at 1 m);
-    ``tuned``: 6 / 10 mm with height smoothing 0.5 (fits this renderer's 3 mm touch definition).
-    """
-    import numpy as np
-
-    from depthhand.geometry.plane import Plane
-    from depthhand.interact.evaluate import evaluate_touch, truth_frames_from_synthetic
-    from depthhand.interact.touch import TouchSettings
-    from depthhand.synth.live import SyntheticLive
-
-    n = 300 if quick else 1800
-    live = SyntheticLive(seed=1)
-    pairs = [p for _, p in zip(range(n), live, strict=False)]
-    tp = live.rig.plane
-    plane = Plane(np.asarray(tp[:3], dtype=np.float64), -float(tp[3]))
-    details: dict[str, Any] = {"frames": n}
-    tuned = TouchSettings(touch_enter_mm=6.0, touch_exit_mm=10.0, height_smoothing=0.5)
-    for name, settings in (("default", TouchSettings()), ("tuned", tuned)):
-        for noise in (0.0, 2.0):
-            rep = evaluate_touch(truth_frames_from_synthetic(pairs, n, noise_mm=noise, seed=3), plane, settings)
-            tag = f"{name}_noise{noise:g}mm"
-            details[f"{tag}_precision"] = rep.precision
-            details[f"{tag}_recall"] = rep.recall
-            details[f"{tag}_false_per_min"] = rep.false_touches_per_min
-            details[f"{tag}_pos_err_mean_mm"] = rep.position_error_mm["mean"]
-            details[f"{tag}_true_contacts"] = rep.true_contacts
-    return BenchResult("serve.touch_synthetic", details["default_noise2mm_precision"], "precision @2 mm", n, details)

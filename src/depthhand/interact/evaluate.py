@@ -176,19 +176,82 @@ def truth_frames_from_synthetic(
     for i, (frame, truth) in enumerate(live):
         if i >= n_frames:
             break
-        plane = Plane(np.asarray(truth.table_plane[:3], dtype=np.float64), -float(truth.table_plane[3]))
-        hands, touches, clean = [], {}, {}
+        hands = []
         for k, track_id in enumerate(truth.track_ids):
             joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
-            clean[track_id] = joints
             noisy = (joints + rng.normal(0, noise_mm, joints.shape)).astype(np.float32) if noise_mm else joints
             noisy = noisy.astype(np.float32)
             uvd = xyz_to_uvd(noisy, frame.intrinsics).astype(np.float32)
             pose = HandPose(noisy, uvd, CANONICAL21, handedness=truth.handedness[k])
             hands.append(TrackedHand(track_id, pose))
-            for finger, idx in CANONICAL21.tips:
-                if truth.touch[k, int(finger)]:
-                    foot = project_to_plane(joints[idx], plane)
-                    touches[(track_id, finger)] = (float(foot[0]), float(foot[1]), float(foot[2]))
         result = FrameResult(frame.index, frame.timestamp_us, tuple(hands), {}, frame.source_id, frame.intrinsics)
+        touches, clean = _truth_touches(truth)
         yield TruthFrame(result, touches, clean, frame.depth_mm)
+
+
+def truth_frames_from_pipeline(
+    live: Iterable[tuple[Any, Any]], n_frames: int, pipeline: Any, match_mm: float = 60.0
+) -> Iterator[TruthFrame]:
+    """Like :func:`truth_frames_from_synthetic` with the real pipeline's output: the end-to-end touch measurement.
+
+    The pose output is what the pipeline (detector + pose model + tracker) finds in the rendered depth image.
+
+    Each pipeline hand takes the id of the true hand whose palm centre (mean of the wrist and the four MCPs) is
+    nearest, within ``match_mm``; unmatched (false) hands get ids from 10,000 on so they never meet a true contact.
+
+    Args:
+        live: The synthetic stream (``(DepthFrame, SynthTruth)`` pairs).
+        n_frames: Frames to take.
+        pipeline: A :class:`depthhand.pipeline.HandPipeline` (its ``process(frame)`` is called once per frame).
+        match_mm: Largest palm-centre distance for a pipeline hand to count as a true hand.
+    """
+    import dataclasses
+
+    from depthhand.skeleton import CANONICAL21, joint_mapping
+
+    for i, (frame, truth) in enumerate(live):
+        if i >= n_frames:
+            break
+        result = pipeline.process(frame)
+        true_palms = {
+            tid: _palm(np.asarray(truth.joints_xyz_mm[k], np.float64)) for k, tid in enumerate(truth.track_ids)
+        }
+        hands = []
+        for th in result.hands:
+            joints = np.asarray(th.pose.joints_xyz_mm, np.float64)
+            if th.pose.joint_set.name != CANONICAL21.name:
+                joints = joint_mapping(th.pose.joint_set.name, CANONICAL21.name).apply(joints)
+            palm = _palm(joints)
+            dist = {tid: float(np.linalg.norm(palm - p)) for tid, p in true_palms.items()}
+            best = min(dist, key=dist.__getitem__, default=None)
+            if best is not None and dist[best] <= match_mm:
+                del true_palms[best]
+                hands.append(dataclasses.replace(th, track_id=best))
+            else:
+                hands.append(dataclasses.replace(th, track_id=10_000 + th.track_id))
+        touches, clean = _truth_touches(truth)
+        yield TruthFrame(dataclasses.replace(result, hands=tuple(hands)), touches, clean, frame.depth_mm)
+
+
+def _palm(joints_xyz_mm: np.ndarray) -> np.ndarray:
+    from depthhand.skeleton import Canonical21 as C
+
+    out: np.ndarray = joints_xyz_mm[[C.WRIST, C.INDEX_MCP, C.MIDDLE_MCP, C.RING_MCP, C.PINKY_MCP]].mean(axis=0)
+    return out
+
+
+def _truth_touches(truth: Any) -> tuple[dict[tuple[int, Finger], tuple[float, float, float]], dict[int, Any]]:
+    """True contacts (foot of each touching tip on the table) and clean joints per true hand id."""
+    from depthhand.skeleton import CANONICAL21
+
+    plane = Plane(np.asarray(truth.table_plane[:3], dtype=np.float64), -float(truth.table_plane[3]))
+    touches: dict[tuple[int, Finger], tuple[float, float, float]] = {}
+    clean = {}
+    for k, track_id in enumerate(truth.track_ids):
+        joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
+        clean[track_id] = joints
+        for finger, idx in CANONICAL21.tips:
+            if truth.touch[k, int(finger)]:
+                foot = project_to_plane(joints[idx], plane)
+                touches[(track_id, finger)] = (float(foot[0]), float(foot[1]), float(foot[2]))
+    return touches, clean
