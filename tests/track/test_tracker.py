@@ -140,3 +140,25 @@ def test_limits_and_bad_input() -> None:
     assert quiet.update([], DT_US) == [] and quiet.num_tracks == 1
     with pytest.raises(ValueError, match="gate_mm"):
         TrackerConfig(gate_mm=0.0)
+
+
+def _box(center: np.ndarray, score: float) -> HandBox:
+    return HandBox(xyz_to_uvd(center, K).astype(np.float32), center.astype(np.float32), np.zeros(4, np.float32), score)
+
+
+def test_weak_detections_continue_tracks_but_never_start_them() -> None:
+    tracker = HandTracker(TrackerConfig(birth_score=0.5))
+    c = np.array([0.0, 0.0, 600.0])
+    assert tracker.update([hand(c)], 0, boxes=[_box(c, 0.45)]) == []  # too weak to start a hand
+    (h,) = tracker.update([hand(c)], DT_US, boxes=[_box(c, 0.7)])
+    for i in range(2, 6):  # the same hand scoring below the birth threshold keeps its id and stays found
+        c = c + np.array([5.0, 0.0, 0.0])
+        (k,) = tracker.update([hand(c)], i * DT_US, boxes=[_box(c, 0.35)])
+        assert k.track_id == h.track_id and k.lost_frames == 0
+    far = np.array([300.0, 0.0, 600.0])  # a weak detection elsewhere does not appear
+    out = tracker.update([hand(c), hand(far)], 6 * DT_US, boxes=[_box(c, 0.35), _box(far, 0.4)])
+    assert [o.track_id for o in out] == [h.track_id]
+    # without a box the pose's score decides; birth_score 0 accepts every detection
+    assert HandTracker(TrackerConfig(birth_score=0.0)).update([hand(c)], 0, boxes=[_box(c, 0.01)])
+    with pytest.raises(ValueError, match="birth_score"):
+        TrackerConfig(birth_score=1.5)

@@ -7,7 +7,9 @@ detector :class:`HandBox` when available) and returns :class:`TrackedHand` objec
 2. Detections are assigned to tracks by the Hungarian method on the 3-D centre distance; pairs farther than the
    gate (``gate_mm``, widened by ``gate_growth`` per coasted frame) stay unassigned.
 3. Matched tracks update their velocity, joints (One Euro filter) and handedness (majority of the last
-   ``handedness_window`` non-unknown votes). Unmatched detections start tracks with fresh ids (never reused).
+   ``handedness_window`` non-unknown votes). Unmatched detections scoring at least ``birth_score`` start tracks
+   with fresh ids (never reused); weaker ones only continue existing tracks (hysteresis: on the real SR305 frames
+   the hand scores 0.68–0.86 and the body/desk false detections at most 0.47).
 4. Unmatched tracks coast (``lost_frames`` counts up, ``box`` is None) for up to ``max_coast_frames`` frames, then
    are dropped; a hand that comes back later gets a new id.
 
@@ -45,6 +47,8 @@ class TrackerConfig:
         d_cutoff: One Euro speed cutoff, Hz.
         emit_coasting: Also return coasting tracks (``lost_frames > 0``, ``box`` None).
         max_hands: Most tracks kept (the newest detections beyond it are ignored).
+        birth_score: Smallest detection score (the box's, else the pose's) that starts a new track; any detection
+            the detector reports may continue one.
     """
 
     gate_mm: float = 120.0
@@ -56,10 +60,13 @@ class TrackerConfig:
     d_cutoff: float = 1.0
     emit_coasting: bool = True
     max_hands: int = 4
+    birth_score: float = 0.5
 
     def __post_init__(self) -> None:
         if self.gate_mm <= 0 or self.gate_growth < 0 or self.max_coast_frames < 0 or self.handedness_window < 1:
             raise ValueError("gate_mm > 0, gate_growth >= 0, max_coast_frames >= 0, handedness_window >= 1 required")
+        if not 0.0 <= self.birth_score <= 1.0:
+            raise ValueError(f"birth_score must be in [0, 1], got {self.birth_score}")
 
 
 def pose_center(pose: HandPose) -> F64:
@@ -211,6 +218,9 @@ class HandTracker:
         self._tracks = [t for t in self._tracks if t.lost <= cfg.max_coast_frames]
         for det in usable:
             if det in matched_dets or len(self._tracks) >= cfg.max_hands:
+                continue
+            box = boxes[det]
+            if (box.score if box is not None else poses[det].score) < cfg.birth_score:
                 continue
             track = _Track(self._next_id, poses[det], boxes[det], timestamp_us, cfg)
             self._next_id += 1
