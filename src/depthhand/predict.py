@@ -5,8 +5,6 @@ Each image is processed on its own: detection and pose, no tracking or smoothing
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.geometry.camera import INTRINSICS
 from depthhand.pipeline import HandPipeline, PipelineOptions
 from depthhand.structures import CameraIntrinsics, DepthFrame
@@ -118,7 +117,4 @@ def predict_files(
 
 def write_json(records: list[dict[str, Any]], path: str | Path) -> None:
     """Write predictions atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(records, indent=1))
-    os.replace(tmp, path)
+    atomic.write_json(path, records, indent=1)

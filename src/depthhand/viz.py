@@ -5,7 +5,6 @@ Pure functions that return BGR uint8 images; nothing here opens a window.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.structures import Handedness, HandPose, TrackedHand
 
 U8 = npt.NDArray[np.uint8]
@@ -91,8 +91,7 @@ def draw_overlay(
 def write_png(path: str | Path, image: U8) -> Path:
     """Write an image as PNG atomically (temporary file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    if not cv2.imwrite(str(tmp), image):
-        raise ValueError(f"{path}: could not write the PNG (is the folder writable?)")
-    os.replace(tmp, path)
+    with atomic.atomic_path(path, suffix=".png") as tmp:  # cv2 picks the codec from the suffix: always PNG
+        if not cv2.imwrite(str(tmp), image):
+            raise ValueError(f"{path}: could not write the PNG (is the folder writable?)")
     return path

@@ -8,7 +8,6 @@ benchmark runs and reports sane fields, never its speed).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import pkgutil
 import platform
@@ -18,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from depthhand import atomic
 
 BenchFn = Callable[[bool], "BenchResult"]
 _REGISTRY: dict[str, tuple[str, BenchFn]] = {}
@@ -134,6 +135,4 @@ def format_table(results: list[BenchResult]) -> str:
 def write_json(results: list[BenchResult], path: Path, command: str) -> None:
     """Write results with the machine and the command, atomically."""
     payload = {"machine": machine(), "command": command, "results": [asdict(r) for r in results]}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
+    atomic.write_json(path, payload, indent=2)

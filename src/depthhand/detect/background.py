@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.detect.base import MAX_HANDS, check_range, clean_depth
 from depthhand.detect.com import blob_points, extremity_mask, far_axis_end, hand_box
 from depthhand.structures import CameraIntrinsics, DepthFrame, HandBox
@@ -132,16 +133,15 @@ class BackgroundModel:
     def save(self, path: str | Path) -> Path:
         """Write the model to ``.npz`` (temp file, then rename)."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
         k = self.intrinsics
-        np.savez_compressed(
-            tmp,
-            depth_mm=self.depth_mm,
-            sigma_mm=self.sigma_mm,
-            frames=self.frames,
-            intrinsics=np.array([k.fx, k.fy, k.cx, k.cy, k.width, k.height, k.depth_unit_mm], np.float64),
-        )
-        tmp.replace(path)
+        with atomic.atomic_path(path, suffix=".npz") as tmp:  # .npz: np.savez would append it to a bare name
+            np.savez_compressed(
+                tmp,
+                depth_mm=self.depth_mm,
+                sigma_mm=self.sigma_mm,
+                frames=self.frames,
+                intrinsics=np.array([k.fx, k.fy, k.cx, k.cy, k.width, k.height, k.depth_unit_mm], np.float64),
+            )
         return path
 
     @classmethod

@@ -6,12 +6,12 @@ matplotlib is imported inside :func:`plot_reports` (the ``[viz]`` extra); import
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from depthhand import atomic
 from depthhand.evaluate.metrics import EvalReport
 
 
@@ -68,12 +68,6 @@ def plot_reports(reports: Sequence[EvalReport], out_path: str | os.PathLike[str]
 
     p = Path(out_path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.atomic_open(p, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
     return p

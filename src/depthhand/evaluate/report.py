@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from depthhand import atomic
 from depthhand.evaluate.metrics import EvalReport
 
 TABLE_THRESHOLDS_MM: tuple[float, ...] = (10.0, 20.0, 40.0)
@@ -75,12 +74,5 @@ def write_reports_json(
     p = Path(path)
     payload = {**(extra or {}), "reports": [r.to_dict() for r in reports]}
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_json(p, payload, indent=2)
     return p

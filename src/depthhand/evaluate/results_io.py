@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.evaluate.protocols import EvalProtocol
 from depthhand.geometry.camera import Axes
 
@@ -155,14 +155,8 @@ def _check_joints(joints: npt.ArrayLike, what: str) -> F64:
 @contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.atomic_open(path, mode) as fh:
+        yield fh
 
 
 def write_uvd_text(path: str | os.PathLike[str], joints_uvd: npt.ArrayLike, decimals: int = 4) -> Path:

@@ -20,7 +20,6 @@ import dataclasses
 import datetime
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.geometry.plane import Plane, plane_to_local
 from depthhand.geometry.projector import (
     apply_homography,
@@ -141,16 +141,7 @@ def save_calibration(calibration: Calibration, path: str | os.PathLike[str]) -> 
     """Write the calibration JSON atomically (temp file in the same folder, then rename)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(calibration.to_dict(), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_json(target, calibration.to_dict(), indent=2)
     return target
 
 

@@ -27,13 +27,13 @@ renamed; ``dataset.json`` is written last.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.structures import CameraIntrinsics, Handedness
 
 F32 = npt.NDArray[np.float32]
@@ -81,19 +81,13 @@ class SynthRecord:
     owner: npt.NDArray[np.int8]
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _write_png(path: Path, image: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]) -> None:
     import cv2
 
     ok, buf = cv2.imencode(".png", image)
     if not ok:
         raise ValueError(f"could not encode {path.name} as PNG")
-    _atomic_write_bytes(path, buf.tobytes())
+    atomic.write_bytes(path, buf.tobytes(), fsync=False)  # one per frame, regenerable: rename only, no fsync
 
 
 def _empty_labels(n: int) -> dict[str, npt.NDArray[np.generic]]:
@@ -179,9 +173,8 @@ def write_dataset(
             if sample.table_plane is not None:
                 lab["table_plane"][j] = sample.table_plane
             bar.update(1)
-        tmp = folder / "labels.tmp.npz"
-        np.savez(tmp, **lab)  # type: ignore[arg-type]
-        os.replace(tmp, folder / "labels.npz")
+        with atomic.atomic_path(folder / "labels.npz") as tmp:
+            np.savez(tmp, **lab)  # type: ignore[arg-type]
         shards.append({"name": name, "start": s0, "count": n})
     bar.close()
     meta = {
@@ -197,9 +190,9 @@ def write_dataset(
         "max_hands": MAX_HANDS,
         "axes": "camera mm, x right, y down, z forward; uvd = pixels + depth mm",
     }
-    _atomic_write_bytes(out / "README.md", (__doc__ or "").encode())
+    atomic.write_bytes(out / "README.md", (__doc__ or "").encode())
     path = out / "dataset.json"
-    _atomic_write_bytes(path, json.dumps(meta, indent=2).encode())
+    atomic.write_bytes(path, json.dumps(meta, indent=2).encode())
     return path
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.structures import CameraIntrinsics
 
 F32 = npt.NDArray[np.float32]
@@ -138,8 +139,7 @@ def render_preview(path: Path, seed: int = 0) -> Path:
     fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="depth (mm)")
     fig.suptitle("depthhand.synth.noise: default parameters, Astra intrinsics 640×480, sphere + box on a plane")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    tmp.replace(path)
+    with atomic.atomic_path(path, suffix=".png") as tmp:  # savefig picks the format from the suffix: always PNG
+        fig.savefig(tmp, dpi=80)
+        plt.close(fig)
     return path

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from depthhand import atomic
 
 NOISE_MODELS = (None, "structured_light", "active_stereo", "tof")
 
@@ -30,10 +31,9 @@ def _save(fig: object, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=80)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)  # type: ignore[attr-defined]
+        plt.close(fig)  # type: ignore[arg-type]
     return path
 
 

@@ -6,13 +6,13 @@ model's :class:`~depthhand.models.registry.ModelCfg`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from depthhand import atomic
 from depthhand.models.registry import ModelCfg, create_model
 
 __all__ = ["load_checkpoint", "model_from_checkpoint", "save_checkpoint"]
@@ -24,9 +24,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (plus a format tag) to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save({"format": FORMAT, **state}, tmp)
-    tmp.replace(path)
+    with atomic.atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
     return path
 
 

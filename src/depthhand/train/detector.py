@@ -8,7 +8,6 @@ edge distances, binary cross-entropy on handedness.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.detect.cnn_decode import FAR_MM, INPUT_HEIGHT, INPUT_WIDTH, STRIDE
 from depthhand.train.detector_data import (
     DetectorSample,
@@ -100,26 +100,25 @@ def export_detector_onnx(net: Any, path: str | Path, metadata: dict[str, str]) -
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.onnx")
     wrapper = ExportWrapper(net).eval()
     dummy = torch.zeros(1, 2, INPUT_HEIGHT, INPUT_WIDTH)
-    with torch.no_grad():
-        torch.onnx.export(
-            wrapper,
-            (dummy,),
-            str(tmp),
-            input_names=["depth"],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={"depth": {0: "batch"}, **{n: {0: "batch"} for n in OUTPUT_NAMES}},
-            opset_version=17,
-            dynamo=False,
-        )
-    model = onnx.load(str(tmp))
-    for k, v in metadata.items():
-        prop = model.metadata_props.add()
-        prop.key, prop.value = k, v
-    onnx.save(model, str(tmp))
-    tmp.replace(path)
+    with atomic.atomic_path(path, suffix=".onnx") as tmp:
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapper,
+                (dummy,),
+                str(tmp),
+                input_names=["depth"],
+                output_names=list(OUTPUT_NAMES),
+                dynamic_axes={"depth": {0: "batch"}, **{n: {0: "batch"} for n in OUTPUT_NAMES}},
+                opset_version=17,
+                dynamo=False,
+            )
+        model = onnx.load(str(tmp))
+        for k, v in metadata.items():
+            prop = model.metadata_props.add()
+            prop.key, prop.value = k, v
+        onnx.save(model, str(tmp))
     return path
 
 
@@ -223,10 +222,9 @@ def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str,
             vloss, vparts = detector_loss(net(xv), tv)
         history.append({"epoch": epoch, "step": step, "val_loss": float(vloss), **vparts})
         bar.write(f"epoch {epoch}: step {step}, val loss {float(vloss):.4f} {vparts}")
-        tmp = ckpt.with_name(f".{ckpt.name}.tmp{os.getpid()}")
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "step": step}, tmp)
-        tmp.replace(ckpt)
+        with atomic.atomic_path(ckpt) as tmp:
+            torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "step": step}, tmp)
         if stop:
             break
     bar.close()

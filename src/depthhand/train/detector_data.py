@@ -11,7 +11,6 @@ distances and a right-hand logit at the centre cell.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.detect.cnn_decode import INPUT_HEIGHT, INPUT_WIDTH, STRIDE, downscale_depth, encode_center
 
 F32 = npt.NDArray[np.float32]
@@ -164,9 +164,8 @@ def generate_cache(out_dir: str | Path, count: int, seed: int, chunk: int = 500,
         for i in range(c0, c0 + n):
             samples.append(render_detector_sample(np.random.default_rng([seed, i])))
             bar.update(1)
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, **_pack(samples))  # type: ignore[arg-type]
-        tmp.replace(path)
+        with atomic.atomic_path(path) as tmp:
+            np.savez_compressed(tmp, **_pack(samples))  # type: ignore[arg-type]
     bar.close()
     return out
 

@@ -13,7 +13,6 @@ Two forms:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depthhand import atomic
 from depthhand.pose.decode import xyz_to_uvd_crop
 from depthhand.skeleton import CANONICAL21
 from depthhand.structures import DepthFrame, HandPose
@@ -92,9 +92,8 @@ def save_crop_arrays(arrays: dict[str, npt.NDArray[Any]], path: str | Path) -> P
     """Write crop arrays as an NPZ, atomically (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
+    with atomic.atomic_path(path, suffix=".npz") as tmp:  # .npz: np.savez would append it to a bare name
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
     return path
 
 
