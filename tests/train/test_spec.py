@@ -48,3 +48,20 @@ def test_registered_opener_and_split(ball_samples):
     train, val = split_train_val(ds, 0.25)
     assert len(train) == 12 and len(val) == 4
     assert val[0]["patch"].shape == (1, 96, 96)
+
+
+def test_crops_npz_cube_must_match_and_joints_map_to_the_model_set(tmp_path):
+    from depthhand.skeleton import MSRA21, Canonical21, Msra21
+
+    rng = np.random.default_rng(0)
+    joints = rng.uniform(-0.5, 0.5, (3, 21, 3)).astype(np.float32)
+    path = tmp_path / "c.npz"
+    np.savez(path, patches=np.ones((3, 96, 96), np.float32), joints_crop=joints, joints_uvd_crop=joints,
+             cube_mm=np.float32(250.0))  # fmt: skip
+    with pytest.raises(ValueError, match=r"250 mm cube but the model uses 175 mm; train with --cube 250"):
+        open_training_data(f"crops:{path}", SampleConfig(MSRA21, cube_mm=175.0))
+    ds = open_training_data(f"crops:{path}", SampleConfig(MSRA21, cube_mm=250.0))
+    assert isinstance(ds, CropArrayDataset) and ds.joints_crop.shape == (3, 21, 3)
+    for name in ("WRIST", "INDEX_MCP", "PINKY_TIP", "THUMB_TIP"):  # MSRA orders the thumb last
+        np.testing.assert_array_equal(ds.joints_crop[:, Msra21[name]], joints[:, Canonical21[name]])
+    np.testing.assert_array_equal(ds.joints_uvd_crop[:, Msra21.THUMB_TIP], joints[:, Canonical21.THUMB_TIP])

@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {"joint_set": args.joint_set} if args.joint_set else {}
     if args.cube:
         kwargs["cube_mm"] = args.cube
+    elif args.data.startswith("crops:"):  # pre-cut crops fix the cube: the model (and its export) must use it
+        import numpy as np
+
+        with np.load(args.data.partition(":")[2]) as data:
+            if "cube_mm" in data:
+                kwargs["cube_mm"] = float(data["cube_mm"])
     info = setup_distributed(args.device)
     try:
         torch.manual_seed(args.seed)

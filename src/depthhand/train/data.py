@@ -241,18 +241,54 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
         )
 
     @classmethod
-    def from_npz(cls, path: str, cube_mm: float = 250.0, make_heatmaps: bool = False) -> CropArrayDataset:
-        """Load ``patches``, ``joints_crop`` and optionally ``joints_uvd_crop`` / ``heatmaps`` / ``cube_mm``."""
+    def from_npz(
+        cls, path: str, cube_mm: float | None = None, make_heatmaps: bool = False, joint_set: str | None = None
+    ) -> CropArrayDataset:
+        """Load ``patches``, ``joints_crop`` and optionally ``joints_uvd_crop`` / ``heatmaps`` / ``cube_mm``.
+
+        Args:
+            path: The ``.npz`` (e.g. from :func:`depthhand.train.synth_data.save_crop_arrays`).
+            cube_mm: The model's cube side; must match the file's ``cube_mm`` when it stores one (the crops were cut
+                with that cube, and the exported model will crop with its own).
+            make_heatmaps: Build CrossInfoNet heat-map targets.
+            joint_set: The model's joint set; joints are mapped from the file's (``joint_set`` key, else
+                ``canonical21``) when it differs, and refused when the file's set cannot give every joint.
+
+        Raises:
+            ValueError: Missing arrays, a cube mismatch or a joint set the file cannot provide.
+        """
+        from depthhand.skeleton import get_joint_set, joint_mapping
+
         with np.load(path) as data:
             missing = [k for k in ("patches", "joints_crop") if k not in data]
             if missing:
                 raise ValueError(f"{path}: missing array(s) {missing}; expected patches (N,S,S), joints_crop (N,J,3)")
+            stored_cube = float(data["cube_mm"]) if "cube_mm" in data else None
+            if stored_cube is not None and cube_mm is not None and abs(stored_cube - cube_mm) > 1e-6:
+                raise ValueError(
+                    f"{path}: crops were cut with a {stored_cube:g} mm cube but the model uses {cube_mm:g} mm; "
+                    f"train with --cube {stored_cube:g}"
+                )
+            joints, uvd = data["joints_crop"], data.get("joints_uvd_crop")
+            n_joints = int(joints.shape[1]) if joints.ndim == 3 else -1
+            # files without the key: 21 joints are the generator's canonical hand, any other count the model's set
+            source = str(data["joint_set"]) if "joint_set" in data else ("canonical21" if n_joints == 21 else None)
+            source = source or joint_set or "canonical21"
+            expected = get_joint_set(source).num_joints
+            if n_joints != expected:
+                raise ValueError(f"{path}: joints_crop has {n_joints} joints per crop; {source} has {expected}")
+            if joint_set is not None and joint_set != source:
+                mapping = joint_mapping(source, joint_set)
+                if not mapping.defined.all():
+                    raise ValueError(f"{path}: its {source} joints cannot give every {joint_set} joint")
+                joints = mapping.apply(joints).astype(np.float32)
+                uvd = None if uvd is None else mapping.apply(uvd).astype(np.float32)
             return cls(
                 data["patches"],
-                data["joints_crop"],
-                data.get("joints_uvd_crop"),
-                cube_mm=float(data["cube_mm"]) if "cube_mm" in data else cube_mm,
-                heatmaps=data.get("heatmaps"),
+                joints,
+                uvd,
+                cube_mm=stored_cube or cube_mm or 250.0,
+                heatmaps=data.get("heatmaps") if joint_set in (None, source) else None,
                 make_heatmaps=make_heatmaps,
             )
 

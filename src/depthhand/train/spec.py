@@ -87,7 +87,9 @@ def open_training_data(spec: str, config: SampleConfig) -> Dataset[Any]:
     if prefix == "synth":
         return _default_synth(rest, config)
     if prefix == "crops":
-        return CropArrayDataset.from_npz(rest, cube_mm=config.cube_mm, make_heatmaps=config.heatmaps)
+        return CropArrayDataset.from_npz(
+            rest, cube_mm=config.cube_mm, make_heatmaps=config.heatmaps, joint_set=config.joint_set.name
+        )
     from depthhand.datasets.registry import open_dataset
 
     reader = open_dataset(training_reader_spec(spec))

@@ -85,6 +85,7 @@ def generate_crop_arrays(
         "joints_xyz_mm": np.concatenate(out["xyz"]),
         "scene": np.concatenate(out["scene"]),
         "cube_mm": np.asarray(cube_mm, np.float32),
+        "joint_set": np.asarray("canonical21"),
     }
 
 
