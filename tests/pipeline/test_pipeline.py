@@ -138,3 +138,4 @@ def test_shipped_models_find_and_pose_synthetic_hands() -> None:
     assert acc["hand_recall"] >= 0.8
     assert acc["false_hands_per_frame"] <= 0.3
     assert acc["mean_error_mm"] <= 30.0
+    assert acc["handedness_accuracy"] >= 0.8  # the pose's palm chirality, voted over frames by the tracker

@@ -6,7 +6,9 @@ measure the whole pipeline: detection misses and false hands count, and joint er
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +49,8 @@ class LiveAccuracy:
     matched: int = 0
     false_hands: int = 0
     frames: int = 0
+    handedness_checked: int = 0
+    handedness_correct: int = 0
 
     def add(
         self,
@@ -54,6 +58,8 @@ class LiveAccuracy:
         true_canonical_xyz_mm: npt.ArrayLike,
         true_visible: npt.ArrayLike | None = None,
         min_visible: float = 0.5,
+        pred_handedness: Sequence[Any] | None = None,
+        true_handedness: Sequence[Any] | None = None,
     ) -> None:
         """Add one frame.
 
@@ -63,26 +69,33 @@ class LiveAccuracy:
             true_visible: (T, 21) True where a joint is in view; hands with fewer than ``min_visible`` such joints
                 (entering or leaving the view) are not counted.
             min_visible: Fraction of in-view joints that makes a true hand count.
+            pred_handedness: (P,) handedness of each predicted hand (``Handedness``), to score it.
+            true_handedness: (T,) true handedness of each true hand.
         """
         pred = np.asarray(pred_joints_xyz_mm, np.float64).reshape(-1, self.joint_set.num_joints, 3)
         true_c = np.asarray(true_canonical_xyz_mm, np.float64).reshape(-1, 21, 3)
+        hands = list(true_handedness) if true_handedness is not None else None
         if true_visible is not None:
             keep = np.asarray(true_visible, bool).reshape(-1, 21).mean(axis=1) >= min_visible
             true_c = true_c[keep]
+            hands = None if hands is None else [h for h, k in zip(hands, keep.tolist(), strict=True) if k]
         true = joint_mapping("canonical21", self.joint_set.name).apply(true_c)
         pairs = match_hands(pred.mean(axis=1), true.mean(axis=1), self.gate_mm)
         for pi, ti in pairs:
             self.errors_mm.append(np.linalg.norm(pred[pi] - true[ti], axis=-1))
+            if pred_handedness is not None and hands is not None:
+                self.handedness_checked += 1
+                self.handedness_correct += int(pred_handedness[pi] == hands[ti])
         self.frames += 1
         self.true_hands += len(true)
         self.matched += len(pairs)
         self.false_hands += len(pred) - len(pairs)
 
     def summary(self) -> dict[str, float]:
-        """Mean 3D error (mm) over matched hands, hand recall and false hands per frame."""
+        """Mean 3D error (mm), hand recall, false hands per frame; with handedness, the fraction called right."""
         errors = np.array(self.errors_mm) if self.errors_mm else np.zeros((0, self.joint_set.num_joints))
         frame_max = errors.max(axis=1) if len(errors) else np.zeros(0)
-        return {
+        out = {
             "frames": float(self.frames),
             "mean_error_mm": float(errors.mean()) if len(errors) else float("nan"),
             "median_frame_error_mm": float(np.median(errors.mean(axis=1))) if len(errors) else float("nan"),
@@ -90,3 +103,6 @@ class LiveAccuracy:
             "hand_recall": self.matched / self.true_hands if self.true_hands else float("nan"),
             "false_hands_per_frame": self.false_hands / self.frames if self.frames else float("nan"),
         }
+        if self.handedness_checked:
+            out["handedness_accuracy"] = self.handedness_correct / self.handedness_checked
+        return out
