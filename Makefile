@@ -29,8 +29,8 @@ demo: install-demo
 	$(BIN)/depthhand demo
 
 lint: install-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
 
 # Debian packages the end-to-end tests drive for real: Chromium (web viewer), redis-server (scale-out).

@@ -11,7 +11,8 @@ import sys
 
 def main() -> None:
     """Print the machine, the command and one table row per benchmark."""
-    data = json.load(open(sys.argv[1]))
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        data = json.load(fh)
     m = data["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['system']}.  ")
     print(f"Command: `{data['command']}`\n")
