@@ -1,0 +1,102 @@
+"""Detector score thresholds: synthetic recall/precision and real SR305 false detections (documentation script).
+
+Nothing imports it.
+
+Usage: python scripts/detector_thresholds.py [--frames N] [--out docs/models/detector_thresholds.png]
+
+Synthetic frames use the detector benchmark's held-out seed (``depthhand.bench.detector.TEST_SEED``) and its
+matching rule; on the real frames a detection is the hand when its centre lies in the labelled box
+(``tests/data/sr305_boxes.json``), anything else is false. Prints a Markdown table and draws the plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+
+
+def main() -> None:
+    """Sweep the thresholds, print the table, draw the plot."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm import tqdm
+
+    from depthhand.atomic import atomic_path
+    from depthhand.bench.detector import TEST_SEED, DetectionTally, tally_frame
+    from depthhand.detect.cnn import CnnHandDetector
+    from depthhand.evaluate.protocols import resolve_shared_dir
+    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.structures import DepthFrame
+    from depthhand.train.detector_data import labelled_hands, sample_synthetic_frame
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=Path("docs/models/detector_thresholds.png"))
+    args = parser.parse_args()
+
+    det = CnnHandDetector(score_threshold=min(THRESHOLDS))
+    tallies = {t: DetectionTally() for t in THRESHOLDS}
+    for i in tqdm(range(args.frames), desc="synthetic frames"):
+        sample, depth = sample_synthetic_frame(np.random.default_rng([TEST_SEED, i]))
+        boxes = det.detect(DepthFrame(depth, sample.intrinsics, index=i))
+        counted = labelled_hands(sample)
+        for t in THRESHOLDS:
+            tally_frame(tallies[t], [b for b in boxes if b.score >= t], sample, counted)
+
+    labels = json.loads(Path("tests/data/sr305_boxes.json").read_text())["frames"]
+    folder = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
+    real_false = dict.fromkeys(THRESHOLDS, 0)
+    real_found = dict.fromkeys(THRESHOLDS, 0)
+    for name, lab in labels.items():
+        raw = cv2.imread(str(folder / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise FileNotFoundError(f"{folder / name}.png not found (set $DEPTHHAND_SHARED)")
+        b = lab["box_xyxy"]
+        for d in det.detect(DepthFrame.from_raw(raw, INTRINSICS["sr305"])):
+            inside = b[0] <= d.center_uvd[0] <= b[2] and b[1] <= d.center_uvd[1] <= b[3]
+            for t in THRESHOLDS:
+                if d.score >= t:
+                    real_found[t] += int(inside)
+                    real_false[t] += int(not inside)
+
+    rows = []
+    print("| threshold | synthetic recall | synthetic precision | SR305 hand found | SR305 false per frame |")
+    print("|---|---|---|---|---|")
+    for t in THRESHOLDS:
+        s = tallies[t].summary()
+        rows.append((t, s["recall"], s["precision"], real_false[t] / len(labels)))
+        print(
+            f"| {t:.2f} | {s['recall']:.3f} | {s['precision']:.3f} | {real_found[t]}/{len(labels)} "
+            f"| {real_false[t] / len(labels):.2f} |"
+        )
+    arr = np.array(rows)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(arr[:, 1], arr[:, 2], "o-")
+    for t, r, p, _ in rows:
+        ax1.annotate(f"{t:.2f}", (r, p), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax1.set(xlabel="recall", ylabel="precision", title=f"held-out synthetic frames (N={args.frames})")
+    ax1.grid(alpha=0.3)
+    ax2.plot(arr[:, 0], arr[:, 3], "o-", color="tab:red")
+    ax2.axvline(0.3, ls="--", color="grey", label="detector threshold 0.3")
+    ax2.axvline(0.5, ls=":", color="black", label="tracker birth threshold 0.5")
+    ax2.set(xlabel="score threshold", ylabel="false detections per frame", title="real SR305 desk frames (11)")
+    ax2.legend(fontsize=8)
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
