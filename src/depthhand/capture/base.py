@@ -17,7 +17,9 @@ import abc
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
@@ -197,3 +199,43 @@ class DepthSource(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+class CameraSource(DepthSource):
+    """A vendor SDK's depth stream: a live camera chosen by serial number, or the SDK's own recording format.
+
+    Subclasses set :attr:`scheme` (the URL scheme: ``scheme://SERIAL`` live, ``scheme:FILE`` playback) and
+    :attr:`default_size`, and implement the hooks of :class:`DepthSource`.
+
+    Args:
+        serial: Camera serial number (live; ``""`` = the first camera).
+        file: A recording to play instead of a camera.
+        width: Requested depth width (live; ``None`` = :attr:`default_size`, 0 = the device's default profile).
+        height: Requested depth height (live; as ``width``).
+        fps: Requested frame rate (live).
+        timeout_ms: How long a read waits for a frame before it fails (live) or ends (file).
+        url: Source id (default: built from ``scheme``, ``serial`` and ``file``).
+    """
+
+    scheme: str = ""
+    default_size: tuple[int, int] = (640, 480)
+
+    def __init__(
+        self,
+        serial: str = "",
+        file: str | Path | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        fps: int = 30,
+        timeout_ms: int = 2000,
+        url: str = "",
+    ) -> None:
+        super().__init__(url or (f"{self.scheme}:{file}" if file else f"{self.scheme}://{serial}"))
+        self.serial = serial
+        self.file = Path(file) if file is not None else None
+        self.is_live = self.file is None
+        w, h = self.default_size
+        self.size = (w if width is None else width, h if height is None else height, fps)
+        self.timeout_ms = timeout_ms
+        self._pipeline: Any = None
+        self._index = 0

@@ -12,46 +12,22 @@ for this adapter (reference §1.1).
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from depthhand.capture.base import DepthSource, SourceError, require
+from depthhand.capture.base import CameraSource, SourceError, require
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 
-class OrbbecSource(DepthSource):
-    """An Orbbec SDK v2 depth stream, live or from an Orbbec ``.bag``.
+class OrbbecSource(CameraSource):
+    """An Orbbec SDK v2 depth stream, live or from an Orbbec ``.bag`` (arguments: :class:`CameraSource`).
 
-    Args:
-        serial: Serial number (live; ``""`` = first device).
-        file: An Orbbec-recorded ``.bag`` to play instead.
-        width: Requested width (0 = the device's default profile).
-        height: Requested height.
-        fps: Requested frame rate.
-        timeout_ms: How long a read waits before it fails (live) or ends (file).
-        url: Source id.
+    The default size 0 × 0 takes the device's default depth profile.
     """
 
-    def __init__(
-        self,
-        serial: str = "",
-        file: str | Path | None = None,
-        width: int = 0,
-        height: int = 0,
-        fps: int = 30,
-        timeout_ms: int = 2000,
-        url: str = "",
-    ) -> None:
-        super().__init__(url or (f"orbbec:{file}" if file else f"orbbec://{serial}"))
-        self.serial = serial
-        self.file = Path(file) if file is not None else None
-        self.is_live = self.file is None
-        self.size = (width, height, fps)
-        self.timeout_ms = timeout_ms
-        self._pipeline: Any = None
-        self._index = 0
+    scheme = "orbbec"
+    default_size = (0, 0)
 
     def _open(self) -> CameraIntrinsics:
         ob: Any = require("pyorbbecsdk", "pyorbbecsdk2")

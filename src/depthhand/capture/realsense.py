@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from depthhand.capture.base import DepthSource, SourceError, require
+from depthhand.capture.base import CameraSource, SourceError, require
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 
@@ -25,39 +25,16 @@ def _rs() -> Any:
     return require("pyrealsense2", "pyrealsense2")
 
 
-class RealSenseSource(DepthSource):
-    """A RealSense depth stream, live or from a recording.
+class RealSenseSource(CameraSource):
+    """A RealSense depth stream, live or from a ``.bag`` / ``.db3`` recording (arguments: :class:`CameraSource`)."""
 
-    Args:
-        serial: Camera serial number (live; ``""`` = first camera).
-        file: A ``.bag`` / ``.db3`` recording to play instead of a camera.
-        width: Requested depth width (live).
-        height: Requested depth height (live).
-        fps: Requested frame rate (live).
-        timeout_ms: How long a read waits for a frame before it fails (live) or ends (file).
-        url: Source id.
-    """
+    scheme = "realsense"
+    default_size = (640, 480)
 
-    def __init__(
-        self,
-        serial: str = "",
-        file: str | Path | None = None,
-        width: int = 640,
-        height: int = 480,
-        fps: int = 30,
-        timeout_ms: int = 2000,
-        url: str = "",
-    ) -> None:
-        super().__init__(url or (f"realsense:{file}" if file else f"realsense://{serial}"))
-        self.serial = serial
-        self.file = Path(file) if file is not None else None
-        self.is_live = self.file is None
-        self.size = (width, height, fps)
-        self.timeout_ms = timeout_ms
-        self._pipeline: Any = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._playback: Any = None
         self._unit_mm = 1.0
-        self._index = 0
 
     def _open(self) -> CameraIntrinsics:
         rs = _rs()
