@@ -51,8 +51,9 @@ class PipelineOptions:
             CNN when its weights are present, otherwise classical).
         detector_model: ONNX detector (``None``: the shipped one).
         max_hands: Most hands per frame (≤ 4).
-        num_threads: ONNX Runtime threads per model.
+        num_threads: Inference threads per model.
         tracker: Tracking and smoothing parameters.
+        pose_backend: ``"onnxruntime"`` or ``"openvino"`` (the ``[openvino]`` extra) for the pose model.
     """
 
     pose_model: str | Path | None = None
@@ -61,6 +62,7 @@ class PipelineOptions:
     max_hands: int = 2
     num_threads: int = 2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    pose_backend: str = "onnxruntime"
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -113,7 +115,9 @@ class HandPipeline:
 
         self.options = options or PipelineOptions()
         model = Path(self.options.pose_model) if self.options.pose_model else shipped_weights(DEFAULT_POSE_MODEL)
-        self.estimator = PoseEstimator(PoseEstimatorOptions(model, num_threads=self.options.num_threads))
+        self.estimator = PoseEstimator(
+            PoseEstimatorOptions(model, backend=self.options.pose_backend, num_threads=self.options.num_threads)
+        )
         self.detector = build_detector(self.options)
         tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
         self.tracker = HandTracker(tracker_cfg)

@@ -46,6 +46,7 @@ def _onnx_speed(name: str, quick: bool) -> BenchResult:
         b1 = time_calls(lambda: backend.run(x1), repeat=20 if quick else 200)
         b32 = time_calls(lambda: backend.run(x32), repeat=3 if quick else 20)
         backend.close()
+        openvino = _openvino_speed(path, x1, x32, quick)
     return BenchResult(
         f"pose.{'fast' if name == 'depthhand_fast' else 'crossinfonet'}",
         b1["median_ms"],
@@ -59,8 +60,31 @@ def _onnx_speed(name: str, quick: bool) -> BenchResult:
             "threads": 2,
             "runtime": "onnxruntime fp32",
             **stats,
+            **openvino,
         },
     )
+
+
+def _openvino_speed(path: Path, x1: np.ndarray, x32: np.ndarray, quick: bool) -> dict[str, Any]:
+    """The same figures with the optional OpenVINO backend (fp32, 2 threads), when ``openvino`` is installed."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return {"openvino": "not installed"}
+    from depthhand.pose.backends import OnnxRuntimeBackend, OpenVinoBackend
+
+    ov = OpenVinoBackend(path, num_threads=2)
+    ort = OnnxRuntimeBackend(path, num_threads=2)
+    diff = float(np.abs(ov.run(x32) - ort.run(x32)).max())
+    ort.close()
+    b1 = time_calls(lambda: ov.run(x1), repeat=20 if quick else 200)
+    b32 = time_calls(lambda: ov.run(x32), repeat=3 if quick else 20)
+    ov.close()
+    return {
+        "openvino_fp32_batch1_ms": b1["median_ms"],
+        "openvino_fp32_batch32_img_per_s": 32e3 / b32["median_ms"],
+        "openvino_max_abs_diff": diff,
+    }
 
 
 @benchmark("pose.fast", "depthhand_fast on ONNX Runtime (2 threads): batch-1 latency, batch-32 throughput")

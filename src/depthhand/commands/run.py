@@ -26,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads per model")
+    parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
+    parser.add_argument(
+        "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
+    )
     parser.add_argument("--summary", type=Path, help="write the run summary (timings, accuracy) as JSON here")
 
 
@@ -36,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from depthhand.runner import run_source
 
     options = PipelineOptions(
-        pose_model=args.model, detector=args.detector, max_hands=args.max_hands, num_threads=args.threads
+        pose_model=args.model,
+        detector=args.detector,
+        max_hands=args.max_hands,
+        num_threads=args.threads,
+        pose_backend=args.pose_backend,
     )
     summary = run_source(
         args.source, options, args.out, args.max_frames, args.view, args.overlay, args.overlay_every, log=sys.stderr
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             f"live accuracy vs ground truth: mean 3D error {acc['mean_error_mm']:.2f} mm, hand recall "
             f"{acc['hand_recall']:.3f}, false hands/frame {acc['false_hands_per_frame']:.3f}, "
             f"success(20 mm) {acc['success_20mm']:.3f}"
+            + (f", handedness {acc['handedness_accuracy']:.3f}" if "handedness_accuracy" in acc else "")
         )
     if args.summary:
         args.summary.write_text(json.dumps(info, indent=2))

@@ -1,0 +1,38 @@
+"""The optional OpenVINO backend agrees with ONNX Runtime on the shipped pose model (the [openvino] extra)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depthhand.pipeline import DEFAULT_POSE_MODEL, PipelineOptions, shipped_weights
+from depthhand.pose.backends import OnnxRuntimeBackend, open_backend
+
+
+def test_openvino_matches_onnxruntime_on_the_shipped_model() -> None:
+    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from depthhand.export.onnx import realistic_patches
+
+    path = shipped_weights(DEFAULT_POSE_MODEL)
+    patches = realistic_patches(np.random.default_rng(3), 8)
+    ort = OnnxRuntimeBackend(path, num_threads=1)
+    ov = open_backend(path, "openvino", num_threads=1)
+    try:
+        a, b = ort.run(patches), ov.run(patches)
+    finally:
+        ort.close()
+        ov.close()
+    assert a.shape == b.shape == (8, 21, 3)
+    assert float(np.abs(a - b).max()) <= 1e-4  # normalised units, the export parity tolerance
+    assert float(np.abs(a).max()) > 0.05  # not trivially zero
+
+
+def test_the_pipeline_runs_on_openvino() -> None:
+    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from depthhand.pipeline import HandPipeline
+    from depthhand.runner import iter_source
+
+    frames = [f for f, _ in iter_source("synthetic://topdown?realtime=0&seed=4", 3)]
+    with HandPipeline(PipelineOptions(pose_backend="openvino", num_threads=1)) as pipe:
+        results = [pipe.process(f) for f in frames]
+    assert any(r.hands for r in results)
