@@ -21,14 +21,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: shipped)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from depthhand.pipeline import PipelineOptions
     from depthhand.predict import predict_files, write_json
+    from depthhand.track.tracker import TrackerConfig
 
-    options = PipelineOptions(pose_model=args.model, detector=args.detector, max_hands=args.max_hands)
+    options = PipelineOptions(
+        pose_model=args.model,
+        detector=args.detector,
+        max_hands=args.max_hands,
+        tracker=TrackerConfig(birth_score=args.min_score),
+    )
     records = predict_files(args.files, args.intrinsics, args.depth_format, args.depth_scale, options, args.overlay)
     if args.out:
         write_json(records, args.out)

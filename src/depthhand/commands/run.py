@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
     parser.add_argument(
         "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from depthhand.pipeline import PipelineOptions
     from depthhand.runner import run_source
+    from depthhand.track.tracker import TrackerConfig
 
     options = PipelineOptions(
         pose_model=args.model,
@@ -44,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         max_hands=args.max_hands,
         num_threads=args.threads,
         pose_backend=args.pose_backend,
+        tracker=TrackerConfig(birth_score=args.min_score),
     )
     summary = run_source(
         args.source, options, args.out, args.max_frames, args.view, args.overlay, args.overlay_every, log=sys.stderr
