@@ -153,15 +153,7 @@ def run_source(
                 result = pipe.process(frame)
                 summary.add(result)
                 if truth is not None and accuracy is not None and not result.error:
-                    fresh = [h for h in result.hands if h.lost_frames == 0]
-                    pred = np.array([h.pose.joints_xyz_mm for h in fresh]).reshape(-1, pipe.joint_set.num_joints, 3)
-                    accuracy.add(
-                        pred,
-                        truth.joints_xyz_mm,
-                        joints_in_view(truth.joints_uvd, frame),
-                        pred_handedness=[h.pose.handedness for h in fresh],
-                        true_handedness=truth.handedness,
-                    )
+                    accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
                 if out is not None:
                     out.write(json.dumps(result_to_dict(result)) + "\n")
                     out.flush()

@@ -120,15 +120,7 @@ def accuracy_live(quick: bool) -> BenchResult:
         acc = LiveAccuracy(pipe.joint_set)
         for _ in range(n):
             frame, truth = live.next_frame()
-            fresh = [h for h in pipe.process(frame).hands if h.lost_frames == 0]
-            pred = np.array([h.pose.joints_xyz_mm for h in fresh]).reshape(-1, pipe.joint_set.num_joints, 3)
-            acc.add(
-                pred,
-                truth.joints_xyz_mm,
-                joints_in_view(truth.joints_uvd, frame),
-                pred_handedness=[h.pose.handedness for h in fresh],
-                true_handedness=truth.handedness,
-            )
+            acc.add_tracked(pipe.process(frame).hands, truth, joints_in_view(truth.joints_uvd, frame))
     s = acc.summary()
     return BenchResult("pipeline.accuracy_live", s["mean_error_mm"], "mm", int(s["frames"]), s)
 

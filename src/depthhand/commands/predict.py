@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+
 NAME = "predict"
 HELP = "Estimate hand poses in depth images (single-image mode); JSON out, optional overlay PNGs."
 
@@ -18,29 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-scale", type=float, default=1.0, help="mm per raw unit (png16), e.g. 0.125")
     parser.add_argument("--out", type=Path, help="write the poses as JSON here (default: print)")
     parser.add_argument("--overlay", type=Path, help="write depth + skeleton PNGs to this folder")
-    parser.add_argument("--model", type=Path, help="pose model .onnx (default: shipped)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
-    parser.add_argument("--max-hands", type=int, default=2)
-    parser.add_argument(
-        "--min-score",
-        type=float,
-        default=0.5,
-        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
-    )
+    add_pipeline_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
-    from depthhand.pipeline import PipelineOptions
     from depthhand.predict import predict_files, write_json
-    from depthhand.track.tracker import TrackerConfig
 
-    options = PipelineOptions(
-        pose_model=args.model,
-        detector=args.detector,
-        max_hands=args.max_hands,
-        tracker=TrackerConfig(birth_score=args.min_score),
-    )
+    options = pipeline_options(args)
     records = predict_files(args.files, args.intrinsics, args.depth_format, args.depth_scale, options, args.overlay)
     if args.out:
         write_json(records, args.out)

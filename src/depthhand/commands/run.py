@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+
 NAME = "run"
 HELP = "Run the live pipeline (detect, pose, track) on a source; write poses as JSONL."
 
@@ -23,36 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view", action="store_true", help="show an OpenCV window (needs a display)")
     parser.add_argument("--overlay", type=Path, help="write overlay PNGs to this folder")
     parser.add_argument("--overlay-every", type=int, default=30, help="frames between overlay PNGs")
-    parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
-    parser.add_argument("--max-hands", type=int, default=2)
-    parser.add_argument(
-        "--min-score",
-        type=float,
-        default=0.5,
-        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
-    )
-    parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
-    parser.add_argument(
-        "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
-    )
+    add_pipeline_arguments(parser)
     parser.add_argument("--summary", type=Path, help="write the run summary (timings, accuracy) as JSON here")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
-    from depthhand.pipeline import PipelineOptions
     from depthhand.runner import run_source
-    from depthhand.track.tracker import TrackerConfig
 
-    options = PipelineOptions(
-        pose_model=args.model,
-        detector=args.detector,
-        max_hands=args.max_hands,
-        num_threads=args.threads,
-        pose_backend=args.pose_backend,
-        tracker=TrackerConfig(birth_score=args.min_score),
-    )
+    options = pipeline_options(args)
     summary = run_source(
         args.source, options, args.out, args.max_frames, args.view, args.overlay, args.overlay_every, log=sys.stderr
     )

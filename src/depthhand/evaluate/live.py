@@ -91,6 +91,24 @@ class LiveAccuracy:
         self.matched += len(pairs)
         self.false_hands += len(pred) - len(pairs)
 
+    def add_tracked(self, hands: Sequence[Any], truth: Any, true_visible: npt.ArrayLike | None = None) -> None:
+        """Add one frame of the pipeline's tracked hands against a synthetic frame's truth.
+
+        Args:
+            hands: ``TrackedHand`` objects of the frame; coasting ones (``lost_frames > 0``) are left out.
+            truth: An object with ``joints_xyz_mm`` (T, 21, 3) and ``handedness`` (T,) (``SynthTruth``).
+            true_visible: (T, 21) joints in view (see :meth:`add`).
+        """
+        fresh = [h for h in hands if h.lost_frames == 0]
+        pred = np.array([h.pose.joints_xyz_mm for h in fresh]).reshape(-1, self.joint_set.num_joints, 3)
+        self.add(
+            pred,
+            truth.joints_xyz_mm,
+            true_visible,
+            pred_handedness=[h.pose.handedness for h in fresh],
+            true_handedness=truth.handedness,
+        )
+
     def summary(self) -> dict[str, float]:
         """Mean 3D error (mm), hand recall, false hands per frame; with handedness, the fraction called right."""
         errors = np.array(self.errors_mm) if self.errors_mm else np.zeros((0, self.joint_set.num_joints))

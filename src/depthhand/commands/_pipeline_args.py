@@ -1,0 +1,39 @@
+"""Command-line options shared by the verbs that run the pipeline (``run``, ``predict``); not a verb itself."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model, detector, hand count, birth threshold, threads and pose backend."""
+    parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
+    parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
+    parser.add_argument("--max-hands", type=int, default=2)
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
+    parser.add_argument(
+        "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
+    )
+
+
+def pipeline_options(args: argparse.Namespace) -> Any:
+    """The :class:`depthhand.pipeline.PipelineOptions` the parsed options ask for."""
+    from depthhand.pipeline import PipelineOptions
+    from depthhand.track.tracker import TrackerConfig
+
+    return PipelineOptions(
+        pose_model=args.model,
+        detector=args.detector,
+        max_hands=args.max_hands,
+        num_threads=args.threads,
+        pose_backend=args.pose_backend,
+        tracker=TrackerConfig(birth_score=args.min_score),
+    )
