@@ -139,21 +139,36 @@ class HandPipeline:
         boxes: list[HandBox] = self.detector.detect(frame)[: self.options.max_hands]
         t1 = time.perf_counter()
         timings["detect"] = (t1 - t0) * 1e3
-        centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
-        patches, crops = self.estimator.crop_hands(frame, centers)
-        t2 = time.perf_counter()
-        timings["crop"] = (t2 - t1) * 1e3
-        poses: list[HandPose] = []
-        if crops:
-            raw = self.estimator.run_network(patches)
-            poses = [self._pose(out, crop, box, frame) for out, crop, box in zip(raw, crops, boxes, strict=True)]
+        poses = self.estimate(frame, boxes, timings)
         t3 = time.perf_counter()
-        timings["pose"] = (t3 - t2) * 1e3
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
         t4 = time.perf_counter()
         timings["track"] = (t4 - t3) * 1e3
         timings["total"] = (t4 - t0) * 1e3
         return FrameResult(index, stamp, tuple(hands), timings, frame.source_id, frame.intrinsics)
+
+    def estimate(
+        self, frame: DepthFrame, boxes: list[HandBox], timings: dict[str, float] | None = None
+    ) -> list[HandPose]:
+        """Crop each detected hand, run the pose network on all of them at once and uncrop (no tracking).
+
+        Args:
+            frame: The depth frame.
+            boxes: The detections (one pose each, same order).
+            timings: If given, ``crop`` and ``pose`` wall times (ms) are written into it.
+        """
+        t0 = time.perf_counter()
+        centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
+        patches, crops = self.estimator.crop_hands(frame, centers)
+        t1 = time.perf_counter()
+        poses: list[HandPose] = []
+        if crops:
+            raw = self.estimator.run_network(patches)
+            poses = [self._pose(out, crop, box, frame) for out, crop, box in zip(raw, crops, boxes, strict=True)]
+        if timings is not None:
+            timings["crop"] = (t1 - t0) * 1e3
+            timings["pose"] = (time.perf_counter() - t1) * 1e3
+        return poses
 
     def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
         from depthhand.geometry.camera import xyz_to_uvd

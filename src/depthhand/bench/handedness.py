@@ -81,8 +81,7 @@ def real_sr305(frames_dir: Path, labels_json: Path = LABELS) -> dict[str, Any]:
             if not boxes:
                 per_frame[name] = {"found": False}
                 continue
-            patches, crops = pipe.estimator.crop_hands(frame, np.array([boxes[0].center_xyz_mm]))
-            pose = pipe._pose(pipe.estimator.run_network(patches)[0], crops[0], boxes[0], frame)
+            (pose,) = pipe.estimate(frame, boxes[:1])
             per_frame[name] = {
                 "found": True,
                 "chirality_mm": round(float(chirality_mm(pose.joints_xyz_mm, pose.joint_set.name)), 1),
