@@ -196,8 +196,9 @@ def truth_frames_from_pipeline(
 
     The pose output is what the pipeline (detector + pose model + tracker) finds in the rendered depth image.
 
-    Each pipeline hand takes the id of the true hand whose palm centre (mean of the wrist and the four MCPs) is
-    nearest, within ``match_mm``; unmatched (false) hands get ids from 10,000 on so they never meet a true contact.
+    Pipeline hands take the ids of the true hands matched to them by palm centre (mean of the wrist and the four
+    MCPs; Hungarian assignment within ``match_mm``, as :class:`depthhand.evaluate.live.LiveAccuracy` matches);
+    unmatched (false) hands get ids from 10,000 on so they never meet a true contact.
 
     Args:
         live: The synthetic stream (``(DepthFrame, SynthTruth)`` pairs).
@@ -207,37 +208,28 @@ def truth_frames_from_pipeline(
     """
     import dataclasses
 
+    from depthhand.evaluate.live import match_hands
     from depthhand.skeleton import CANONICAL21, joint_mapping
+    from depthhand.synth.scenes import palm_center
 
     for i, (frame, truth) in enumerate(live):
         if i >= n_frames:
             break
         result = pipeline.process(frame)
-        true_palms = {
-            tid: _palm(np.asarray(truth.joints_xyz_mm[k], np.float64)) for k, tid in enumerate(truth.track_ids)
-        }
-        hands = []
+        pred = []
         for th in result.hands:
             joints = np.asarray(th.pose.joints_xyz_mm, np.float64)
             if th.pose.joint_set.name != CANONICAL21.name:
                 joints = joint_mapping(th.pose.joint_set.name, CANONICAL21.name).apply(joints)
-            palm = _palm(joints)
-            dist = {tid: float(np.linalg.norm(palm - p)) for tid, p in true_palms.items()}
-            best = min(dist, key=dist.__getitem__, default=None)
-            if best is not None and dist[best] <= match_mm:
-                del true_palms[best]
-                hands.append(dataclasses.replace(th, track_id=best))
-            else:
-                hands.append(dataclasses.replace(th, track_id=10_000 + th.track_id))
+            pred.append(palm_center(joints))
+        true = [palm_center(np.asarray(j, np.float64)) for j in truth.joints_xyz_mm]
+        matched = dict(match_hands(pred, true, match_mm))
+        hands = [
+            dataclasses.replace(th, track_id=truth.track_ids[matched[p]] if p in matched else 10_000 + th.track_id)
+            for p, th in enumerate(result.hands)
+        ]
         touches, clean = _truth_touches(truth)
         yield TruthFrame(dataclasses.replace(result, hands=tuple(hands)), touches, clean, frame.depth_mm)
-
-
-def _palm(joints_xyz_mm: np.ndarray) -> np.ndarray:
-    from depthhand.skeleton import Canonical21 as C
-
-    out: np.ndarray = joints_xyz_mm[[C.WRIST, C.INDEX_MCP, C.MIDDLE_MCP, C.RING_MCP, C.PINKY_MCP]].mean(axis=0)
-    return out
 
 
 def _truth_touches(truth: Any) -> tuple[dict[tuple[int, Finger], tuple[float, float, float]], dict[int, Any]]:
