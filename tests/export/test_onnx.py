@@ -88,3 +88,18 @@ def test_crossinfonet_export_parity(tmp_path):
     assert max(parity_check(model, report.path, seed=4).values()) <= 1e-4
     q = quantize_onnx(report.path, "dynamic")
     assert quantization_drift(report.path, q)["mean_joint_mm"] < 5.0
+
+
+def test_failed_parity_check_keeps_the_previous_model(tmp_path):
+    """A model that fails the parity check never replaces the file already there (nor leaves a temp file)."""
+    torch.manual_seed(1)
+    model = create_model("depthhand_fast", joint_set="nyu14").eval()
+    torch.nn.init.normal_(model.head.weight, std=0.05)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"the previous model")
+    with pytest.raises(ValueError, match=r"differs from PyTorch.*nothing was written"):
+        export_onnx(model, path, tolerance=0.0)  # fp32 ORT vs PyTorch is never bit-identical here
+    assert path.read_bytes() == b"the previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    report = export_onnx(model, path)  # the default tolerance passes and replaces it
+    assert onnx.load(str(path)).metadata_props and max(report.max_abs_diff.values()) <= 1e-4

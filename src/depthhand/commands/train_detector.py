@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     summary = train_detector(cfg, progress=not args.quiet)
     text = json.dumps(summary, indent=1)
     if args.summary is not None:
+        from depthhand.atomic import write_text
+
         args.summary.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.summary.with_name(f".{args.summary.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(args.summary)
+        write_text(args.summary, text)
     print(f"wrote {args.out} ({summary['onnx_bytes']} bytes) after {summary['steps']} steps")
     return 0

@@ -9,7 +9,6 @@ output ``joints`` (B, J, 3) in the model's output space (``xyz_crop`` or ``uvd_c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from depthhand.atomic import atomic_path
 
 __all__ = [
     "ExportReport",
@@ -131,33 +132,36 @@ def export_onnx(
     model = model.cpu().eval()
     meta = onnx_metadata(model)
     size = int(meta["depthhand.input_size"])
-    tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
     dummy = torch.zeros(1, 1, size, size)
-    with torch.no_grad():
-        torch.onnx.export(
-            _JointsOnly(model),
-            (dummy,),
-            str(tmp),
-            input_names=["patch"],
-            output_names=["joints"],
-            dynamic_axes={"patch": {0: "batch"}, "joints": {0: "batch"}},
-            opset_version=opset,
-            dynamo=False,
-        )
-    proto = onnx.load(str(tmp))
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    tmp.replace(out_path)
     diffs: dict[str, float] = {}
-    if check:
-        diffs = parity_check(model, out_path, seed=seed)
-        worst = max(diffs.values())
-        if worst > tolerance:
-            raise ValueError(f"{out_path}: ONNX Runtime differs from PyTorch by {worst:.3g} > {tolerance:g} ({diffs})")
+    # the file only replaces an existing model once it is complete and (with ``check``) agrees with PyTorch
+    with atomic_path(out_path) as tmp:
+        with torch.no_grad():
+            torch.onnx.export(
+                _JointsOnly(model),
+                (dummy,),
+                str(tmp),
+                input_names=["patch"],
+                output_names=["joints"],
+                dynamic_axes={"patch": {0: "batch"}, "joints": {0: "batch"}},
+                opset_version=opset,
+                dynamo=False,
+            )
+        proto = onnx.load(str(tmp))
+        del proto.metadata_props[:]
+        for k, v in meta.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = k, v
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(tmp))
+        if check:
+            diffs = parity_check(model, tmp, seed=seed)
+            worst = max(diffs.values())
+            if worst > tolerance:
+                raise ValueError(
+                    f"{out_path}: ONNX Runtime differs from PyTorch by {worst:.3g} > {tolerance:g} ({diffs}); "
+                    "nothing was written"
+                )
     return ExportReport(out_path, meta, diffs)
 
 
