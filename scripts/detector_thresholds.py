@@ -12,7 +12,6 @@ matching rule; on the real frames a detection is the hand when its centre lies i
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 def main() -> None:
     """Sweep the thresholds, print the table, draw the plot."""
-    import cv2
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,10 +28,9 @@ def main() -> None:
     from tqdm import tqdm
 
     from depthhand.atomic import atomic_path
-    from depthhand.bench.detector import TEST_SEED, DetectionTally, tally_frame
+    from depthhand.bench.detector import TEST_SEED, DetectionTally, center_in_box, labelled_real_frames, tally_frame
     from depthhand.detect.cnn import CnnHandDetector
     from depthhand.evaluate.protocols import resolve_shared_dir
-    from depthhand.geometry.camera import INTRINSICS
     from depthhand.structures import DepthFrame
     from depthhand.train.detector_data import labelled_hands, sample_synthetic_frame
 
@@ -51,17 +48,15 @@ def main() -> None:
         for t in THRESHOLDS:
             tally_frame(tallies[t], [b for b in boxes if b.score >= t], sample, counted)
 
-    labels = json.loads(Path("tests/data/sr305_boxes.json").read_text())["frames"]
+    labels_json = Path("tests/data/sr305_boxes.json")
     folder = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
     real_false = dict.fromkeys(THRESHOLDS, 0)
     real_found = dict.fromkeys(THRESHOLDS, 0)
-    for name, lab in labels.items():
-        raw = cv2.imread(str(folder / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise FileNotFoundError(f"{folder / name}.png not found (set $DEPTHHAND_SHARED)")
-        b = lab["box_xyxy"]
-        for d in det.detect(DepthFrame.from_raw(raw, INTRINSICS["sr305"])):
-            inside = b[0] <= d.center_uvd[0] <= b[2] and b[1] <= d.center_uvd[1] <= b[3]
+    n_real = 0
+    for _, frame, box in labelled_real_frames(labels_json, folder):
+        n_real += 1
+        for d in det.detect(frame):
+            inside = center_in_box(d, box)
             for t in THRESHOLDS:
                 if d.score >= t:
                     real_found[t] += int(inside)
@@ -72,10 +67,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for t in THRESHOLDS:
         s = tallies[t].summary()
-        rows.append((t, s["recall"], s["precision"], real_false[t] / len(labels)))
+        rows.append((t, s["recall"], s["precision"], real_false[t] / n_real))
         print(
-            f"| {t:.2f} | {s['recall']:.3f} | {s['precision']:.3f} | {real_found[t]}/{len(labels)} "
-            f"| {real_false[t] / len(labels):.2f} |"
+            f"| {t:.2f} | {s['recall']:.3f} | {s['precision']:.3f} | {real_found[t]}/{n_real} "
+            f"| {real_false[t] / n_real:.2f} |"
         )
     arr = np.array(rows)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))

@@ -12,6 +12,7 @@ Quality protocol (numbers in ``weights/detector.json``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,37 @@ def evaluate_synthetic(
     }
 
 
+def labelled_real_frames(
+    labels_json: str | Path, frames_dir: str | Path
+) -> Iterator[tuple[str, Any, npt.NDArray[Any]]]:
+    """``(name, DepthFrame, box_xyxy)`` for each hand-labelled real SR305 frame, in frame order.
+
+    Raises:
+        FileNotFoundError: A labelled frame's PNG is missing.
+    """
+    import json
+
+    import cv2
+
+    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.structures import DepthFrame
+
+    labels = json.loads(Path(labels_json).read_text())["frames"]
+    for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
+        raw = cv2.imread(str(Path(frames_dir) / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
+        frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"], index=int(name) if name.isdigit() else 0)
+        yield name, frame, np.asarray(lab["box_xyxy"], np.float64)
+
+
+def center_in_box(detection: Any, box_xyxy: npt.ArrayLike) -> bool:
+    """Whether a detection's centre pixel lies inside the (4,) xyxy box."""
+    b = np.asarray(box_xyxy, np.float64)
+    u, v = float(detection.center_uvd[0]), float(detection.center_uvd[1])
+    return bool(b[0] <= u <= b[2] and b[1] <= v <= b[3])
+
+
 def evaluate_real(
     model_path: str | Path | None,
     labels_json: str | Path,
@@ -127,24 +159,15 @@ def evaluate_real(
     """Right hand found (a detection's centre inside the labelled box) in each labelled real SR305 frame."""
     import json
 
-    import cv2
-
     from depthhand.detect.cnn import CnnHandDetector
-    from depthhand.geometry.camera import INTRINSICS
-    from depthhand.structures import DepthFrame
 
     det = CnnHandDetector(model_path, score_threshold=0.3 if score_threshold is None else score_threshold)
     labels = json.loads(Path(labels_json).read_text())["frames"]
     per_frame: dict[str, dict[str, Any]] = {}
-    for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
-        raw = cv2.imread(str(Path(frames_dir) / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
-        frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"], index=int(name) if name.isdigit() else 0)
-        b = np.asarray(lab["box_xyxy"], np.float64)
+    for name, frame, b in labelled_real_frames(labels_json, frames_dir):
         boxes = det.detect(frame)
-        inside = [d for d in boxes if b[0] <= d.center_uvd[0] <= b[2] and b[1] <= d.center_uvd[1] <= b[3]]
-        c = np.asarray(lab.get("center_uvd", [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0]), np.float64)
+        inside = [d for d in boxes if center_in_box(d, b)]
+        c = np.asarray(labels[name].get("center_uvd", [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0]), np.float64)
         per_frame[name] = {
             "found": bool(inside),
             "detections": len(boxes),

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +23,17 @@ LABELS = Path(__file__).resolve().parents[3] / "tests" / "data" / "sr305_boxes.j
 
 def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path | None = None) -> dict[str, Any]:
     """Per-scene chirality accuracy on ``count`` held-out crops (predicted and ground-truth joints)."""
+    from depthhand.evaluate.model import predict_synthetic_crops
     from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
-    from depthhand.pose.decode import crop_output_to_xyz
     from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
     from depthhand.pose.handedness import DEFAULT_MARGIN_MM, chirality_mm
     from depthhand.structures import Handedness
-    from depthhand.synth.crops import generate_crops
 
     out: dict[str, Any] = {"crops_per_scene": count, "seed": seed, "margin_mm": DEFAULT_MARGIN_MM}
     with PoseEstimator(PoseEstimatorOptions(model_path or shipped_weights(DEFAULT_POSE_MODEL), num_threads=2)) as est:
         info = est.info
         for i, scene in enumerate(SCENES):
-            patches, _, meta = generate_crops(
-                count, np.random.default_rng([seed, i]), scene, crop_size=info.input_size, cube_mm=est.cube_mm
-            )
-            raw = np.concatenate([est.run_network(patches[s : s + 64, None]) for s in range(0, count, 64)])
-            pred = np.stack(
-                [
-                    crop_output_to_xyz(o, info.output_space, c, k)
-                    for o, c, k in zip(raw, meta.crops, meta.intrinsics, strict=True)
-                ]
-            )
+            pred, meta = predict_synthetic_crops(est, count, np.random.default_rng([seed, i]), scene)
             right = np.array([h is Handedness.RIGHT for h in meta.handedness])
             chi_pred = chirality_mm(pred, info.joint_set.name)
             chi_gt = chirality_mm(meta.joints_xyz_mm)
@@ -60,24 +49,14 @@ def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path
 
 def real_sr305(frames_dir: Path, labels_json: Path = LABELS) -> dict[str, Any]:
     """Handedness of the labelled right hand in each real SR305 frame: pose chirality vs the detector's head."""
-    import cv2
-
-    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.bench.detector import center_in_box, labelled_real_frames
     from depthhand.pipeline import HandPipeline
     from depthhand.pose.handedness import chirality_mm
-    from depthhand.structures import DepthFrame
 
-    labels = json.loads(labels_json.read_text())["frames"]
     per_frame: dict[str, Any] = {}
     with HandPipeline() as pipe:
-        for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
-            raw = cv2.imread(str(frames_dir / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-            if raw is None:
-                raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
-            frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"])
-            b = lab["box_xyxy"]
-            boxes = [d for d in pipe.detector.detect(frame) if b[0] <= d.center_uvd[0] <= b[2]]
-            boxes = [d for d in boxes if b[1] <= d.center_uvd[1] <= b[3]]
+        for name, frame, box in labelled_real_frames(labels_json, frames_dir):
+            boxes = [d for d in pipe.detector.detect(frame) if center_in_box(d, box)]
             if not boxes:
                 per_frame[name] = {"found": False}
                 continue

@@ -27,28 +27,41 @@ from depthhand.skeleton import joint_mapping
 F64 = npt.NDArray[np.float64]
 
 
-def _synth_reports(estimator: Any, rest: str, name: str, progress: bool) -> list[EvalReport]:
+def predict_synthetic_crops(
+    estimator: Any, count: int, rng: np.random.Generator, scene: str, noise: str | None = "random"
+) -> tuple[F64, Any]:
+    """Render ``count`` labelled crops of ``scene`` for the estimator's model and predict them (batches of 64).
+
+    Returns:
+        ``(pred_xyz_mm, meta)``: (N, J, 3) predicted joints in camera mm and the crops'
+        :class:`depthhand.synth.crops.CropMeta` (true canonical joints, handedness, crops, intrinsics).
+    """
     from depthhand.pose.decode import crop_output_to_xyz
-    from depthhand.synth.crops import generate_crops, parse_crops_spec
+    from depthhand.synth.crops import generate_crops
+
+    info = estimator.info
+    patches, _, meta = generate_crops(
+        count, rng, scene, crop_size=info.input_size, cube_mm=estimator.cube_mm, noise=noise
+    )
+    raw = np.concatenate([estimator.run_network(patches[s : s + 64, None]) for s in range(0, count, 64)])
+    pred = np.stack(
+        [
+            crop_output_to_xyz(o, info.output_space, c, k)
+            for o, c, k in zip(raw, meta.crops, meta.intrinsics, strict=True)
+        ]
+    )
+    return pred, meta
+
+
+def _synth_reports(estimator: Any, rest: str, name: str, progress: bool) -> list[EvalReport]:
+    from depthhand.synth.crops import parse_crops_spec
 
     spec = parse_crops_spec(rest, ("topdown", "frontal"), default_seed=12345)
     info = estimator.info
     reports = []
-    count = spec.count
     for i, scene in enumerate(spec.scenes):
-        rng = np.random.default_rng([spec.seed, i])
-        patches, _, meta = generate_crops(
-            count, rng, scene, crop_size=info.input_size, cube_mm=estimator.cube_mm, noise=spec.noise
-        )
-        outs = []
-        for start in range(0, count, 64):
-            outs.append(estimator.run_network(patches[start : start + 64, None]))
-        raw = np.concatenate(outs)
-        pred = np.stack(
-            [
-                crop_output_to_xyz(o, info.output_space, c, k)
-                for o, c, k in zip(raw, meta.crops, meta.intrinsics, strict=True)
-            ]
+        pred, meta = predict_synthetic_crops(
+            estimator, spec.count, np.random.default_rng([spec.seed, i]), scene, spec.noise
         )
         gt = meta.joints_xyz_mm
         if info.joint_set.name != "canonical21":
