@@ -22,6 +22,20 @@ def test_synthetic_crops_give_one_report_per_scene() -> None:
     assert all(np.isfinite(r.mean_mm) for r in reports)
 
 
+def test_in_view_protocol_scores_the_same_crops_as_a_direct_run() -> None:
+    from depthhand.evaluate.model import predict_synthetic_crops
+    from depthhand.pose.estimator import PoseEstimatorOptions
+
+    model = shipped_weights("depthhand_fast.onnx")
+    (report,) = evaluate_model(model, "synth:@6?scenes=topdown&seed=5&in_image=1", progress=False, threads=1)
+    assert "in_image>=1" in report.dataset
+    with PoseEstimator(PoseEstimatorOptions(model, num_threads=1)) as est:
+        pred, meta = predict_synthetic_crops(est, 6, np.random.default_rng([5, 0]), "topdown", min_in_image=1.0)
+    assert np.all(meta.in_image == 1.0)
+    errors = np.linalg.norm(pred - meta.joints_xyz_mm, axis=-1)
+    assert report.mean_mm == pytest.approx(float(errors.mean()), abs=1e-6)
+
+
 def test_reader_spec_matches_a_direct_computation(icvl_root) -> None:  # noqa: F811
     root, _ = icvl_root
     model = shipped_weights("depthhand_fast.onnx")

@@ -5,7 +5,7 @@ import pytest
 
 from depthhand.geometry.camera import INTRINSICS
 from depthhand.geometry.crop import crop_depth, joints_from_crop, make_crop
-from depthhand.synth.crops import fast_crop_depth, generate_crops, render_crop
+from depthhand.synth.crops import fast_crop_depth, generate_crops, joints_in_image, parse_crops_spec, render_crop
 from depthhand.synth.scenes import palm_center, render_scene, sample_scene
 
 
@@ -54,3 +54,37 @@ def test_invalid_arguments() -> None:
         generate_crops(-1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="cube_mm"):
         generate_crops(1, np.random.default_rng(0), cube_mm=-5.0)
+
+
+def test_joints_in_image_counts_the_pixel_area_and_front():
+    intr = INTRINSICS["astra"]
+    w, h = intr.width, intr.height
+    uv = np.array([[-0.6, 10], [-0.4, 10], [w - 0.6, 10], [w - 0.4, 10], [10, h - 0.6], [10, h - 0.4], [5, 5]])
+    z = np.array([500.0, 500, 800, 800, 650, 650, -300])
+    xyz = np.stack([(uv[:, 0] - intr.cx) * z / intr.fx, (uv[:, 1] - intr.cy) * z / intr.fy, z], axis=-1)
+    inside = [False, True, True, False, True, False, False]  # the last is behind the camera
+    for k, expected in enumerate(inside):
+        assert joints_in_image(xyz[k : k + 1], intr) == float(expected)
+    assert joints_in_image(xyz, intr) == pytest.approx(3 / 7)
+    assert joints_in_image(np.stack([xyz, xyz[::-1]]), intr).shape == (2,)
+
+
+def test_min_in_image_keeps_whole_hands_only():
+    rng_all, rng_in = np.random.default_rng(11), np.random.default_rng(11)
+    _, _, every = generate_crops(48, rng_all, "topdown", noise=None)
+    _, _, inside = generate_crops(48, rng_in, "topdown", noise=None, min_in_image=1.0)
+    assert every.in_image.min() < 1.0  # the top-down layout lets arms reach in over the image edge
+    assert np.all(inside.in_image == 1.0)
+    for meta in (every, inside):  # the recorded fraction is the joints' own projection
+        recomputed = [joints_in_image(j, k) for j, k in zip(meta.joints_xyz_mm, meta.intrinsics, strict=True)]
+        np.testing.assert_array_equal(meta.in_image, recomputed)
+    with pytest.raises(ValueError, match="min_in_image"):
+        generate_crops(1, np.random.default_rng(0), min_in_image=1.5)
+
+
+def test_crops_spec_in_image():
+    assert parse_crops_spec("@5?in_image=1", ("topdown",)).min_in_image == 1.0
+    assert parse_crops_spec("@5", ("topdown",)).min_in_image == 0.0
+    for bad in ("@5?in_image=x", "@5?in_image=-0.1"):
+        with pytest.raises(ValueError, match="in_image must be a fraction"):
+            parse_crops_spec(bad, ("topdown",))

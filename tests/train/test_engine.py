@@ -11,7 +11,8 @@ from depthhand.models.registry import create_model
 from depthhand.skeleton import CANONICAL21
 from depthhand.train.checkpoint import load_checkpoint, model_from_checkpoint
 from depthhand.train.data import HandCropDataset, SampleConfig
-from depthhand.train.engine import TrainConfig, fit, make_optimizer
+from depthhand.train.distributed import DistInfo
+from depthhand.train.engine import TrainConfig, autocast_dtype, fit, make_optimizer, train_one_epoch
 
 
 def test_overfit_fixed_batch(ball_samples):
@@ -82,3 +83,36 @@ def test_checkpoint_errors(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="could not be read"):
         load_checkpoint(bad)
+
+
+def test_precision_resolution():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert autocast_dtype("auto", cpu) is None and autocast_dtype("auto", cuda) == torch.float16
+    assert autocast_dtype("bf16", cpu) == torch.bfloat16 and autocast_dtype("fp32", cuda) is None
+    with pytest.raises(ValueError, match=r"fp16.*CUDA"):
+        autocast_dtype("fp16", cpu)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        autocast_dtype("half", cpu)
+
+
+def test_bf16_training_runs_in_bf16_and_follows_fp32(tmp_path, ball_samples):
+    """A bf16 step really computes convolutions in bfloat16, and its gradient points the same way as fp32's."""
+    ds = HandCropDataset(ball_samples[:8], SampleConfig(CANONICAL21))
+    batch = default_collate([ds[i] for i in range(8)])
+    torch.manual_seed(0)
+    start = create_model("depthhand_fast").train()
+    deltas = {}
+    for precision in ("fp32", "bf16"):
+        model = create_model("depthhand_fast").train()
+        model.load_state_dict(start.state_dict())
+        seen: list[torch.dtype] = []
+        hook = model.stem.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(out.dtype))
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3)  # update = −lr · gradient: compares the gradients
+        train_one_epoch(model, [batch], opt, torch.amp.GradScaler("cpu", enabled=False), DistInfo(), precision)
+        hook.remove()
+        assert seen == [torch.bfloat16 if precision == "bf16" else torch.float32]
+        deltas[precision] = torch.cat(
+            [(p - q).flatten() for p, q in zip(model.parameters(), start.parameters(), strict=True)]
+        )
+    cos = torch.nn.functional.cosine_similarity(deltas["fp32"], deltas["bf16"], dim=0)
+    assert cos > 0.95

@@ -33,3 +33,19 @@ def test_in_memory_synth_spec() -> None:
     assert tuple(item["patch"].shape) == (1, 96, 96)
     with pytest.raises(ValueError, match="unknown scene"):
         generate_crop_arrays(2, 0, scenes=("kitchen",), progress=False)
+
+
+def test_synth_crops_command_writes_training_file(tmp_path, capsys) -> None:
+    from depthhand.cli import main
+
+    out = tmp_path / "crops.npz"
+    args = ["synth", "--crops", "5", "--scene", "frontal,topdown", "--seed", "4", "--min-in-image", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "wrote 5 crops" in capsys.readouterr().out
+    with np.load(out) as data:
+        assert data["patches"].shape == (5, 96, 96) and np.all(data["in_image"] == 1.0)
+        expected = generate_crop_arrays(5, 4, ("frontal", "topdown"), progress=False, min_in_image=1.0)
+        np.testing.assert_array_equal(data["patches"], expected["patches"])
+    assert len(open_training_data(f"crops:{out}", SampleConfig(CANONICAL21))) == 5
+    assert main(["synth", "--crops", "5", "--out", str(tmp_path / "crops"), "--quiet"]) == 1
+    assert "give --out FILE.npz" in capsys.readouterr().err

@@ -6,7 +6,10 @@ import argparse
 from pathlib import Path
 
 NAME = "synth"
-HELP = "Render a sharded synthetic depth-hand dataset (depth PNGs + labels) and/or a preview gallery."
+HELP = (
+    "Render a sharded synthetic depth-hand dataset (depth PNGs + labels), pre-cut training crops (--crops N, an "
+    ".npz for train --data crops:FILE) and/or a preview gallery."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,12 +19,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output dataset folder")
     parser.add_argument("--seed", type=int, default=0, help="master seed; the same seed gives identical data")
     parser.add_argument(
-        "--noise", default="default", help="structured_light | active_stereo | tof | random | default | none"
+        "--noise",
+        help="structured_light | active_stereo | tof | random | default | none (default: 'default', the scene's "
+        "sensor, for frames; 'random' for --crops)",
     )
     parser.add_argument("--shard-size", type=int, default=1000, help="frames per shard folder")
     parser.add_argument("--intrinsics", help="camera preset name (geometry.camera.INTRINSICS); default per scene")
     parser.add_argument("--preview", type=Path, help="write a gallery PNG (of the dataset when --out is given)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--crops",
+        type=int,
+        help="write N labelled hand crops to --out FILE.npz instead of frames (--scene may list several families, "
+        "comma-separated; they alternate in chunks of 64)",
+    )
+    parser.add_argument(
+        "--min-in-image",
+        type=float,
+        default=0.0,
+        help="with --crops: keep hands with at least this fraction of joints inside the image",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from depthhand.geometry.camera import INTRINSICS
     from depthhand.synth.scenes import SCENES
 
+    if args.crops is not None:
+        return _write_crops(args)
+    args.noise = args.noise or "default"
     if args.scene not in SCENES:
         raise ValueError(f"--scene must be one of {', '.join(SCENES)}, got {args.scene!r}")
     if args.out is None and args.preview is None:
@@ -65,4 +85,21 @@ def run(args: argparse.Namespace) -> int:
             models = NOISE_MODELS if args.noise == "default" else (noise,)
             scene_gallery(args.preview, args.seed, [args.scene], models)
         print(f"wrote preview {args.preview}")
+    return 0
+
+
+def _write_crops(args: argparse.Namespace) -> int:
+    from depthhand.train.synth_data import generate_crop_arrays, save_crop_arrays
+
+    if args.out is None or args.out.suffix != ".npz":
+        raise ValueError(f"--crops writes one .npz file: give --out FILE.npz (got {args.out})")
+    if args.crops <= 0:
+        raise ValueError(f"--crops must be a positive number of crops, got {args.crops}")
+    scenes = tuple(args.scene.split(","))
+    noise = None if args.noise == "none" else (args.noise or "random")
+    arrays = generate_crop_arrays(
+        args.crops, args.seed, scenes, noise=noise, progress=not args.quiet, min_in_image=args.min_in_image
+    )
+    save_crop_arrays(arrays, args.out)
+    print(f"wrote {args.crops} crops ({', '.join(scenes)}, seed {args.seed}) to {args.out}")
     return 0

@@ -29,7 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/train", help="checkpoints, metrics.csv and TensorBoard logs")
     parser.add_argument("--resume", help="continue from a last.pt")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    parser.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto = fp16 mixed precision on CUDA, fp32 on CPU; bf16 = bfloat16 autocast (CPU or CUDA)",
+    )
+    parser.add_argument("--no-amp", action="store_true", help="same as --precision fp32")
     parser.add_argument("--max-steps", type=int, help="cut each epoch short (smoke runs)")
     parser.add_argument("--threads", type=int, help="torch CPU threads per process")
     parser.add_argument("--no-progress", action="store_true")
@@ -84,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
             train_set, val_set = split_train_val(train_set, args.val_fraction)
         config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, workers=args.workers,
-            seed=args.seed, out_dir=args.out, amp=not args.no_amp, max_steps_per_epoch=args.max_steps,
-            progress=not args.no_progress,
+            seed=args.seed, out_dir=args.out, precision="fp32" if args.no_amp else args.precision,
+            max_steps_per_epoch=args.max_steps, progress=not args.no_progress,
         )  # fmt: skip
         history = fit(model, train_set, val_set, config, info, resume=args.resume)
         if info.is_main and history:

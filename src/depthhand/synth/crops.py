@@ -42,6 +42,8 @@ class CropMeta:
         handedness: Per sample.
         intrinsics: Camera of each sample's full frame.
         family: Scene family.
+        in_image: (N,) fraction of the 21 joints that project inside the full camera image
+            (:func:`joints_in_image`).
     """
 
     crops: tuple[HandCrop, ...]
@@ -51,6 +53,34 @@ class CropMeta:
     handedness: tuple[Handedness, ...]
     intrinsics: tuple[CameraIntrinsics, ...]
     family: str
+    in_image: F64
+
+
+MAX_SCENE_TRIES = 200
+"""Scenes drawn per crop before :func:`generate_crops` gives up on ``min_in_image``."""
+
+
+def joints_in_image(joints_xyz_mm: npt.ArrayLike, intrinsics: CameraIntrinsics) -> F64:
+    """Fraction of joints in front of the camera whose projection falls inside the image.
+
+    A joint counts when ``z > 0`` and its pixel ``(u, v) = (fx·x/z + cx, fy·y/z + cy)`` lies in
+    ``[−0.5, W − 0.5) × [−0.5, H − 0.5)`` (the image's pixel area, pixel-centre convention).
+
+    Args:
+        joints_xyz_mm: (..., J, 3) joints, camera mm.
+        intrinsics: The camera.
+
+    Returns:
+        (...) float64 fractions in [0, 1].
+    """
+    j = np.asarray(joints_xyz_mm, np.float64)
+    z = j[..., 2]
+    safe = np.where(z > 0, z, 1.0)
+    u = j[..., 0] / safe * intrinsics.fx + intrinsics.cx
+    v = j[..., 1] / safe * intrinsics.fy + intrinsics.cy
+    inside = (z > 0) & (u >= -0.5) & (u < intrinsics.width - 0.5) & (v >= -0.5) & (v < intrinsics.height - 0.5)
+    out: F64 = inside.mean(axis=-1)
+    return out
 
 
 def window_intrinsics(bounds_uv: F64, intrinsics: CameraIntrinsics) -> tuple[CameraIntrinsics, int, int] | None:
@@ -165,6 +195,7 @@ def generate_crops(
     noise: str | None = "random",
     center_jitter_mm: float = 8.0,
     render_scale: float | None = None,
+    min_in_image: float = 0.0,
 ) -> tuple[F32, F32, CropMeta]:
     """Render ``n`` labelled, noisy hand crops in memory.
 
@@ -178,6 +209,9 @@ def generate_crops(
         noise: Sensor family, ``"default"`` (the scene's), ``"random"`` or None (clean).
         center_jitter_mm: σ of the Gaussian offset added to the palm centre (mimics detector error).
         render_scale: Pixel-size factor (≥ 1) of the rendered window; None = automatic (see the module docstring).
+        min_in_image: Redraw a scene until at least this fraction of its hand's joints lies inside the camera
+            image (1.0 = the whole hand in view, as in the public benchmarks' test frames). The default 0 keeps
+            every scene and draws exactly the random numbers earlier versions drew.
 
     Returns:
         ``(patches, joints_crop, meta)``: (N, S, S) float32 in [−1, 1] (background +1), (N, 21, 3) float32
@@ -190,14 +224,17 @@ def generate_crops(
     """
     if int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n}")
+    if not 0.0 <= min_in_image <= 1.0:
+        raise ValueError(f"min_in_image must be a fraction in [0, 1], got {min_in_image}")
     patches = np.empty((n, crop_size, crop_size), np.float32)
     joints_crop = np.empty((n, 21, 3), np.float32)
     joints = np.empty((n, 21, 3))
     centers = np.empty((n, 3))
     vis = np.zeros((n, 21), bool)
+    in_image = np.empty(n)
     crops, hands, intrs = [], [], []
     for i in range(n):
-        sc = sample_scene(scene, rng, intrinsics)
+        sc, in_image[i] = _scene_in_view(scene, rng, intrinsics, min_in_image)
         intr = sc.intrinsics
         j = sc.geometries[0].joints_xyz_mm
         center = palm_center(j) + rng.normal(0, center_jitter_mm, 3)
@@ -213,8 +250,20 @@ def generate_crops(
         crops.append(crop)
         hands.append(sc.hands[0].handedness)
         intrs.append(intr)
-    meta = CropMeta(tuple(crops), joints, centers, vis, tuple(hands), tuple(intrs), scene)
+    meta = CropMeta(tuple(crops), joints, centers, vis, tuple(hands), tuple(intrs), scene, in_image)
     return patches, joints_crop, meta
+
+
+def _scene_in_view(
+    family: str, rng: np.random.Generator, intrinsics: CameraIntrinsics | None, min_in_image: float
+) -> tuple[Scene, float]:
+    """The first sampled scene whose first hand has at least ``min_in_image`` of its joints in the image."""
+    for _ in range(MAX_SCENE_TRIES):
+        sc = sample_scene(family, rng, intrinsics)
+        frac = float(joints_in_image(sc.geometries[0].joints_xyz_mm, sc.intrinsics))
+        if frac >= min_in_image:
+            return sc, frac
+    raise RuntimeError(f"no {family} scene in {MAX_SCENE_TRIES} draws had {min_in_image:.0%} of the hand in view")
 
 
 def _cube(cube_mm: float | tuple[float, float, float]) -> F64:
@@ -237,23 +286,25 @@ def _visible(clean: F32, joints_xyz_mm: F64, radii_mm: F64, intr: CameraIntrinsi
 
 @dataclass(frozen=True, slots=True)
 class CropsSpec:
-    """A request for in-memory crops, parsed from ``@COUNT?scenes=a,b&seed=S&noise=N``.
+    """A request for in-memory crops, parsed from ``@COUNT?scenes=a,b&seed=S&noise=N&in_image=F``.
 
     Attributes:
         count: Crops (per scene for evaluation, in total for training).
         scenes: Scene families.
         seed: Random seed.
         noise: Sensor family, ``"random"``, ``"default"`` or None (clean).
+        min_in_image: ``generate_crops``'s ``min_in_image`` (``in_image=1``: whole hands in view only).
     """
 
     count: int
     scenes: tuple[str, ...]
     seed: int
     noise: str | None
+    min_in_image: float = 0.0
 
 
 def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: int = 0) -> CropsSpec:
-    """Parse ``@COUNT?scenes=...&seed=...&noise=...`` (the part after ``synth:`` in data specs).
+    """Parse ``@COUNT?scenes=...&seed=...&noise=...&in_image=...`` (the part after ``synth:`` in data specs).
 
     Raises:
         ValueError: For a bad count, an unknown parameter or an unknown scene (naming what is accepted).
@@ -264,9 +315,11 @@ def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: i
         raise ValueError(f"synth:{text}: expected synth:@COUNT[?scenes=...&seed=...&noise=...]")
     count_text, _, query = text[1:].partition("?")
     params = dict(p.partition("=")[::2] for p in query.split("&") if p)
-    unknown = set(params) - {"scenes", "seed", "noise"}
+    unknown = set(params) - {"scenes", "seed", "noise", "in_image"}
     if unknown:
-        raise ValueError(f"synth:{text}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise")
+        raise ValueError(
+            f"synth:{text}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise, in_image"
+        )
     try:
         count, seed = int(count_text), int(params.get("seed", default_seed))
     except ValueError:
@@ -278,4 +331,10 @@ def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: i
         if s not in SCENES:
             raise ValueError(f"synth:{text}: unknown scene {s!r}; expected some of {SCENES}")
     noise = params.get("noise", "random")
-    return CropsSpec(count, scenes, seed, None if noise == "none" else noise)
+    try:
+        in_image = float(params.get("in_image", 0.0))
+    except ValueError:
+        in_image = math.nan
+    if not 0.0 <= in_image <= 1.0:
+        raise ValueError(f"synth:{text}: in_image must be a fraction in [0, 1], got {params['in_image']!r}")
+    return CropsSpec(count, scenes, seed, None if noise == "none" else noise, in_image)

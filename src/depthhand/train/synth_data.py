@@ -4,8 +4,9 @@ Two forms:
 
 * ``synth:DIR`` — a dataset written by ``depthhand synth`` (every hand of every frame becomes a sample; crops and
   augmentation as for the public datasets).
-* ``synth:@N?scenes=topdown,frontal,egocentric&seed=S&noise=random`` — ``N`` crops rendered in memory by
-  :func:`depthhand.synth.crops.generate_crops` (the scene mix cycles over ``scenes``).
+* ``synth:@N?scenes=topdown,frontal,egocentric&seed=S&noise=random&in_image=F`` — ``N`` crops rendered in
+  memory by :func:`depthhand.synth.crops.generate_crops` (the scene mix cycles over ``scenes``; ``in_image``
+  keeps only hands with at least that fraction of their joints inside the camera image).
 
 :func:`generate_crop_arrays` also backs ``depthhand synth --crops N --out FILE.npz`` (pre-rendered crops for
 ``--data crops:FILE.npz``).
@@ -37,13 +38,17 @@ def generate_crop_arrays(
     noise: str | None = "random",
     chunk: int = 64,
     progress: bool = True,
+    min_in_image: float = 0.0,
 ) -> dict[str, npt.NDArray[Any]]:
     """Render ``n`` labelled crops, cycling through ``scenes`` in chunks.
+
+    ``min_in_image`` is passed to :func:`depthhand.synth.crops.generate_crops` (fraction of the hand's joints
+    that must lie inside the camera image).
 
     Returns:
         ``patches`` (N, S, S) float32, ``joints_crop`` (N, 21, 3) float32 (xyz_crop), ``joints_uvd_crop``
         (N, 21, 3) float32, ``joints_xyz_mm`` (N, 21, 3) float32, ``scene`` (N,) int8 index into ``scenes``,
-        ``cube_mm`` scalar.
+        ``in_image`` (N,) float32 fraction of the joints inside the camera image, ``cube_mm`` scalar.
     """
     from tqdm import tqdm
 
@@ -55,14 +60,16 @@ def generate_crop_arrays(
         if s not in SCENES:
             raise ValueError(f"unknown scene {s!r}; expected some of {SCENES}")
     rng = np.random.default_rng(seed)
-    out: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in ("patches", "joints_crop", "uvd", "xyz", "scene")}
+    out: dict[str, list[npt.NDArray[Any]]] = {
+        k: [] for k in ("patches", "joints_crop", "uvd", "xyz", "scene", "in_image")
+    }
     done = 0
     bar = tqdm(total=n, desc="rendering crops", unit="crop", disable=not progress)
     while done < n:
         k = min(chunk, n - done)
         scene_index = (done // chunk) % len(scenes)
         patches, joints_crop, meta = generate_crops(
-            k, rng, scenes[scene_index], crop_size=crop_size, cube_mm=cube_mm, noise=noise
+            k, rng, scenes[scene_index], crop_size=crop_size, cube_mm=cube_mm, noise=noise, min_in_image=min_in_image
         )
         uvd = np.stack(
             [
@@ -75,6 +82,7 @@ def generate_crop_arrays(
         out["uvd"].append(uvd.astype(np.float32))
         out["xyz"].append(meta.joints_xyz_mm.astype(np.float32))
         out["scene"].append(np.full(k, scene_index, np.int8))
+        out["in_image"].append(meta.in_image.astype(np.float32))
         done += k
         bar.update(k)
     bar.close()
@@ -84,6 +92,7 @@ def generate_crop_arrays(
         "joints_uvd_crop": np.concatenate(out["uvd"]),
         "joints_xyz_mm": np.concatenate(out["xyz"]),
         "scene": np.concatenate(out["scene"]),
+        "in_image": np.concatenate(out["in_image"]),
         "cube_mm": np.asarray(cube_mm, np.float32),
         "joint_set": np.asarray("canonical21"),
     }
@@ -141,7 +150,15 @@ def open_synth(rest: str, config: Any) -> Any:
         from depthhand.synth.crops import parse_crops_spec
 
         spec = parse_crops_spec(rest, SCENES)
-        arrays = generate_crop_arrays(spec.count, spec.seed, spec.scenes, config.crop_size, config.cube_mm, spec.noise)
+        arrays = generate_crop_arrays(
+            spec.count,
+            spec.seed,
+            spec.scenes,
+            config.crop_size,
+            config.cube_mm,
+            spec.noise,
+            min_in_image=spec.min_in_image,
+        )
         return CropArrayDataset(
             arrays["patches"],
             arrays["joints_crop"],
