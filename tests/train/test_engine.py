@@ -116,3 +116,22 @@ def test_bf16_training_runs_in_bf16_and_follows_fp32(tmp_path, ball_samples):
         )
     cos = torch.nn.functional.cosine_similarity(deltas["fp32"], deltas["bf16"], dim=0)
     assert cos > 0.95
+
+
+def test_init_weights_fine_tunes_from_a_checkpoint(tmp_path, ball_samples):
+    from depthhand.train.checkpoint import init_from_checkpoint
+
+    cfg = SampleConfig(CANONICAL21)
+    train = HandCropDataset(ball_samples[:12], cfg)
+    torch.manual_seed(0)
+    first = create_model("depthhand_fast")
+    fit(first, train, None, _config(tmp_path, "a", 1))
+    fresh = create_model("depthhand_fast")
+    init_from_checkpoint(fresh, tmp_path / "a" / "last.pt")
+    for p, q in zip(fresh.state_dict().values(), first.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    history = fit(fresh, train, None, _config(tmp_path, "b", 1))  # a fresh schedule: epoch 0 again
+    assert [r["epoch"] for r in history] == [0.0]
+    other = create_model("depthhand_fast", joint_set="nyu14")
+    with pytest.raises(ValueError, match="joint_set: checkpoint 'canonical21', model 'nyu14'"):
+        init_from_checkpoint(other, tmp_path / "a" / "last.pt")

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=23455)
     parser.add_argument("--out", default="runs/train", help="checkpoints, metrics.csv and TensorBoard logs")
-    parser.add_argument("--resume", help="continue from a last.pt")
+    parser.add_argument("--resume", help="continue from a last.pt (model, optimiser, epoch and schedule)")
+    parser.add_argument("--init-weights", help="start from a checkpoint's weights with a fresh optimiser and schedule")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument(
         "--precision",
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from depthhand.geometry.augment import AugmentRecipe
     from depthhand.models.registry import create_model, get_model_cfg, list_models
     from depthhand.skeleton import get_joint_set
+    from depthhand.train.checkpoint import init_from_checkpoint
     from depthhand.train.data import SampleConfig
     from depthhand.train.distributed import cleanup_distributed, setup_distributed
     from depthhand.train.engine import TrainConfig, fit
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         torch.manual_seed(args.seed)
         model = create_model(args.model, **kwargs)
+        if args.init_weights:
+            if args.resume:
+                raise ValueError("give --resume (continue a run) or --init-weights (fine-tune), not both")
+            init_from_checkpoint(model, args.init_weights)
         cfg = get_model_cfg(model)
         recipe = None if args.augment == "none" else AugmentRecipe(combine=args.augment == "combined")
         sample_cfg = SampleConfig(get_joint_set(cfg.joint_set), cfg.input_size, cfg.cube_mm, args.cube_jitter,

@@ -15,7 +15,7 @@ from torch import nn
 from depthhand import atomic
 from depthhand.models.registry import ModelCfg, create_model
 
-__all__ = ["load_checkpoint", "model_from_checkpoint", "save_checkpoint"]
+__all__ = ["init_from_checkpoint", "load_checkpoint", "model_from_checkpoint", "save_checkpoint"]
 
 FORMAT = "depthhand.checkpoint/1"
 
@@ -63,3 +63,24 @@ def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     model.load_state_dict(state["model"])
     model.eval()
     return model, state
+
+
+def init_from_checkpoint(model: nn.Module, path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint's weights into ``model`` (fine-tuning: the optimiser, schedule and epoch start afresh).
+
+    Raises:
+        ValueError: When the checkpoint was trained for another model configuration (naming the fields).
+
+    Returns:
+        The checkpoint dict.
+    """
+    state = load_checkpoint(path)
+    cfg = getattr(model, "cfg", None)
+    ours = cfg.to_dict() if isinstance(cfg, ModelCfg) else {}
+    theirs = state.get("model_cfg", {})
+    differ = sorted(k for k in ours if k in theirs and ours[k] != theirs[k])
+    if differ:
+        detail = ", ".join(f"{k}: checkpoint {theirs[k]!r}, model {ours[k]!r}" for k in differ)
+        raise ValueError(f"checkpoint {path} is for another model configuration ({detail})")
+    model.load_state_dict(state["model"])
+    return state
