@@ -4,18 +4,22 @@ Usage: python scripts/make_pose_card.py ONNX OUT_JSON --runs RUN_DIR [RUN_DIR ..
 
 ``--runs``: the training directories of every phase, in order (their ``metrics.csv`` rows are concatenated).
 
-Evaluates the ONNX model on held-out synthetic crops (seed 424242; training used 101, validation 7), draws the
-success curves, and writes the JSON card with size, SHA-256, parameters, speed, training recipe and accuracy.
+Evaluates the ONNX model on held-out synthetic crops (seed 424242; training used 101, 202, 303 and 404, validation
+7) under two protocols — every crop, and only hands whose 21 joints all lie inside the camera image (``in_image=1``,
+as in the public benchmarks' test frames) — draws the success curves, and writes the JSON card with size, SHA-256,
+parameters, speed, training recipe and accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +48,14 @@ def main() -> None:
     args = parser.parse_args()
 
     data = f"synth:@{args.count}?scenes=topdown,frontal,egocentric&seed=424242"
+    data_in_view = data + "&in_image=1"
     reports = evaluate_model(args.onnx, data, threads=2)
-    plot_reports(reports, args.plot, title=f"{args.onnx.stem}: held-out synthetic crops, N={args.count} per scene")
+    reports_in_view = evaluate_model(args.onnx, data_in_view, threads=2)
+    plot_reports(
+        [dataclasses.replace(r, name=f"{r.name} in view") for r in reports_in_view] + reports,
+        args.plot,
+        title=f"{args.onnx.stem}: held-out synthetic crops, N={args.count} per scene",
+    )
     with PoseEstimator(PoseEstimatorOptions(args.onnx, num_threads=1)) as est:
         x = np.ones((1, 1, 96, 96), np.float32)
         for _ in range(20):
@@ -74,44 +84,57 @@ def main() -> None:
             "data": "synthetic 96x96 crops from depthhand.train.synth_data.generate_crop_arrays (topdown / frontal "
             "/ egocentric in turn, sensor noise family random per crop, centre = palm centre + N(0, 8 mm) jitter, "
             "cube 250 mm), fresh crops per phase: phase 1 epochs 0-39 on 40,000 crops (seed 101), phase 2 epochs "
-            "40-53 on 40,000 (seed 202), phase 3 epochs 54-109 on 80,000 (seed 303); validation: 3,000 crops of "
-            "seed 7 (model selection); test: held-out crops of seed 424242 (below), never used for selection",
+            "40-53 on 40,000 (seed 202), phase 3 epochs 54-109 on 80,000 (seed 303), phase 4 (fine-tuning from "
+            "phase 3's best weights, bf16 autocast) on 80,000 (seed 404) keeping only hands with at least 80 % of "
+            "their joints inside the image; validation: 3,000 crops of seed 7 (model selection, every crop); test: "
+            "held-out crops of seed 424242 (below), never used for selection",
             "command": "phase 1: depthhand train --data crops:runs/crops_train_a.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --epochs 40 "
             "--max-steps 150 --batch-size 64 "
             "--lr 2e-3 --lr-decay 0.94 --threads 2 --workers 0 --out runs/fast_a; phase 2: the same with "
             "--data crops:runs/crops_train_b.npz --epochs 54 --resume runs/fast_a/last.pt --out runs/fast_b; "
             "phase 3: --data crops:runs/crops_train_c.npz --epochs 110 --lr-decay 0.96 "
-            "--resume runs/fast_b/last.pt --out runs/fast_c (lr = 2e-3 x decay^epoch, set each epoch)",
+            "--resume runs/fast_b/last.pt --out runs/fast_c (lr = 2e-3 x decay^epoch, set each epoch); phase 4: "
+            "depthhand synth --crops 80000 --scene topdown,frontal,egocentric --seed 404 --min-in-image 0.8 "
+            "--out runs/crops_train_d.npz, then depthhand train --data crops:runs/crops_train_d.npz "
+            "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 "
+            "--init-weights runs/fast_c/best.pt --epochs 80 --max-steps 150 --batch-size 64 --lr 5e-4 "
+            "--lr-decay 0.96 --threads 2 --workers 0 --precision bf16 --out runs/fast_d",
             "hardware": "2-core AMD EPYC CPU (no GPU), shared with other jobs",
             "epochs_run": len(rows),
             "samples_seen": int(sum(float(r["train_steps"]) for r in rows) * 64),
             "best_epoch": int(float(best["epoch"])),
             "best_val_mean_err_mm": round(float(best["val_mean_err_mm"]), 3),
         },
-        "heldout_synthetic": {
-            r.name.split("[")[-1].rstrip("]"): {
-                "frames": r.num_frames,
-                "mean_mm": round(r.mean_mm, 3),
-                "median_frame_mm": round(r.median_mm, 3),
-                "auc_0_80": round(r.auc_0_80, 4),
-                "success": {
-                    f"<={int(t)}mm": round(float(v), 4)
-                    for t, v in zip(r.thresholds_mm, r.success, strict=True)
-                    if int(t) in (10, 20, 30, 40, 50, 80)
-                },
-            }
-            for r in reports
-        },
+        "heldout_synthetic": _scores(reports),
+        "heldout_synthetic_in_view": _scores(reports_in_view),
         "success_plot": str(args.plot),
-        "evaluation_command": f"depthhand eval --model {args.onnx} --data '{data}'",
+        "evaluation_command": f"depthhand eval --model {args.onnx} --data '{data}' (and '{data_in_view}')",
         "known_weaknesses": [
             "trained on synthetic hands only; never measured on real labelled frames (no dataset images here)",
-            "short CPU-only training; the 8 mm target on held-out synthetic data is not reached",
+            "short CPU-only training; the 8 mm target on held-out synthetic data is not reached in every scene",
+            "hands partly outside the camera image (16 % of top-down scenes) are poorly estimated",
         ],
     }
     write_json(args.out, card, indent=1)
-    print(json.dumps(card["heldout_synthetic"], indent=1))
+    print(json.dumps({"all": card["heldout_synthetic"], "in_view": card["heldout_synthetic_in_view"]}, indent=1))
+
+
+def _scores(reports: list[Any]) -> dict[str, Any]:
+    return {
+        r.name.split("[")[-1].rstrip("]"): {
+            "frames": r.num_frames,
+            "mean_mm": round(r.mean_mm, 3),
+            "median_frame_mm": round(r.median_mm, 3),
+            "auc_0_80": round(r.auc_0_80, 4),
+            "success": {
+                f"<={int(t)}mm": round(float(v), 4)
+                for t, v in zip(r.thresholds_mm, r.success, strict=True)
+                if int(t) in (10, 20, 30, 40, 50, 80)
+            },
+        }
+        for r in reports
+    }
 
 
 if __name__ == "__main__":
