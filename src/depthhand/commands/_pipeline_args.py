@@ -8,7 +8,7 @@ from typing import Any
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Model, detector, hand count, birth threshold, threads and pose backend."""
+    """Model, detector, hand count, birth threshold, threads, pose backend and test-time rotation."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
@@ -21,6 +21,13 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
     parser.add_argument(
         "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
+    )
+    parser.add_argument(
+        "--tta-deg",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="test-time rotation: average the pose over views at 0 and ±DEG degrees (3× pose cost; 0 = off)",
     )
 
 
@@ -35,5 +42,6 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         max_hands=args.max_hands,
         num_threads=args.threads,
         pose_backend=args.pose_backend,
+        pose_tta_deg=args.tta_deg,
         tracker=TrackerConfig(birth_score=args.min_score),
     )

@@ -28,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=("nyu", "icvl", "msra"), help="test protocol (with --pred)")
     parser.add_argument("--model", metavar="FILE.onnx", help="run this exported pose model over --data instead")
     parser.add_argument(
+        "--tta-deg",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="with --model: average each hand over views rotated by 0 and ±DEG degrees (test-time augmentation)",
+    )
+    parser.add_argument(
         "--data",
         metavar="SPEC",
         help="with --model: synth:@N?scenes=topdown,frontal&seed=S (held-out synthetic crops) or a reader spec "
@@ -148,7 +155,7 @@ def _run_model(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise ValueError("--model needs --data SPEC (e.g. synth:@1000?seed=99 or nyu:DIR:test)")
-    reports = evaluate_model(args.model, args.data)
+    reports = evaluate_model(args.model, args.data, tta_deg=args.tta_deg)
     for r in reports:
         print(f"{r.name}: N = {r.num_frames} frames, J = {r.num_joints} joints")
     print(format_table(reports))

@@ -51,7 +51,7 @@ def predict_synthetic_crops(
     patches, _, meta = generate_crops(
         count, rng, scene, crop_size=info.input_size, cube_mm=estimator.cube_mm, noise=noise, min_in_image=min_in_image
     )
-    raw = np.concatenate([estimator.run_network(patches[s : s + 64, None]) for s in range(0, count, 64)])
+    raw = np.concatenate([estimator.predict_patches(patches[s : s + 64, None]) for s in range(0, count, 64)])
     pred = np.stack(
         [
             crop_output_to_xyz(o, info.output_space, c, k)
@@ -96,7 +96,7 @@ def _reader_report(estimator: Any, spec: str, name: str, progress: bool) -> Eval
         center = sample.center_xyz_mm
         if center is None:
             center = np.asarray(sample.pose.joints_xyz_mm, np.float64).mean(axis=0)
-        pose = estimator.estimate(sample.frame, np.asarray(center)[None])[0]
+        pose = estimator.estimate(sample.frame, np.asarray(center)[None])[0]  # test-time views included
         preds.append(mapping.apply(pose.joints_xyz_mm))
         gts.append(np.asarray(sample.pose.joints_xyz_mm, np.float64))
     keep = [int(j) for j in np.flatnonzero(mapping.defined)]
@@ -107,16 +107,21 @@ def _reader_report(estimator: Any, spec: str, name: str, progress: bool) -> Eval
     )
 
 
-def evaluate_model(model_path: str | Path, data: str, progress: bool = True, threads: int = 2) -> list[EvalReport]:
+def evaluate_model(
+    model_path: str | Path, data: str, progress: bool = True, threads: int = 2, tta_deg: float = 0.0
+) -> list[EvalReport]:
     """Score an exported ``.onnx`` pose model on ``data`` (see the module docstring).
+
+    ``tta_deg`` > 0 averages each hand over three views rotated by 0 and ±``tta_deg`` degrees
+    (:mod:`depthhand.pose.tta`).
 
     Returns:
         One report per synthetic scene, or one for a dataset reader.
     """
     from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
-    name = Path(model_path).stem
-    with PoseEstimator(PoseEstimatorOptions(model_path, num_threads=threads)) as estimator:
+    name = Path(model_path).stem + (f"+tta{tta_deg:g}" if tta_deg else "")
+    with PoseEstimator(PoseEstimatorOptions(model_path, num_threads=threads, tta_deg=tta_deg)) as estimator:
         prefix, _, rest = data.partition(":")
         if prefix == "synth" and rest.startswith("@"):
             return _synth_reports(estimator, rest, name, progress)

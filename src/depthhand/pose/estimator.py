@@ -22,6 +22,7 @@ from depthhand.geometry.camera import xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, make_crop
 from depthhand.pose.backends import Backend, open_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
+from depthhand.pose.tta import average_views, rotate_patches, tta_angles
 from depthhand.skeleton import JointSet, get_joint_set
 from depthhand.structures import DepthFrame, HandCrop, HandPose
 
@@ -40,6 +41,8 @@ class PoseEstimatorOptions:
         num_threads: Inference threads.
         allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
         cube_mm: Override the model's cube side, mm (``None``: from the metadata).
+        tta_deg: Test-time augmentation: also run each hand rotated by ±``tta_deg`` degrees and average the three
+            views (:mod:`depthhand.pose.tta`; ``uvd_crop`` models only; 0 = off, one view).
     """
 
     model_path: str | Path
@@ -47,6 +50,7 @@ class PoseEstimatorOptions:
     num_threads: int = 2
     allow_spinning: bool = False
     cube_mm: float | None = None
+    tta_deg: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,13 @@ class PoseEstimator:
             options.model_path, options.backend, options.num_threads, options.allow_spinning
         )
         self.info = PoseModelInfo.from_metadata(self._backend.metadata, str(options.model_path))
+        self._views = tta_angles(options.tta_deg)
+        if len(self._views) > 1 and self.info.output_space != "uvd_crop":
+            self.close()
+            raise ValueError(
+                f"{options.model_path}: test-time rotation needs a uvd_crop model, this one outputs "
+                f"{self.info.output_space}"
+            )
 
     @classmethod
     def create_from_options(cls, options: PoseEstimatorOptions) -> PoseEstimator:
@@ -142,6 +153,12 @@ class PoseEstimator:
             raise ValueError(f"patches must be (N, 1, {size}, {size}), got {patches.shape}")
         return self._backend.run(np.ascontiguousarray(patches, np.float32))
 
+    def predict_patches(self, patches: F32) -> F32:
+        """Network output (N, J, 3) for (N, 1, S, S) patches, averaged over the test-time views when enabled."""
+        if len(self._views) == 1:
+            return self.run_network(patches)
+        return average_views(self.run_network(rotate_patches(patches, self._views)), self._views)
+
     def estimate(self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike) -> list[HandPose]:
         """Poses of the hands around ``centers_xyz_mm`` (all hands in one network call).
 
@@ -155,7 +172,7 @@ class PoseEstimator:
         patches, crops = self.crop_hands(frame, centers_xyz_mm)
         if not crops:
             return []
-        raw = self.run_network(patches)
+        raw = self.predict_patches(patches)
         poses = []
         for out, crop in zip(raw, crops, strict=True):
             xyz = crop_output_to_xyz(out, self.info.output_space, crop, frame.intrinsics)
