@@ -53,7 +53,8 @@ class PipelineOptions:
         max_hands: Most hands per frame (≤ 4).
         num_threads: Inference threads per model.
         tracker: Tracking and smoothing parameters.
-        pose_backend: ``"onnxruntime"`` or ``"openvino"`` (the ``[openvino]`` extra) for the pose model.
+        pose_backend: ``"onnxruntime"``, ``"openvino"`` or ``"openvino-bf16"`` (the ``[openvino]`` extra) for the pose
+            model.
         pose_tta_deg: Test-time rotation of the pose model (views at 0 and ±this many degrees, averaged; 0 = off;
             three times the pose network's work for about 0.5 mm less error, see :mod:`depthhand.pose.tta`).
     """

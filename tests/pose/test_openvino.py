@@ -36,3 +36,31 @@ def test_the_pipeline_runs_on_openvino() -> None:
     with HandPipeline(PipelineOptions(pose_backend="openvino", num_threads=1)) as pipe:
         results = [pipe.process(f) for f in frames]
     assert any(r.hands for r in results)
+
+
+def _cpu_has_bf16() -> bool:
+    from depthhand.bench.train import _cpu_has_bf16 as has
+
+    return has()
+
+
+def test_openvino_bf16_stays_close_to_fp32() -> None:
+    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from depthhand.export.onnx import realistic_patches
+
+    path = shipped_weights(DEFAULT_POSE_MODEL)
+    patches = realistic_patches(np.random.default_rng(5), 8)
+    f32, bf16 = open_backend(path, "openvino", num_threads=1), open_backend(path, "openvino-bf16", num_threads=1)
+    try:
+        a, b = f32.run(patches), bf16.run(patches)
+        chosen = bf16.precision  # type: ignore[attr-defined]
+    finally:
+        f32.close()
+        bf16.close()
+    if _cpu_has_bf16():
+        assert chosen == "bf16"
+        assert float(np.abs(a - b).max()) > 1e-5  # really a different arithmetic
+    # bf16 keeps 8 bits of mantissa: on average within 0.005 normalised units (0.6 mm on a 250 mm cube) of fp32
+    assert float(np.abs(a - b).mean()) < 0.005 and float(np.abs(a - b).max()) < 0.05
+    with pytest.raises(ValueError, match="expected one of onnxruntime, openvino, openvino-bf16"):
+        open_backend(path, "tensorrt")

@@ -66,25 +66,37 @@ def _onnx_speed(name: str, quick: bool) -> BenchResult:
 
 
 def _openvino_speed(path: Path, x1: np.ndarray, x32: np.ndarray, quick: bool) -> dict[str, Any]:
-    """The same figures with the optional OpenVINO backend (fp32, 2 threads), when ``openvino`` is installed."""
+    """The same figures with the optional OpenVINO backend (fp32 and bf16, 2 threads), when it is installed.
+
+    ``openvino_*_max_abs_diff``: largest |OpenVINO − ONNX Runtime fp32| over the batch of 32, normalised units;
+    ``openvino_bf16_mean_abs_diff`` the mean (× cube/2 = mm). bf16 figures say which precision OpenVINO chose.
+    """
     try:
         import openvino  # noqa: F401
     except ImportError:
         return {"openvino": "not installed"}
     from depthhand.pose.backends import OnnxRuntimeBackend, OpenVinoBackend
 
-    ov = OpenVinoBackend(path, num_threads=2)
     ort = OnnxRuntimeBackend(path, num_threads=2)
-    diff = float(np.abs(ov.run(x32) - ort.run(x32)).max())
+    reference = ort.run(x32)
     ort.close()
-    b1 = time_calls(lambda: ov.run(x1), repeat=20 if quick else 200)
-    b32 = time_calls(lambda: ov.run(x32), repeat=3 if quick else 20)
-    ov.close()
-    return {
-        "openvino_fp32_batch1_ms": b1["median_ms"],
-        "openvino_fp32_batch32_img_per_s": 32e3 / b32["median_ms"],
-        "openvino_max_abs_diff": diff,
-    }
+    out: dict[str, Any] = {}
+    for precision in ("f32", "bf16"):
+        ov = OpenVinoBackend(path, num_threads=2, precision=precision)
+        diff = np.abs(ov.run(x32) - reference)
+        run = ov.run
+        b1 = time_calls(lambda: run(x1), repeat=20 if quick else 200)  # noqa: B023  (called before the next view)
+        b32 = time_calls(lambda: run(x32), repeat=3 if quick else 20)  # noqa: B023
+        tag = "fp32" if precision == "f32" else "bf16"
+        out |= {
+            f"openvino_{tag}_batch1_ms": b1["median_ms"],
+            f"openvino_{tag}_batch32_img_per_s": 32e3 / b32["median_ms"],
+            f"openvino_{tag}_max_abs_diff": float(diff.max()),
+        }
+        if precision == "bf16":
+            out |= {"openvino_bf16_mean_abs_diff": float(diff.mean()), "openvino_bf16_chosen": ov.precision}
+        ov.close()
+    return out
 
 
 @benchmark("pose.fast", "depthhand_fast on ONNX Runtime (2 threads): batch-1 latency, batch-32 throughput")

@@ -20,7 +20,10 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
     parser.add_argument(
-        "--pose-backend", default="onnxruntime", choices=("onnxruntime", "openvino"), help="pose inference runtime"
+        "--pose-backend",
+        default="onnxruntime",
+        choices=("onnxruntime", "openvino", "openvino-bf16"),
+        help="pose inference runtime (openvino-bf16: bfloat16 where the CPU has it)",
     )
     parser.add_argument(
         "--tta-deg",

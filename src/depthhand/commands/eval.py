@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --model: average each hand over views rotated by 0 and ±DEG degrees (test-time augmentation)",
     )
     parser.add_argument(
+        "--pose-backend",
+        default="onnxruntime",
+        choices=("onnxruntime", "openvino", "openvino-bf16"),
+        help="with --model: the inference runtime",
+    )
+    parser.add_argument(
         "--data",
         metavar="SPEC",
         help="with --model: synth:@N?scenes=topdown,frontal&seed=S (held-out synthetic crops) or a reader spec "
@@ -155,7 +161,7 @@ def _run_model(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise ValueError("--model needs --data SPEC (e.g. synth:@1000?seed=99 or nyu:DIR:test)")
-    reports = evaluate_model(args.model, args.data, tta_deg=args.tta_deg)
+    reports = evaluate_model(args.model, args.data, tta_deg=args.tta_deg, backend=args.pose_backend)
     for r in reports:
         print(f"{r.name}: N = {r.num_frames} frames, J = {r.num_joints} joints")
     print(format_table(reports))

@@ -108,20 +108,30 @@ def _reader_report(estimator: Any, spec: str, name: str, progress: bool) -> Eval
 
 
 def evaluate_model(
-    model_path: str | Path, data: str, progress: bool = True, threads: int = 2, tta_deg: float = 0.0
+    model_path: str | Path,
+    data: str,
+    progress: bool = True,
+    threads: int = 2,
+    tta_deg: float = 0.0,
+    backend: str = "onnxruntime",
 ) -> list[EvalReport]:
     """Score an exported ``.onnx`` pose model on ``data`` (see the module docstring).
 
     ``tta_deg`` > 0 averages each hand over three views rotated by 0 and ±``tta_deg`` degrees
-    (:mod:`depthhand.pose.tta`).
+    (:mod:`depthhand.pose.tta`); ``backend`` is a :data:`depthhand.pose.backends.BACKENDS` name.
 
     Returns:
         One report per synthetic scene, or one for a dataset reader.
     """
     from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
-    name = Path(model_path).stem + (f"+tta{tta_deg:g}" if tta_deg else "")
-    with PoseEstimator(PoseEstimatorOptions(model_path, num_threads=threads, tta_deg=tta_deg)) as estimator:
+    name = (
+        Path(model_path).stem
+        + (f"+tta{tta_deg:g}" if tta_deg else "")
+        + ("" if backend == "onnxruntime" else f"@{backend}")
+    )
+    options = PoseEstimatorOptions(model_path, backend=backend, num_threads=threads, tta_deg=tta_deg)
+    with PoseEstimator(options) as estimator:
         prefix, _, rest = data.partition(":")
         if prefix == "synth" and rest.startswith("@"):
             return _synth_reports(estimator, rest, name, progress)

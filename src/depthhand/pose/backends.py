@@ -94,12 +94,16 @@ class OnnxRuntimeBackend:
 
 
 class OpenVinoBackend:
-    """OpenVINO on the CPU with fp32 inference precision set explicitly (it defaults to bf16 on some CPUs).
+    """OpenVINO on the CPU with the inference precision set explicitly (it defaults to bf16 on some CPUs).
 
-    Needs the optional ``openvino`` package.
+    ``precision="bf16"`` runs in bfloat16 where the CPU has it (AVX-512 BF16 or AMX; OpenVINO falls back to f32
+    elsewhere — :attr:`precision` says what it chose); the joints move by a fraction of a millimetre (see the
+    ``pose.*`` benchmarks). Needs the optional ``openvino`` package.
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 2) -> None:
+    def __init__(self, path: str | Path, num_threads: int = 2, precision: str = "f32") -> None:
+        if precision not in ("f32", "bf16"):
+            raise ValueError(f"OpenVINO precision must be 'f32' or 'bf16', got {precision!r}")
         try:
             import openvino as ov
         except ImportError as exc:
@@ -109,8 +113,10 @@ class OpenVinoBackend:
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
         core = ov.Core()
-        config = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": int(num_threads)}
+        config = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": int(num_threads)}
         self.compiled = core.compile_model(str(self.path), "CPU", config)
+        chosen = self.compiled.get_property("INFERENCE_PRECISION_HINT")  # an ov.Type, e.g. <Type: 'bfloat16'>
+        self.precision = "bf16" if "bfloat16" in str(chosen) or "bf16" in str(chosen) else "f32"
 
     def run(self, patches: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(B, 1, S, S) → (B, J, 3)."""
@@ -123,12 +129,18 @@ class OpenVinoBackend:
         self.compiled = None
 
 
+BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")
+"""Pose backends: ONNX Runtime fp32 (default), OpenVINO fp32, OpenVINO bfloat16 (``[openvino]`` extra)."""
+
+
 def open_backend(
     path: str | Path, backend: str = "onnxruntime", num_threads: int = 2, allow_spinning: bool = False
 ) -> Backend:
-    """Open ``path`` with the named backend (``"onnxruntime"`` or ``"openvino"``)."""
+    """Open ``path`` with the named backend (one of :data:`BACKENDS`)."""
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(path, num_threads, allow_spinning)
     if backend == "openvino":
         return OpenVinoBackend(path, num_threads)
-    raise ValueError(f"unknown pose backend {backend!r}; expected 'onnxruntime' or 'openvino'")
+    if backend == "openvino-bf16":
+        return OpenVinoBackend(path, num_threads, precision="bf16")
+    raise ValueError(f"unknown pose backend {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -37,7 +37,7 @@ class PoseEstimatorOptions:
 
     Attributes:
         model_path: Exported ``.onnx`` file (with depthhand metadata).
-        backend: ``"onnxruntime"`` (default) or ``"openvino"`` (optional package).
+        backend: ``"onnxruntime"`` (default), ``"openvino"`` or ``"openvino-bf16"`` (optional package).
         num_threads: Inference threads.
         allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
         cube_mm: Override the model's cube side, mm (``None``: from the metadata).
