@@ -1,6 +1,7 @@
 """Plot validation error against training samples seen for several runs (one-off report script).
 
-Usage: python scripts/plot_training_curves.py OUT.png LABEL=RUN_DIR[,RUN_DIR...] [LABEL=...] [--batch 64]
+Usage: python scripts/plot_training_curves.py OUT.png LABEL=RUN_DIR[,RUN_DIR...] [LABEL=...] [--batch B]
+       [--max-epochs N]
 
 Each ``RUN_DIR`` holds the ``metrics.csv`` of ``depthhand train``; the directories after one label are the phases
 of one model, concatenated in order. Prints, per label, the validation error at every epoch end and the wall time.
@@ -32,12 +33,13 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[,RUN_DIR...]")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--max-epochs", type=int, help="plot only each run's first N epochs")
     parser.add_argument("--title", default="validation error during training (synthetic crops)")
     args = parser.parse_args()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for spec in args.runs:
         label, _, dirs = spec.partition("=")
-        rows = _rows([Path(d) for d in dirs.split(",")])
+        rows = _rows([Path(d) for d in dirs.split(",")])[: args.max_epochs]
         seen, err, wall = [], [], 0.0
         total = 0.0
         for r in rows:
