@@ -4,7 +4,7 @@ Recipe defaults follow CrossInfoNet (Adam 1e-3 × 0.96^epoch, batch 128, last pa
 1e-5 on conv/linear weights only). Model selection uses the validation set only — never the test set. Works in
 one process or under ``torchrun`` with DistributedDataParallel (see :mod:`depthhand.train.distributed`); mixed
 precision: fp16 autocast + GradScaler on CUDA by default, bfloat16 autocast on request (CPU or CUDA; on a CPU with
-AVX-512 BF16 it trains depthhand-fast about 1.8× and CrossInfoNet about 2.2× faster than fp32, see BENCHMARKS.md).
+AVX-512 BF16 it trains depthhand-fast about 1.8× and CrossInfoNet about 2.0× faster than fp32, `train.step`).
 Losses are always computed in fp32.
 """
 
