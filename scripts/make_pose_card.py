@@ -67,7 +67,8 @@ def main() -> None:
             times.append((time.perf_counter() - t0) * 1e3)
         info = est.info
     rows = [row for run in args.runs for row in csv.DictReader((run / "metrics.csv").open())]
-    best = min(rows, key=lambda r: float(r["val_mean_err_mm"]))
+    best_index = min(range(len(rows)), key=lambda i: float(rows[i]["val_mean_err_mm"]))
+    best = rows[best_index]  # phases that restart the epoch count (--init-weights) are numbered on
     card = {
         "name": "depthhand_fast (canonical21)",
         "file": args.onnx.name,
@@ -85,8 +86,9 @@ def main() -> None:
             "/ egocentric in turn, sensor noise family random per crop, centre = palm centre + N(0, 8 mm) jitter, "
             "cube 250 mm), fresh crops per phase: phase 1 epochs 0-39 on 40,000 crops (seed 101), phase 2 epochs "
             "40-53 on 40,000 (seed 202), phase 3 epochs 54-109 on 80,000 (seed 303), phase 4 (fine-tuning from "
-            "phase 3's best weights, bf16 autocast) on 80,000 (seed 404) keeping only hands with at least 80 % of "
-            "their joints inside the image; validation: 3,000 crops of seed 7 (model selection, every crop); test: "
+            "phase 3's best weights, bf16 autocast, epochs 110-189) on 80,000 (seed 404) keeping only hands "
+            "with at least 80 % of their joints inside the image; validation: 3,000 crops of seed 7 (model "
+            "selection, every crop); test: "
             "held-out crops of seed 424242 (below), never used for selection",
             "command": "phase 1: depthhand train --data crops:runs/crops_train_a.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --epochs 40 "
@@ -103,7 +105,7 @@ def main() -> None:
             "hardware": "2-core AMD EPYC CPU (no GPU), shared with other jobs",
             "epochs_run": len(rows),
             "samples_seen": int(sum(float(r["train_steps"]) for r in rows) * 64),
-            "best_epoch": int(float(best["epoch"])),
+            "best_epoch": best_index,
             "best_val_mean_err_mm": round(float(best["val_mean_err_mm"]), 3),
         },
         "heldout_synthetic": _scores(reports),

@@ -46,10 +46,10 @@ def _cpu_has_bf16() -> bool:
 
 def test_openvino_bf16_stays_close_to_fp32() -> None:
     pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
-    from depthhand.export.onnx import realistic_patches
+    from depthhand.synth.crops import generate_crops
 
     path = shipped_weights(DEFAULT_POSE_MODEL)
-    patches = realistic_patches(np.random.default_rng(5), 8)
+    patches = generate_crops(16, np.random.default_rng(5), "topdown")[0][:, None]  # hand crops, not blobs
     f32, bf16 = open_backend(path, "openvino", num_threads=1), open_backend(path, "openvino-bf16", num_threads=1)
     try:
         a, b = f32.run(patches), bf16.run(patches)
@@ -60,7 +60,8 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
     if _cpu_has_bf16():
         assert chosen == "bf16"
         assert float(np.abs(a - b).max()) > 1e-5  # really a different arithmetic
-    # bf16 keeps 8 bits of mantissa: on average within 0.005 normalised units (0.6 mm on a 250 mm cube) of fp32
-    assert float(np.abs(a - b).mean()) < 0.005 and float(np.abs(a - b).max()) < 0.05
+    # bf16 keeps 8 bits of mantissa: joints move by well under a millimetre on average (cube 250 mm: × 125 mm)
+    shift_mm = np.linalg.norm((a - b) * 125.0, axis=-1)
+    assert float(shift_mm.mean()) < 1.0 and float(shift_mm.max()) < 10.0
     with pytest.raises(ValueError, match="expected one of onnxruntime, openvino, openvino-bf16"):
         open_backend(path, "tensorrt")
