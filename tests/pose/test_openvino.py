@@ -38,12 +38,6 @@ def test_the_pipeline_runs_on_openvino() -> None:
     assert any(r.hands for r in results)
 
 
-def _cpu_has_bf16() -> bool:
-    from depthhand.bench.train import _cpu_has_bf16 as has
-
-    return has()
-
-
 def test_openvino_bf16_stays_close_to_fp32() -> None:
     pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
     from depthhand.synth.crops import generate_crops
@@ -57,7 +51,9 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
     finally:
         f32.close()
         bf16.close()
-    if _cpu_has_bf16():
+    from depthhand.bench.train import cpu_has_bf16
+
+    if cpu_has_bf16():
         assert chosen == "bf16"
         assert float(np.abs(a - b).max()) > 1e-5  # really a different arithmetic
     # bf16 keeps 8 bits of mantissa: joints move by well under a millimetre on average (cube 250 mm: × 125 mm)

@@ -19,7 +19,8 @@ MODELS = ("depthhand_fast", "crossinfonet_msra21")
 BATCH = 64
 
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bfloat16 natively (AVX-512 BF16 or AMX, from /proc/cpuinfo; False elsewhere)."""
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -58,8 +59,8 @@ def bench_train_step(quick: bool) -> BenchResult:
     from depthhand.train.distributed import DistInfo
     from depthhand.train.engine import _autocast, make_optimizer
 
-    precisions = ("fp32", "bf16") if _cpu_has_bf16() else ("fp32",)
-    details: dict[str, Any] = {"batch": BATCH, "threads": torch.get_num_threads(), "cpu_bf16": _cpu_has_bf16()}
+    precisions = ("fp32", "bf16") if cpu_has_bf16() else ("fp32",)
+    details: dict[str, Any] = {"batch": BATCH, "threads": torch.get_num_threads(), "cpu_bf16": cpu_has_bf16()}
     device = DistInfo().device
     for name in MODELS:
         torch.manual_seed(0)

@@ -8,7 +8,7 @@ maps back by rotating ``(u, v)`` by −θ, depth unchanged. The views' joints ar
 approximately.
 
 Cost: one network input per view (batched in one call). On the held-out synthetic crops three views (0, ±15°) cut
-the shipped model's mean error by about 0.3–0.5 mm (``depthhand eval --model … --tta-deg 15``).
+the shipped model's mean error by 0.3–0.6 mm per scene (``depthhand eval --model … --tta-deg 15``, BENCHMARKS.md).
 """
 
 from __future__ import annotations
