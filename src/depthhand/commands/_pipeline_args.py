@@ -19,18 +19,23 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
+    add_pose_runtime_arguments(parser)
+
+
+def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``--pose-backend`` and ``--tta-deg`` (also used by ``eval --model``); ``prefix`` starts their help."""
     parser.add_argument(
         "--pose-backend",
         default="onnxruntime",
         choices=("onnxruntime", "openvino", "openvino-bf16"),
-        help="pose inference runtime (openvino-bf16: bfloat16 where the CPU has it)",
+        help=f"{prefix}pose inference runtime (openvino-bf16: bfloat16 where the CPU has it)",
     )
     parser.add_argument(
         "--tta-deg",
         type=float,
         default=0.0,
         metavar="DEG",
-        help="test-time rotation: average the pose over views at 0 and ±DEG degrees (3× pose cost; 0 = off)",
+        help=f"{prefix}test-time rotation: average the pose over views at 0 and ±DEG degrees (3× pose cost; 0 = off)",
     )
 
 

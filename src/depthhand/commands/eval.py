@@ -25,21 +25,11 @@ HELP = "Evaluate hand-pose predictions (uvd text, JSON or NPZ) on NYU, ICVL or M
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this verb's arguments."""
+    from depthhand.commands._pipeline_args import add_pose_runtime_arguments
+
     parser.add_argument("--dataset", choices=("nyu", "icvl", "msra"), help="test protocol (with --pred)")
     parser.add_argument("--model", metavar="FILE.onnx", help="run this exported pose model over --data instead")
-    parser.add_argument(
-        "--tta-deg",
-        type=float,
-        default=0.0,
-        metavar="DEG",
-        help="with --model: average each hand over views rotated by 0 and ±DEG degrees (test-time augmentation)",
-    )
-    parser.add_argument(
-        "--pose-backend",
-        default="onnxruntime",
-        choices=("onnxruntime", "openvino", "openvino-bf16"),
-        help="with --model: the inference runtime",
-    )
+    add_pose_runtime_arguments(parser, prefix="with --model: ")
     parser.add_argument(
         "--data",
         metavar="SPEC",
