@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -52,16 +52,18 @@ def _batch(model: Any) -> dict[str, Any]:
 
 @benchmark("train.step", "one Adam training step, batch 64 at 96×96, both models, fp32 and bf16 autocast (samples/s)")
 def bench_train_step(quick: bool) -> BenchResult:
-    """Step time of :func:`depthhand.train.engine.train_one_epoch`'s inner loop, per model and precision."""
+    """Step time of :func:`depthhand.train.engine.train_one_epoch` on one batch, per model and precision."""
     import torch
 
     from depthhand.models.registry import create_model
     from depthhand.train.distributed import DistInfo
-    from depthhand.train.engine import _autocast, make_optimizer
+    from depthhand.train.engine import make_optimizer, train_one_epoch
 
-    precisions = ("fp32", "bf16") if cpu_has_bf16() else ("fp32",)
-    details: dict[str, Any] = {"batch": BATCH, "threads": torch.get_num_threads(), "cpu_bf16": cpu_has_bf16()}
-    device = DistInfo().device
+    has_bf16 = cpu_has_bf16()
+    precisions = ("fp32", "bf16") if has_bf16 else ("fp32",)
+    details: dict[str, Any] = {"batch": BATCH, "threads": torch.get_num_threads(), "cpu_bf16": has_bf16}
+    info = DistInfo()
+    scaler = torch.amp.GradScaler(info.device.type, enabled=False)
     for name in MODELS:
         torch.manual_seed(0)
         model = create_model(name).train()
@@ -69,13 +71,8 @@ def bench_train_step(quick: bool) -> BenchResult:
         opt = make_optimizer(model, 1e-4, 1e-5)
         for precision in precisions:
 
-            def step(model: Any = model, precision: str = precision, opt: Any = opt, batch: Any = batch) -> None:
-                with _autocast(device, precision):
-                    out = model(batch["patch"])
-                loss, _ = model.loss({k: v.float() for k, v in out.items()}, batch)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+            def step(model: Any = model, opt: Any = opt, batch: Any = batch, precision: str = precision) -> None:
+                train_one_epoch(model, cast(Any, [batch]), opt, scaler, info, precision)  # a one-batch loader
 
             stats = time_calls(step, repeat=3 if quick else 10, warmup=1 if quick else 2)
             details[f"{name}_{precision}_step_ms"] = stats["median_ms"]

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from depthhand.pose.backends import BACKENDS
+
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """Model, detector, hand count, birth threshold, threads, pose backend and test-time rotation."""
@@ -27,7 +29,7 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
     parser.add_argument(
         "--pose-backend",
         default="onnxruntime",
-        choices=("onnxruntime", "openvino", "openvino-bf16"),
+        choices=BACKENDS,
         help=f"{prefix}pose inference runtime (openvino-bf16: bfloat16 where the CPU has it)",
     )
     parser.add_argument(
