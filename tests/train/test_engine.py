@@ -135,3 +135,11 @@ def test_init_weights_fine_tunes_from_a_checkpoint(tmp_path, ball_samples):
     other = create_model("depthhand_fast", joint_set="nyu14")
     with pytest.raises(ValueError, match="joint_set: checkpoint 'canonical21', model 'nyu14'"):
         init_from_checkpoint(other, tmp_path / "a" / "last.pt")
+
+
+def test_train_refuses_resume_with_init_weights(tmp_path, capsys):
+    from depthhand.cli import main
+
+    args = ["train", "--data", "synth:@2?seed=1", "--resume", str(tmp_path / "a.pt"), "--init-weights", "b.pt"]
+    assert main([*args, "--out", str(tmp_path / "run"), "--no-progress"]) == 1
+    assert "not both" in capsys.readouterr().err
