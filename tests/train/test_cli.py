@@ -46,3 +46,10 @@ def test_train_cli_smoke(tmp_path, model, capsys):
 def test_train_cli_errors(tmp_path):
     assert main(["train", "--data", "nyu:/nonexistent:test", "--model", "depthhand_fast", "--out", str(tmp_path)]) == 1
     assert main(["train", "--data", "crops:/nonexistent.npz", "--out", str(tmp_path)]) == 1
+
+
+def test_train_cli_refuses_rotation_out_of_range(tmp_path, capsys):
+    data = tmp_path / "crops.npz"
+    _crops(data, j=21)
+    assert main(["train", "--data", f"crops:{data}", "--rotation-deg", "200", "--out", str(tmp_path / "r")]) == 1
+    assert "--rotation-deg must be in [0, 180]" in capsys.readouterr().err

@@ -84,3 +84,87 @@ def test_crop_geometry_matches_projection(ball_samples):
     a = item["crop_affine"].numpy().astype(np.float64)
     crop_px = uvd_img[:, :2] @ a[:2, :2].T + a[:2, 2]
     np.testing.assert_allclose(item["joints_uvd_crop"].numpy()[:, :2], (crop_px - 47.5) / 48, atol=1e-4)
+
+
+def _marker_crops(n: int = 6, size: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """Patches with one 3×3 marker per joint at the joint's pixel and depth (a few joints, far apart)."""
+    rng = np.random.default_rng(5)
+    patches = np.ones((n, size, size), np.float32)
+    uvd = np.zeros((n, 3, 3), np.float32)
+    for i in range(n):
+        for j, (u, v) in enumerate([(30, 30), (66, 40), (48, 70)]):
+            d = float(rng.uniform(-0.5, 0.5))
+            patches[i, v - 1 : v + 2, u - 1 : u + 2] = d
+            uvd[i, j] = [(u - (size - 1) / 2) / (size / 2), (v - (size - 1) / 2) / (size / 2), d]
+    return patches, uvd
+
+
+def test_crop_arrays_augmented_per_epoch_and_consistent():
+    patches, uvd = _marker_crops()
+    ds = CropArrayDataset(patches, uvd, uvd, make_heatmaps=True, recipe=AugmentRecipe(combine=True), seed=3)
+    first = ds[2]
+    ds.set_epoch(1)
+    second = ds[2]
+    ds.set_epoch(0)
+    assert torch.equal(ds[2]["patch"], first["patch"])  # same (seed, epoch, index) -> same draw
+    assert not torch.equal(second["patch"], first["patch"])  # a new epoch draws afresh
+    for item in (first, second):
+        patch, joints = item["patch"][0].numpy(), item["joints_uvd_crop"].numpy()
+        assert torch.equal(item["joints_crop"], item["joints_uvd_crop"])  # same move for both target spaces
+        for u, v, d in joints:  # every moved joint sits on its moved marker, at its depth
+            pu, pv = np.rint(np.array([u, v]) * 48 + 47.5).astype(int)
+            assert abs(patch[pv, pu] - d) < 1e-5
+        hm = item["heatmaps"].numpy()  # heat maps rebuilt at the moved joints
+        peaks = np.array([np.unravel_index(np.argmax(m), m.shape) for m in hm])
+        np.testing.assert_array_equal(peaks[:, 1], np.minimum(np.floor(joints[:, 0] * 48 + 48) // 4, 23))
+
+
+def test_crops_spec_carries_the_recipe(tmp_path):
+    from depthhand.train.spec import open_training_data
+
+    rng = np.random.default_rng(0)
+    patches = np.where(rng.random((4, 96, 96)) < 0.3, rng.uniform(-0.5, 0.5, (4, 96, 96)), 1.0).astype(np.float32)
+    joints = rng.uniform(-0.5, 0.5, (4, 21, 3)).astype(np.float32)
+    path = tmp_path / "c.npz"
+    np.savez(path, patches=patches, joints_crop=joints, joints_uvd_crop=joints)
+    recipe = AugmentRecipe(rotation_max_deg=30.0, combine=True)
+    ds = open_training_data(f"crops:{path}", SampleConfig(CANONICAL21, recipe=recipe, seed=4))
+    assert isinstance(ds, CropArrayDataset) and ds.recipe == recipe and ds.seed == 4
+    assert not np.array_equal(ds[0]["patch"][0].numpy(), patches[0])
+    plain = open_training_data(f"crops:{path}", SampleConfig(CANONICAL21))
+    np.testing.assert_array_equal(plain[0]["patch"][0].numpy(), patches[0])
+
+
+def test_crop_arrays_split_keeps_validation_plain():
+    from depthhand.train.spec import split_train_val
+
+    patches, uvd = _marker_crops(20)
+    ds = CropArrayDataset(patches, uvd, uvd, recipe=AugmentRecipe(combine=True), seed=0)
+    train, val = split_train_val(ds, 0.25)
+    assert val is not None and len(val) == 5
+    np.testing.assert_array_equal(val[0]["patch"][0].numpy(), patches[15])  # served as it is
+    assert not np.array_equal(train[0]["patch"][0].numpy(), patches[0])  # training items are augmented
+    with pytest.raises(ValueError, match="joints_uvd_crop"):
+        CropArrayDataset(patches, uvd, heatmaps=np.zeros((20, 3, 24, 24)), recipe=AugmentRecipe())
+
+
+def test_several_crop_files_make_one_dataset(tmp_path):
+    from depthhand.train.spec import open_training_data, split_train_val
+
+    rng = np.random.default_rng(0)
+    patches = np.where(rng.random((8, 96, 96)) < 0.3, rng.uniform(-0.5, 0.5, (8, 96, 96)), 1.0).astype(np.float32)
+    joints = rng.uniform(-0.5, 0.5, (8, 21, 3)).astype(np.float32)
+    for name, cube in (("a", 250.0), ("b", 250.0), ("c", 300.0)):
+        np.savez(tmp_path / f"{name}.npz", patches=patches, joints_crop=joints, joints_uvd_crop=joints, cube_mm=cube)
+    cfg = SampleConfig(CANONICAL21, cube_mm=250.0, recipe=AugmentRecipe(combine=True), seed=2)
+    both = open_training_data(f"crops:{tmp_path / 'a.npz'},{tmp_path / 'b.npz'}", cfg)
+    assert len(both) == 16
+    assert not torch.equal(both[0]["patch"], both[8]["patch"])  # same crops, different draws per file
+    before = both[0]["patch"].clone()
+    both.set_epoch(1)  # type: ignore[attr-defined]
+    assert not torch.equal(both[0]["patch"], before)
+    _, val = split_train_val(both, 0.25)
+    assert val is not None and len(val) == 4
+    np.testing.assert_array_equal(val[0]["patch"][0].numpy(), patches[4])  # validation is served plain
+    with pytest.raises(ValueError, match="300"):
+        open_training_data(f"crops:{tmp_path / 'a.npz'},{tmp_path / 'c.npz'}", cfg)

@@ -11,7 +11,7 @@ HELP = "Train a pose network on nyu:/icvl:/msra:/hands17:/crops:/synth: data (to
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this verb's arguments."""
     parser.add_argument("--data", help="nyu:DIR | icvl:DIR | msra:DIR[:fold] | hands17:DIR | "
-                        "crops:FILE.npz | synth:DIR")  # fmt: skip
+                        "crops:FILE.npz[,FILE2.npz...] | synth:DIR")  # fmt: skip
     parser.add_argument("--val-data", help="separate validation data (default: hold out --val-fraction)")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="held-out tail of the training data")
     parser.add_argument("--model", default="depthhand_fast", help="registry name (see --list-models)")
@@ -19,7 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cube", type=float, help="cube side in mm (default: the model's)")
     parser.add_argument("--cube-jitter", type=int, default=0, help="NYU recipe: per-sample cube + 10·randint(0..N) mm")
     parser.add_argument("--augment", choices=("none", "crossinfonet", "combined"), default="crossinfonet",
-                        help="one mode per sample (CrossInfoNet) or shift+rotation+scale together")  # fmt: skip
+                        help="one mode per sample (CrossInfoNet) or shift+rotation+scale together; "
+                        "crops: files are augmented in the crop frame")  # fmt: skip
+    parser.add_argument("--rotation-deg", type=float, default=180.0,
+                        help="augmentation: in-plane rotation drawn uniformly in ±DEG (CrossInfoNet: 180)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.data.startswith("crops:"):  # pre-cut crops fix the cube: the model (and its export) must use it
         import numpy as np
 
-        with np.load(args.data.partition(":")[2]) as data:
+        with np.load(args.data.partition(":")[2].split(",")[0]) as data:
             if "cube_mm" in data:
                 kwargs["cube_mm"] = float(data["cube_mm"])
     info = setup_distributed(args.device)
@@ -84,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("give --resume (continue a run) or --init-weights (fine-tune), not both")
             init_from_checkpoint(model, args.init_weights)
         cfg = get_model_cfg(model)
-        recipe = None if args.augment == "none" else AugmentRecipe(combine=args.augment == "combined")
+        if not 0 <= args.rotation_deg <= 180:
+            raise ValueError(f"--rotation-deg must be in [0, 180], got {args.rotation_deg}")
+        recipe = None
+        if args.augment != "none":
+            recipe = AugmentRecipe(rotation_max_deg=args.rotation_deg, combine=args.augment == "combined")
         sample_cfg = SampleConfig(get_joint_set(cfg.joint_set), cfg.input_size, cfg.cube_mm, args.cube_jitter,
                                   recipe, cfg.heatmaps, args.seed)  # fmt: skip
         train_set = open_training_data(args.data, sample_cfg)

@@ -7,6 +7,9 @@ is produced from the untouched frame by :func:`depthhand.geometry.crop.crop_dept
 consistent. Joints are rotated in (u, v) about ``c`` with their depth kept (DeepPrior's convention), and
 :func:`unaugment_joints` undoes it exactly.
 
+Pre-cut crops (``crops:`` training files) get the same three moves in the normalised crop frame
+(:func:`augment_patch` with :func:`augment_crop_joints`): the patch is warped instead of re-cut from the frame.
+
 Ideas from DeepPrior++ (Oberweger & Lepetit, 2017) and CrossInfoNet's recipe; re-implemented.
 """
 
@@ -143,3 +146,93 @@ def unaugment_joints(
     center_uv = xyz_to_uvd(np.asarray(center_xyz_mm, np.float64), intrinsics)[:2]
     uvd = xyz_to_uvd(joints_aug_xyz_mm, intrinsics)
     return uvd_to_xyz(rotate_joints_uvd(uvd, center_uv, -params.rotation_deg), intrinsics)
+
+
+# --- the same augmentation applied to a pre-cut crop (normalised crop frame) ---------------------------------------
+
+
+def crop_space_affine(params: AugmentParams, cube_mm: npt.ArrayLike) -> F64:
+    """(3, 3) map from the original crop's normalised (u, v) to the augmented crop's.
+
+    The augmented crop is the original one rotated by ``params.rotation_deg`` about its centre (content turns
+    counter-clockwise on screen, as in :func:`rotation_about`), moved by ``shift_xyz_mm[:2]`` (a shift of the
+    centre by ``δ`` mm moves the content by ``δ / (cube/2)`` normalised units at the centre's depth) and scaled by
+    ``cube_scale`` (a bigger cube makes the hand smaller): ``uv' = (R·uv − t) / s``.
+
+    Args:
+        params: The augmentation draw.
+        cube_mm: Cube side, scalar or (3,), mm.
+    """
+    cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,))
+    t = np.asarray(params.shift_xyz_mm[:2], np.float64) / (cube[:2] / 2)
+    out = rotation_about((0.0, 0.0), params.rotation_deg)
+    out[:2, 2] -= t
+    out[:2] /= params.cube_scale
+    return out
+
+
+def augment_crop_joints(joints_crop: npt.ArrayLike, params: AugmentParams, cube_mm: npt.ArrayLike) -> F64:
+    """Apply ``params`` to (..., 3) normalised crop joints (uvd_crop or xyz_crop): see :func:`crop_space_affine`.
+
+    Depth moves by ``−shift_z / (cube_z/2)`` and everything is divided by ``cube_scale``. For uvd_crop this is
+    exactly what :func:`augment_patch` does to the patch. For xyz_crop the in-plane rotation is taken about the
+    camera's z axis through the centre, which matches the image rotation exactly only for a centre on the optical
+    axis (off-axis by x, the error grows like ``(x/z)²``: about 1 % at 30° off the axis).
+    """
+    p = np.asarray(joints_crop, np.float64)
+    cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,))
+    a = crop_space_affine(params, cube)
+    uv = p[..., :2] @ a[:2, :2].T + a[:2, 2]
+    d = (p[..., 2:3] - params.shift_xyz_mm[2] / (cube[2] / 2)) / params.cube_scale
+    return np.concatenate([uv, d], axis=-1)
+
+
+def unaugment_crop_joints(joints_aug: npt.ArrayLike, params: AugmentParams, cube_mm: npt.ArrayLike) -> F64:
+    """Inverse of :func:`augment_crop_joints`."""
+    p = np.asarray(joints_aug, np.float64)
+    cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,))
+    inv = np.linalg.inv(crop_space_affine(params, cube))
+    uv = p[..., :2] @ inv[:2, :2].T + inv[:2, 2]
+    d = p[..., 2:3] * params.cube_scale + params.shift_xyz_mm[2] / (cube[2] / 2)
+    return np.concatenate([uv, d], axis=-1)
+
+
+def augment_patch(
+    patch: npt.NDArray[np.floating], params: AugmentParams, cube_mm: npt.ArrayLike, background: float = 1.0
+) -> npt.NDArray[np.float32]:
+    """Apply ``params`` to a normalised depth patch, consistently with :func:`augment_crop_joints` (uvd_crop).
+
+    Pixels are resampled with nearest neighbour (no depth is invented between the hand and the background);
+    pixels that come from outside the original patch are background. Hand depths move by ``−shift_z`` and are
+    divided by ``cube_scale``; those that leave the far face of the cube become background and those that pass the
+    near face are clipped to −1, as :func:`depthhand.geometry.crop.crop_depth` does.
+
+    Args:
+        patch: (S, S) normalised depth in [−1, 1], background ``background``.
+        params: The augmentation draw.
+        cube_mm: Cube side, scalar or (3,), mm.
+        background: The patch's background value.
+
+    Returns:
+        (S, S) float32.
+    """
+    import cv2
+
+    src = np.asarray(patch, np.float32)
+    if src.ndim != 2 or src.shape[0] != src.shape[1]:
+        raise ValueError(f"patch must be (S, S), got {src.shape}")
+    size = src.shape[0]
+    cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,))
+    # pixel p ↔ normalised n = (p − c)/h; the inverse map (augmented pixel → source pixel) is n = A⁻¹·n'
+    c, h = (size - 1) / 2, size / 2
+    to_norm = np.array([[1 / h, 0, -c / h], [0, 1 / h, -c / h], [0, 0, 1]])
+    inverse = np.linalg.inv(to_norm) @ np.linalg.inv(crop_space_affine(params, cube)) @ to_norm
+    out = cv2.warpAffine(
+        src, inverse[:2].astype(np.float64), (size, size),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=float(background),
+    )  # fmt: skip
+    hand = out < background
+    moved = (out - params.shift_xyz_mm[2] / (cube[2] / 2)) / params.cube_scale
+    moved = np.where(moved > 1.0, background, np.maximum(moved, -1.0))
+    result: npt.NDArray[np.float32] = np.where(hand, moved, background).astype(np.float32)
+    return result

@@ -7,7 +7,8 @@ Two entry points:
   generator's frames. It crops with :mod:`depthhand.geometry.crop` and augments with
   :mod:`depthhand.geometry.augment` (one fresh draw per sample and epoch, reproducible from the seed).
 * :class:`CropArrayDataset` takes pre-made crops (patch + joints) held in memory, e.g. from a generator callable
-  (:meth:`CropArrayDataset.from_generator`) or an ``.npz`` file.
+  (:meth:`CropArrayDataset.from_generator`) or an ``.npz`` file, and augments them in the crop frame
+  (:func:`depthhand.geometry.augment.augment_patch`) when given a recipe.
 
 Each item is a dict of tensors: ``patch`` (1, S, S), ``joints_crop`` (J, 3) xyz_crop, ``joints_uvd_crop`` (J, 3),
 ``heatmaps`` (J, S/4, S/4) when asked for, and the geometry needed to score in mm: ``joints_xyz_mm`` (J, 3)
@@ -17,6 +18,7 @@ augmented joints project onto the patch), ``intrinsics`` (4,) = fx, fy, cx, cy (
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,7 +28,14 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset
 
-from depthhand.geometry.augment import IDENTITY, AugmentRecipe, augment_crop, sample_augment
+from depthhand.geometry.augment import (
+    IDENTITY,
+    AugmentRecipe,
+    augment_crop,
+    augment_crop_joints,
+    augment_patch,
+    sample_augment,
+)
 from depthhand.geometry.camera import xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, image_to_crop_uvd, joints_to_crop, make_crop
 from depthhand.pose.decode import xyz_to_uvd_crop
@@ -176,7 +185,12 @@ class HandCropDataset(Dataset[dict[str, torch.Tensor]]):
 
 
 class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
-    """Pre-made crops held in memory (no further augmentation).
+    """Pre-made crops held in memory, optionally augmented in the crop frame.
+
+    With a ``recipe`` each item gets one fresh draw per sample and epoch (reproducible from ``seed``): the patch is
+    warped by :func:`~depthhand.geometry.augment.augment_patch` and the targets moved by
+    :func:`~depthhand.geometry.augment.augment_crop_joints` (exact for uvd_crop targets; heat maps are rebuilt from
+    the moved uvd_crop joints).
 
     Args:
         patches: (N, S, S) normalised depth patches.
@@ -186,6 +200,8 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
         heatmaps: (N, J, S/4, S/4) heat-map targets (needed by CrossInfoNet); built from ``joints_uvd_crop`` when
             ``None`` and ``make_heatmaps`` is set.
         make_heatmaps: Build heat maps from ``joints_uvd_crop``.
+        recipe: Augmentation recipe, or ``None`` for the crops as they are (validation).
+        seed: Seed of the per-sample, per-epoch augmentation draws.
     """
 
     def __init__(
@@ -196,7 +212,10 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
         cube_mm: float = 250.0,
         heatmaps: npt.ArrayLike | None = None,
         make_heatmaps: bool = False,
+        recipe: AugmentRecipe | None = None,
+        seed: int = 0,
     ) -> None:
+        self.recipe, self.seed, self.epoch = recipe, int(seed), 0
         self.patches = np.asarray(patches, np.float32)
         self.joints_crop = np.asarray(joints_crop, np.float32)
         if self.patches.ndim != 3 or self.patches.shape[1] != self.patches.shape[2]:
@@ -215,6 +234,17 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
             size = self.patches.shape[1]
             uv_px = self.joints_uvd_crop[..., :2] * (size / 2) + (size - 1) / 2
             self.heatmaps = np.stack([heatmaps_from_crop_uv(uv, size) for uv in uv_px])
+        if recipe is not None and self.heatmaps is not None and self.joints_uvd_crop is None:
+            raise ValueError("augmenting crops with heat maps needs joints_uvd_crop to rebuild the maps")
+
+    def with_recipe(self, recipe: AugmentRecipe | None, seed: int | None = None) -> CropArrayDataset:
+        """The same crops (arrays shared, not copied) with another augmentation recipe (``None``: validation)."""
+        other = copy.copy(self)
+        other.recipe = recipe
+        other.seed = self.seed if seed is None else int(seed)
+        if recipe is not None and other.heatmaps is not None and other.joints_uvd_crop is None:
+            raise ValueError("augmenting crops with heat maps needs joints_uvd_crop to rebuild the maps")
+        return other
 
     @classmethod
     def from_generator(
@@ -242,7 +272,13 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
 
     @classmethod
     def from_npz(
-        cls, path: str, cube_mm: float | None = None, make_heatmaps: bool = False, joint_set: str | None = None
+        cls,
+        path: str,
+        cube_mm: float | None = None,
+        make_heatmaps: bool = False,
+        joint_set: str | None = None,
+        recipe: AugmentRecipe | None = None,
+        seed: int = 0,
     ) -> CropArrayDataset:
         """Load ``patches``, ``joints_crop`` and optionally ``joints_uvd_crop`` / ``heatmaps`` / ``cube_mm``.
 
@@ -253,6 +289,8 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
             make_heatmaps: Build CrossInfoNet heat-map targets.
             joint_set: The model's joint set; joints are mapped from the file's (``joint_set`` key, else
                 ``canonical21``) when it differs, and refused when the file's set cannot give every joint.
+            recipe: Augmentation recipe (``None``: the crops as they are).
+            seed: Seed of the augmentation draws.
 
         Raises:
             ValueError: Missing arrays, a cube mismatch or a joint set the file cannot provide.
@@ -290,27 +328,42 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
                 cube_mm=stored_cube or cube_mm or 250.0,
                 heatmaps=data.get("heatmaps") if joint_set in (None, source) else None,
                 make_heatmaps=make_heatmaps,
+                recipe=recipe,
+                seed=seed,
             )
 
     def set_epoch(self, epoch: int) -> None:
-        """No-op (the crops are fixed)."""
+        """Select the augmentation draws of ``epoch`` (call before iterating; no effect without a recipe)."""
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return int(self.patches.shape[0])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         cube = np.full(3, self.cube_mm)
+        patch, joints = self.patches[index], self.joints_crop[index]
+        uvd = None if self.joints_uvd_crop is None else self.joints_uvd_crop[index]
+        heatmaps = None if self.heatmaps is None else self.heatmaps[index]
+        if self.recipe is not None:
+            params = sample_augment(np.random.default_rng((self.seed, self.epoch, index)), self.recipe)
+            patch = augment_patch(patch, params, cube)
+            joints = augment_crop_joints(joints, params, cube).astype(np.float32)
+            if uvd is not None:
+                uvd = augment_crop_joints(uvd, params, cube).astype(np.float32)
+                if heatmaps is not None:
+                    size = patch.shape[0]
+                    heatmaps = heatmaps_from_crop_uv(uvd[:, :2] * (size / 2) + (size - 1) / 2, size)
         item = _geometry_tensors(
             np.zeros(4),
-            joints_crop=self.joints_crop[index],
-            joints_xyz_mm=self.joints_crop[index] * (cube / 2),
+            joints_crop=joints,
+            joints_xyz_mm=joints * (cube / 2),
             center_xyz_mm=np.zeros(3),
             cube_mm=cube,
             crop_affine=np.eye(3),
         )
-        item["patch"] = torch.from_numpy(self.patches[index][None].copy())
-        if self.joints_uvd_crop is not None:
-            item["joints_uvd_crop"] = torch.from_numpy(self.joints_uvd_crop[index].copy())
-        if self.heatmaps is not None:
-            item["heatmaps"] = torch.from_numpy(self.heatmaps[index].copy())
+        item["patch"] = torch.from_numpy(np.array(patch[None], np.float32))
+        if uvd is not None:
+            item["joints_uvd_crop"] = torch.from_numpy(np.array(uvd, np.float32))
+        if heatmaps is not None:
+            item["heatmaps"] = torch.from_numpy(np.array(heatmaps, np.float32))
         return item

@@ -4,7 +4,8 @@ Grammar::
 
     nyu:DIR | icvl:DIR | hands17:DIR | fpha:DIR   the reader's training split (":train" is implied)
     msra:DIR[:k]                                   leave-one-subject-out: train on all subjects but P<k>
-    crops:FILE.npz                                 pre-made crops (patches, joints_crop[, joints_uvd_crop])
+    crops:FILE.npz[,FILE2.npz...]                  pre-made crops (patches, joints_crop[, joints_uvd_crop]),
+                                                   augmented in the crop frame with the config's recipe
     synth:DIR                                      synthetic data (an opener registered by depthhand.synth)
 
 Test splits are refused: training and model selection never see the test set. Public readers are opened with
@@ -17,7 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from torch.utils.data import Dataset
+import numpy as np
+from torch.utils.data import ConcatDataset, Dataset
 
 from depthhand.train.data import CropArrayDataset, HandCropDataset, SampleConfig
 
@@ -59,6 +61,43 @@ def training_reader_spec(spec: str) -> str:
     return spec
 
 
+class _CropFiles(ConcatDataset[Any]):
+    """Several crop files as one dataset; forwards ``set_epoch`` and ``with_recipe`` to each."""
+
+    def __init__(self, parts: Sequence[CropArrayDataset]) -> None:
+        super().__init__(parts)
+        self.parts = list(parts)
+        self.cube_mm = parts[0].cube_mm
+        for part in parts[1:]:
+            if abs(part.cube_mm - self.cube_mm) > 1e-6:
+                raise ValueError(f"crop files disagree on the cube: {self.cube_mm:g} and {part.cube_mm:g} mm")
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.parts:
+            part.set_epoch(epoch)
+
+    def with_recipe(self, recipe: Any) -> _CropFiles:
+        return _CropFiles([part.with_recipe(recipe) for part in self.parts])
+
+
+def _open_crops(rest: str, config: SampleConfig) -> Dataset[Any]:
+    parts = [
+        CropArrayDataset.from_npz(
+            path,
+            cube_mm=config.cube_mm,
+            make_heatmaps=config.heatmaps,
+            joint_set=config.joint_set.name,
+            recipe=config.recipe,
+            # each file draws its own augmentations (a file index in the seed keeps them apart)
+            seed=int(np.random.SeedSequence((config.seed, k)).generate_state(1)[0]) if k else config.seed,
+        )
+        for k, path in enumerate(p for p in rest.split(",") if p)
+    ]
+    if not parts:
+        raise ValueError(f"crops:{rest} names no file; expected crops:FILE.npz[,FILE2.npz...]")
+    return parts[0] if len(parts) == 1 else _CropFiles(parts)
+
+
 def _default_synth(rest: str, config: SampleConfig) -> Dataset[Any]:
     from depthhand.train.synth_data import open_synth
 
@@ -87,9 +126,7 @@ def open_training_data(spec: str, config: SampleConfig) -> Dataset[Any]:
     if prefix == "synth":
         return _default_synth(rest, config)
     if prefix == "crops":
-        return CropArrayDataset.from_npz(
-            rest, cube_mm=config.cube_mm, make_heatmaps=config.heatmaps, joint_set=config.joint_set.name
-        )
+        return _open_crops(rest, config)
     from depthhand.datasets.registry import open_dataset
 
     reader = open_dataset(training_reader_spec(spec))
@@ -119,7 +156,8 @@ class _Subset(Dataset[Any]):
 def split_train_val(dataset: Dataset[Any], val_fraction: float) -> tuple[Dataset[Any], Dataset[Any] | None]:
     """Hold out the last ``val_fraction`` of the items (a contiguous block: neighbouring frames are near-copies).
 
-    The validation items are served without augmentation when the dataset is a :class:`HandCropDataset`.
+    The validation items are served without augmentation (a :class:`HandCropDataset` or
+    :class:`CropArrayDataset` is re-opened without its recipe for them).
     """
     n = len(dataset)  # type: ignore[arg-type]
     n_val = round(n * val_fraction)
@@ -133,4 +171,6 @@ def split_train_val(dataset: Dataset[Any], val_fraction: float) -> tuple[Dataset
         cfg = dataset.config
         val_cfg = SampleConfig(cfg.joint_set, cfg.crop_size, cfg.cube_mm, 0, None, cfg.heatmaps, cfg.seed)
         val_base = HandCropDataset(dataset.samples, val_cfg)
+    elif isinstance(dataset, CropArrayDataset | _CropFiles):
+        val_base = dataset.with_recipe(None)
     return _Subset(dataset, train_idx), _Subset(val_base, val_idx)
