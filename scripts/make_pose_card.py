@@ -87,8 +87,11 @@ def main() -> None:
             "cube 250 mm), fresh crops per phase: phase 1 epochs 0-39 on 40,000 crops (seed 101), phase 2 epochs "
             "40-53 on 40,000 (seed 202), phase 3 epochs 54-109 on 80,000 (seed 303), phase 4 (fine-tuning from "
             "phase 3's best weights, bf16 autocast, epochs 110-189) on 80,000 (seed 404) keeping only hands "
-            "with at least 80 % of their joints inside the image; validation: 3,000 crops of seed 7 (model "
-            "selection, every crop); test: "
+            "with at least 80 % of their joints inside the image; phase 5 (fine-tuning from phase 4's best "
+            "weights, bf16, epochs 190-299) on those 80,000 plus 160,000 new crops of the same kind (seeds 606 and "
+            "707), each crop augmented afresh every epoch in the crop frame (rotation uniform in +-45 deg, centre "
+            "shift N(0, 10 mm) per axis, cube scale N(1, 0.05), all together); validation: 3,000 crops of seed 7 "
+            "(model selection, every crop); test: "
             "held-out crops of seed 424242 (below), never used for selection",
             "command": "phase 1: depthhand train --data crops:runs/crops_train_a.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --epochs 40 "
@@ -101,7 +104,12 @@ def main() -> None:
             "--out runs/crops_train_d.npz, then depthhand train --data crops:runs/crops_train_d.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 "
             "--init-weights runs/fast_c/best.pt --epochs 80 --max-steps 150 --batch-size 64 --lr 5e-4 "
-            "--lr-decay 0.96 --threads 2 --workers 0 --precision bf16 --out runs/fast_d",
+            "--lr-decay 0.96 --threads 2 --workers 0 --precision bf16 --out runs/fast_d; phase 5: depthhand synth "
+            "--crops 80000 ... --seed 606 (and 707) --min-in-image 0.8, then depthhand train --data "
+            "crops:runs/crops_train_d.npz,runs/crops_train_e.npz,runs/crops_train_f.npz --val-data "
+            "crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --init-weights "
+            "runs/fast_d/best.pt --augment combined --rotation-deg 45 --epochs 110 --max-steps 150 --batch-size 64 "
+            "--lr 7e-4 --lr-decay 0.97 --threads 2 --workers 0 --precision bf16 --out runs/fast_e",
             "hardware": "2-core AMD EPYC CPU (no GPU), shared with other jobs",
             "epochs_run": len(rows),
             "samples_seen": int(sum(float(r["train_steps"]) for r in rows) * 64),
