@@ -90,10 +90,13 @@ def main() -> None:
             "with at least 80 % of their joints inside the image; phase 5 (fine-tuning from phase 4's best "
             "weights, bf16, epochs 190-299) on those 80,000 plus 160,000 new crops of the same kind (seeds 606 and "
             "707), each crop augmented afresh every epoch in the crop frame (rotation uniform in +-45 deg, centre "
-            "shift N(0, 10 mm) per axis, cube scale N(1, 0.05), all together); validation: 3,000 crops of seed 7 "
+            "shift N(0, 10 mm) per axis, cube scale N(1, 0.05), all together); phase 6 (fine-tuning from phase "
+            "5's best weights, epochs 300-354) on the seed-606 and 707 crops plus 80,000 new ones (seed 808), same "
+            "augmentation; validation: 3,000 crops of seed 7 "
             "(model selection, every crop); test: "
             "held-out crops of seed 424242 (below), never used for selection",
-            "command": "phase 1: depthhand train --data crops:runs/crops_train_a.npz "
+            "command": "(phases 1-4 ran before crops: files were augmented; to repeat them today add --augment "
+            "none) phase 1: depthhand train --data crops:runs/crops_train_a.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --epochs 40 "
             "--max-steps 150 --batch-size 64 "
             "--lr 2e-3 --lr-decay 0.94 --threads 2 --workers 0 --out runs/fast_a; phase 2: the same with "
@@ -109,7 +112,11 @@ def main() -> None:
             "crops:runs/crops_train_d.npz,runs/crops_train_e.npz,runs/crops_train_f.npz --val-data "
             "crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --init-weights "
             "runs/fast_d/best.pt --augment combined --rotation-deg 45 --epochs 110 --max-steps 150 --batch-size 64 "
-            "--lr 7e-4 --lr-decay 0.97 --threads 2 --workers 0 --precision bf16 --out runs/fast_e",
+            "--lr 7e-4 --lr-decay 0.97 --threads 2 --workers 0 --precision bf16 --out runs/fast_e; phase 6: "
+            "depthhand synth ... --seed 808 --min-in-image 0.8 --out runs/crops_train_g.npz, then depthhand train "
+            "--data crops:runs/crops_train_e.npz,runs/crops_train_f.npz,runs/crops_train_g.npz (validation, model "
+            "and augmentation as phase 5) --init-weights runs/fast_e/best.pt --epochs 55 --max-steps 150 "
+            "--batch-size 64 --lr 3e-4 --lr-decay 0.95 --threads 2 --workers 0 --precision bf16 --out runs/fast_f",
             "hardware": "2-core AMD EPYC CPU (no GPU), shared with other jobs",
             "epochs_run": len(rows),
             "samples_seen": int(sum(float(r["train_steps"]) for r in rows) * 64),
