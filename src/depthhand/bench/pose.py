@@ -141,11 +141,27 @@ def _synthetic_samples(count: int, seed: int = 0) -> list[_Sample]:
     return out
 
 
+def _loader_throughput(name: str, dataset: Any, quick: bool) -> BenchResult:
+    """Crops per second through a 2-worker DataLoader (worker start-up included) and one item's cost in-process."""
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(dataset, batch_size=64, num_workers=2, shuffle=True)
+    t0 = time.perf_counter()
+    count = sum(int(batch["patch"].shape[0]) for batch in loader)
+    elapsed = time.perf_counter() - t0
+    single = time_calls(lambda: dataset[0], repeat=50 if quick else 300)
+    return BenchResult(
+        name,
+        count / elapsed,
+        "crops/s",
+        count,
+        {"workers": 2, "batch": 64, "per_item_ms_1proc": single["median_ms"], "incl_worker_startup": True},
+    )
+
+
 @benchmark("pose.data_pipeline", "augmented 96×96 training crops per second (DataLoader, 2 workers, 640×480 frames)")
 def bench_data_pipeline(quick: bool) -> BenchResult:
     """Throughput of HandCropDataset with the CrossInfoNet augmentation and heat maps."""
-    from torch.utils.data import DataLoader
-
     from depthhand.geometry.augment import AugmentRecipe
     from depthhand.skeleton import CANONICAL21
     from depthhand.train.data import HandCropDataset, SampleConfig
@@ -154,25 +170,12 @@ def bench_data_pipeline(quick: bool) -> BenchResult:
     n = 512 if quick else 4096
     samples = [frames[i % len(frames)] for i in range(n)]
     ds = HandCropDataset(samples, SampleConfig(CANONICAL21, recipe=AugmentRecipe(), heatmaps=True))
-    loader = DataLoader(ds, batch_size=64, num_workers=2, shuffle=True)
-    t0 = time.perf_counter()
-    count = sum(int(batch["patch"].shape[0]) for batch in loader)
-    elapsed = time.perf_counter() - t0
-    single = time_calls(lambda: ds[0], repeat=50 if quick else 300)
-    return BenchResult(
-        "pose.data_pipeline",
-        count / elapsed,
-        "crops/s",
-        count,
-        {"workers": 2, "batch": 64, "per_item_ms_1proc": single["median_ms"], "incl_worker_startup": True},
-    )
+    return _loader_throughput("pose.data_pipeline", ds, quick)
 
 
 @benchmark("pose.crop_pipeline", "pre-cut 96×96 crops augmented in the crop frame per second (DataLoader, 2 workers)")
 def bench_crop_pipeline(quick: bool) -> BenchResult:
     """Throughput of CropArrayDataset (``--data crops:``) with the combined augmentation."""
-    from torch.utils.data import DataLoader
-
     from depthhand.geometry.augment import AugmentRecipe
     from depthhand.train.data import CropArrayDataset
 
@@ -182,18 +185,7 @@ def bench_crop_pipeline(quick: bool) -> BenchResult:
     patches = np.where(hand, rng.uniform(-0.5, 0.5, (n, 96, 96)), 1.0).astype(np.float32)
     joints = rng.uniform(-0.6, 0.6, (n, 21, 3)).astype(np.float32)
     ds = CropArrayDataset(patches, joints, joints, recipe=AugmentRecipe(rotation_max_deg=45.0, combine=True))
-    loader = DataLoader(ds, batch_size=64, num_workers=2, shuffle=True)
-    t0 = time.perf_counter()
-    count = sum(int(batch["patch"].shape[0]) for batch in loader)
-    elapsed = time.perf_counter() - t0
-    single = time_calls(lambda: ds[0], repeat=50 if quick else 500)
-    return BenchResult(
-        "pose.crop_pipeline",
-        count / elapsed,
-        "crops/s",
-        count,
-        {"workers": 2, "batch": 64, "per_item_ms_1proc": single["median_ms"], "incl_worker_startup": True},
-    )
+    return _loader_throughput("pose.crop_pipeline", ds, quick)
 
 
 @benchmark("pose.estimator", "PoseEstimator end to end (crop + ONNX Runtime + uncrop), depthhand_fast, 1 and 2 hands")
