@@ -177,7 +177,7 @@ def augment_crop_joints(joints_crop: npt.ArrayLike, params: AugmentParams, cube_
     Depth moves by ``−shift_z / (cube_z/2)`` and everything is divided by ``cube_scale``. For uvd_crop this is
     exactly what :func:`augment_patch` does to the patch. For xyz_crop the in-plane rotation is taken about the
     camera's z axis through the centre, which matches the image rotation exactly only for a centre on the optical
-    axis (off-axis by x, the error grows like ``(x/z)²``: about 1 % at 30° off the axis).
+    axis; elsewhere it is an approximation that worsens as the centre moves off the axis (not quantified here).
     """
     p = np.asarray(joints_crop, np.float64)
     cube = np.broadcast_to(np.asarray(cube_mm, np.float64), (3,))

@@ -234,16 +234,17 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
             size = self.patches.shape[1]
             uv_px = self.joints_uvd_crop[..., :2] * (size / 2) + (size - 1) / 2
             self.heatmaps = np.stack([heatmaps_from_crop_uv(uv, size) for uv in uv_px])
-        if recipe is not None and self.heatmaps is not None and self.joints_uvd_crop is None:
+        self._check_recipe()
+
+    def _check_recipe(self) -> None:
+        if self.recipe is not None and self.heatmaps is not None and self.joints_uvd_crop is None:
             raise ValueError("augmenting crops with heat maps needs joints_uvd_crop to rebuild the maps")
 
-    def with_recipe(self, recipe: AugmentRecipe | None, seed: int | None = None) -> CropArrayDataset:
+    def with_recipe(self, recipe: AugmentRecipe | None) -> CropArrayDataset:
         """The same crops (arrays shared, not copied) with another augmentation recipe (``None``: validation)."""
         other = copy.copy(self)
         other.recipe = recipe
-        other.seed = self.seed if seed is None else int(seed)
-        if recipe is not None and other.heatmaps is not None and other.joints_uvd_crop is None:
-            raise ValueError("augmenting crops with heat maps needs joints_uvd_crop to rebuild the maps")
+        other._check_recipe()
         return other
 
     @classmethod

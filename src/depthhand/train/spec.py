@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import ConcatDataset, Dataset
 
+from depthhand.geometry.augment import AugmentRecipe
 from depthhand.train.data import CropArrayDataset, HandCropDataset, SampleConfig
 
 __all__ = ["open_training_data", "register_data_opener", "split_train_val", "training_reader_spec"]
@@ -65,18 +66,14 @@ class _CropFiles(ConcatDataset[Any]):
     """Several crop files as one dataset; forwards ``set_epoch`` and ``with_recipe`` to each."""
 
     def __init__(self, parts: Sequence[CropArrayDataset]) -> None:
-        super().__init__(parts)
+        super().__init__(parts)  # every part was opened with the model's cube (from_npz refuses another)
         self.parts = list(parts)
-        self.cube_mm = parts[0].cube_mm
-        for part in parts[1:]:
-            if abs(part.cube_mm - self.cube_mm) > 1e-6:
-                raise ValueError(f"crop files disagree on the cube: {self.cube_mm:g} and {part.cube_mm:g} mm")
 
     def set_epoch(self, epoch: int) -> None:
         for part in self.parts:
             part.set_epoch(epoch)
 
-    def with_recipe(self, recipe: Any) -> _CropFiles:
+    def with_recipe(self, recipe: AugmentRecipe | None) -> _CropFiles:
         return _CropFiles([part.with_recipe(recipe) for part in self.parts])
 
 
