@@ -168,3 +168,10 @@ def test_several_crop_files_make_one_dataset(tmp_path):
     np.testing.assert_array_equal(val[0]["patch"][0].numpy(), patches[4])  # validation is served plain
     with pytest.raises(ValueError, match="300"):
         open_training_data(f"crops:{tmp_path / 'a.npz'},{tmp_path / 'c.npz'}", cfg)
+
+
+def test_crops_spec_without_a_file_is_refused():
+    from depthhand.train.spec import open_training_data
+
+    with pytest.raises(ValueError, match="names no file"):
+        open_training_data("crops:,", SampleConfig(CANONICAL21))
