@@ -32,7 +32,7 @@ def _batch(model: Any) -> dict[str, Any]:
     import torch
 
     from depthhand.export.onnx import realistic_patches
-    from depthhand.train.data import heatmaps_from_crop_uv
+    from depthhand.train.data import heatmaps_from_uvd_crop
 
     rng = np.random.default_rng(0)
     cfg = model.cfg
@@ -44,8 +44,7 @@ def _batch(model: Any) -> dict[str, Any]:
         "joints_uvd_crop": torch.from_numpy(joints),
     }
     if cfg.heatmaps:
-        size = cfg.input_size
-        maps = [heatmaps_from_crop_uv(j[:, :2] * size / 2 + (size - 1) / 2, size) for j in joints]
+        maps = [heatmaps_from_uvd_crop(j, cfg.input_size) for j in joints]
         batch["heatmaps"] = torch.from_numpy(np.stack(maps).astype(np.float32))
     return batch
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from depthhand.train.data import SampleConfig
     from depthhand.train.distributed import cleanup_distributed, setup_distributed
     from depthhand.train.engine import TrainConfig, fit
-    from depthhand.train.spec import open_training_data, split_train_val
+    from depthhand.train.spec import crop_file_paths, open_training_data, split_train_val
 
     if args.list_models:
         print("\n".join(list_models()))
@@ -75,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.data.startswith("crops:"):  # pre-cut crops fix the cube: the model (and its export) must use it
         import numpy as np
 
-        with np.load(args.data.partition(":")[2].split(",")[0]) as data:
-            if "cube_mm" in data:
-                kwargs["cube_mm"] = float(data["cube_mm"])
+        paths = crop_file_paths(args.data.partition(":")[2])  # none: open_training_data says so below
+        if paths:
+            with np.load(paths[0]) as data:
+                if "cube_mm" in data:
+                    kwargs["cube_mm"] = float(data["cube_mm"])
     info = setup_distributed(args.device)
     try:
         torch.manual_seed(args.seed)

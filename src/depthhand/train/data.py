@@ -49,6 +49,7 @@ __all__ = [
     "SampleConfig",
     "SampleSource",
     "heatmaps_from_crop_uv",
+    "heatmaps_from_uvd_crop",
 ]
 
 HEATMAP_STRIDE = 4
@@ -95,6 +96,12 @@ def heatmaps_from_crop_uv(joints_crop_uv: npt.ArrayLike, crop_size: int, stride:
         cu, cv = min(int(u) // stride, size - 1), min(int(v) // stride, size - 1)
         maps[j, cv : cv + 3, cu : cu + 3] = kernel
     return maps[:, 1:-1, 1:-1].copy()
+
+
+def heatmaps_from_uvd_crop(joints_uvd_crop: npt.ArrayLike, crop_size: int) -> np.ndarray:
+    """:func:`heatmaps_from_crop_uv` for (J, 3) normalised uvd_crop joints (u, v in [−1, 1] across the crop)."""
+    uv = np.asarray(joints_uvd_crop, np.float64)[:, :2]
+    return heatmaps_from_crop_uv(uv * (crop_size / 2) + (crop_size - 1) / 2, crop_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +239,7 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
             if self.joints_uvd_crop is None:
                 raise ValueError("heat maps need joints_uvd_crop (crop positions of the joints)")
             size = self.patches.shape[1]
-            uv_px = self.joints_uvd_crop[..., :2] * (size / 2) + (size - 1) / 2
-            self.heatmaps = np.stack([heatmaps_from_crop_uv(uv, size) for uv in uv_px])
+            self.heatmaps = np.stack([heatmaps_from_uvd_crop(j, size) for j in self.joints_uvd_crop])
         self._check_recipe()
 
     def _check_recipe(self) -> None:
@@ -352,8 +358,7 @@ class CropArrayDataset(Dataset[dict[str, torch.Tensor]]):
             if uvd is not None:
                 uvd = augment_crop_joints(uvd, params, cube).astype(np.float32)
                 if heatmaps is not None:
-                    size = patch.shape[0]
-                    heatmaps = heatmaps_from_crop_uv(uvd[:, :2] * (size / 2) + (size - 1) / 2, size)
+                    heatmaps = heatmaps_from_uvd_crop(uvd, patch.shape[0])
         item = _geometry_tensors(
             np.zeros(4),
             joints_crop=joints,

@@ -24,7 +24,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from depthhand.geometry.augment import AugmentRecipe
 from depthhand.train.data import CropArrayDataset, HandCropDataset, SampleConfig
 
-__all__ = ["open_training_data", "register_data_opener", "split_train_val", "training_reader_spec"]
+__all__ = ["crop_file_paths", "open_training_data", "register_data_opener", "split_train_val", "training_reader_spec"]
 
 Opener = Callable[[str, SampleConfig], Dataset[Any]]
 _OPENERS: dict[str, Opener] = {}
@@ -77,6 +77,11 @@ class _CropFiles(ConcatDataset[Any]):
         return _CropFiles([part.with_recipe(recipe) for part in self.parts])
 
 
+def crop_file_paths(rest: str) -> list[str]:
+    """The files of a ``crops:FILE.npz[,FILE2.npz...]`` spec (``rest`` is the part after ``crops:``)."""
+    return [p for p in rest.split(",") if p]
+
+
 def _open_crops(rest: str, config: SampleConfig) -> Dataset[Any]:
     parts = [
         CropArrayDataset.from_npz(
@@ -88,7 +93,7 @@ def _open_crops(rest: str, config: SampleConfig) -> Dataset[Any]:
             # each file draws its own augmentations (a file index in the seed keeps them apart)
             seed=int(np.random.SeedSequence((config.seed, k)).generate_state(1)[0]) if k else config.seed,
         )
-        for k, path in enumerate(p for p in rest.split(",") if p)
+        for k, path in enumerate(crop_file_paths(rest))
     ]
     if not parts:
         raise ValueError(f"crops:{rest} names no file; expected crops:FILE.npz[,FILE2.npz...]")
