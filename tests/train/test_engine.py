@@ -143,3 +143,53 @@ def test_train_refuses_resume_with_init_weights(tmp_path, capsys):
     args = ["train", "--data", "synth:@2?seed=1", "--resume", str(tmp_path / "a.pt"), "--init-weights", "b.pt"]
     assert main([*args, "--out", str(tmp_path / "run"), "--no-progress"]) == 1
     assert "not both" in capsys.readouterr().err
+
+
+def test_ema_is_the_moving_average_of_the_raw_weights_and_survives_resume(tmp_path, ball_samples):
+    """With one step per epoch, the average after two epochs is d·W₁ + (1 − d)·W₂ (W₁ copied at the first step)."""
+    from dataclasses import replace
+
+    from depthhand.train.engine import evaluate, make_loader
+
+    decay = 0.75
+    train = HandCropDataset(ball_samples[:12], SampleConfig(CANONICAL21))
+    val = HandCropDataset(ball_samples[12:], SampleConfig(CANONICAL21))
+    cfg = replace(_config(tmp_path, "a", 1), max_steps_per_epoch=1, ema_decay=decay)
+    torch.manual_seed(0)
+    fit(create_model("depthhand_fast"), train, val, cfg)
+    first = load_checkpoint(tmp_path / "a" / "last.pt")
+    assert first["ema_updates"] == 1
+    for k, v in first["train_model"].items():  # the first update copies the raw weights
+        assert torch.equal(first["model"][k], v), k
+    hist = fit(create_model("depthhand_fast"), train, val, replace(cfg, epochs=2), resume=tmp_path / "a" / "last.pt")
+    second = load_checkpoint(tmp_path / "a" / "last.pt")
+    assert second["ema_updates"] == 2
+    moved = 0
+    for k, w2 in second["train_model"].items():
+        if not w2.is_floating_point():
+            continue
+        w1 = first["train_model"][k].double()
+        expected = decay * w1 + (1 - decay) * w2.double()
+        torch.testing.assert_close(second["model"][k].double(), expected, rtol=0, atol=1e-6)
+        moved += int(not torch.equal(w1.float(), w2))
+    assert moved > 10  # the raw weights did change between the epochs, so the check above is not vacuous
+
+    torch.manual_seed(0)
+    straight = replace(cfg, epochs=2, out_dir=str(tmp_path / "b"))
+    fit(create_model("depthhand_fast"), train, val, straight)  # the uninterrupted run ends in the same average
+    for k, v in load_checkpoint(tmp_path / "b" / "last.pt")["model"].items():
+        assert torch.equal(v, second["model"][k]), k
+
+    model, _ = model_from_checkpoint(tmp_path / "a" / "last.pt")  # validation scored the averaged weights
+    loader = make_loader(val, 4, False, 0, 0, 0, DistInfo())
+    assert evaluate(model, loader, DistInfo())["mean_err_mm"] == pytest.approx(hist[-1]["val_mean_err_mm"], rel=1e-5)
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\)"):
+        replace(cfg, ema_decay=1.0)
+
+
+def test_train_cli_checks_ema(tmp_path, capsys):
+    from depthhand.cli import main
+
+    args = ["train", "--data", "synth:@2?seed=1", "--ema", "1.5", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(args) == 1
+    assert "--ema must be in [0, 1)" in capsys.readouterr().err

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--lr-decay", type=float, default=0.96)
+    parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                        help="validate, select and save an exponential moving average of the weights updated "
+                        "every step with this decay, e.g. 0.999 (default 0 = off)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=23455)
     parser.add_argument("--out", default="runs/train", help="checkpoints, metrics.csv and TensorBoard logs")
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("give --resume (continue a run) or --init-weights (fine-tune), not both")
             init_from_checkpoint(model, args.init_weights)
         cfg = get_model_cfg(model)
+        if not 0 <= args.ema < 1:
+            raise ValueError(f"--ema must be in [0, 1) (0 = off), got {args.ema}")
         if not 0 <= args.rotation_deg <= 180:
             raise ValueError(f"--rotation-deg must be in [0, 180], got {args.rotation_deg}")
         recipe = None
@@ -106,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, workers=args.workers,
             seed=args.seed, out_dir=args.out, precision="fp32" if args.no_amp else args.precision,
-            max_steps_per_epoch=args.max_steps, progress=not args.no_progress,
+            max_steps_per_epoch=args.max_steps, progress=not args.no_progress, ema_decay=args.ema,
         )  # fmt: skip
         history = fit(model, train_set, val_set, config, info, resume=args.resume)
         if info.is_main and history:

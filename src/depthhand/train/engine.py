@@ -10,7 +10,6 @@ Losses are always computed in fp32.
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable, Iterator, Sized
@@ -22,10 +21,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, SequentialSampler
 
 from depthhand.train.checkpoint import load_checkpoint, save_checkpoint
 from depthhand.train.distributed import DistInfo
+from depthhand.train.logs import MetricsLogger
 
 __all__ = [
     "PRECISIONS",
@@ -60,6 +61,10 @@ class TrainConfig:
         max_steps_per_epoch: Cut epochs short (smoke runs, tests).
         progress: Show tqdm progress bars (rank 0).
         tensorboard: Write TensorBoard logs (rank 0).
+        ema_decay: Keep an exponential moving average of the weights and BatchNorm statistics, updated after
+            every step with this decay (0 = off; 0.999 averages over about 1,000 steps). When on, validation,
+            ``best.pt`` and the checkpoints' ``model`` use the averaged weights; ``train_model`` keeps the raw
+            weights so that ``--resume`` continues exactly.
     """
 
     epochs: int = 100
@@ -74,6 +79,11 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     progress: bool = True
     tensorboard: bool = True
+    ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
@@ -160,8 +170,9 @@ def train_one_epoch(
     max_steps: int | None = None,
     progress: bool = False,
     desc: str = "train",
+    after_step: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """One pass over ``loader``; returns the mean loss and its parts."""
+    """One pass over ``loader``; returns the mean loss and its parts (``after_step`` runs after each update)."""
     from tqdm.auto import tqdm
 
     model.train()
@@ -184,6 +195,8 @@ def train_one_epoch(
         scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         scaler.step(optimizer)
         scaler.update()
+        if after_step is not None:
+            after_step()
         steps += 1
         for k, v in {"loss": loss, **parts}.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -255,38 +268,6 @@ def evaluate(
     return {"loss": sum(losses) / n, "mean_err_mm": float(err.mean()) if err.size else math.nan}
 
 
-class _Logger:
-    """CSV (always) and TensorBoard (optional) logs on rank 0."""
-
-    def __init__(self, out_dir: Path, tensorboard: bool) -> None:
-        self.csv_path = out_dir / "metrics.csv"
-        self.writer: Any = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(str(out_dir / "tb"))
-            except ImportError:  # tensorboard missing: CSV only
-                self.writer = None
-
-    def log(self, row: dict[str, float]) -> None:
-        new = not self.csv_path.exists()
-        with self.csv_path.open("a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
-        if self.writer is not None:
-            for k, v in row.items():
-                if k != "epoch" and math.isfinite(v):
-                    self.writer.add_scalar(k.replace("_", "/", 1), v, int(row["epoch"]))
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 def fit(
     model: nn.Module,
     train_set: Dataset[Batch],
@@ -304,7 +285,8 @@ def fit(
         config: Options.
         info: Process placement from :func:`~depthhand.train.distributed.setup_distributed` (default: one CPU
             process).
-        resume: A ``last.pt`` to continue from (model, optimiser, scaler, epoch, best score, history).
+        resume: A ``last.pt`` to continue from (model, optimiser, scaler, epoch, best score, history, and the
+            weight average when ``config.ema_decay`` is on).
 
     Returns:
         One dict of metrics per epoch trained in this call, also appended to ``out_dir/metrics.csv``.
@@ -317,17 +299,21 @@ def fit(
         info.device.type, enabled=autocast_dtype(config.precision, info.device) == torch.float16
     )
     start_epoch, best = 0, math.inf
+    ema = _make_ema(model, config.ema_decay)
     if resume is not None:
         state = load_checkpoint(resume)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state.get("train_model", state["model"]))
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
         start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+        if ema is not None:
+            _load_ema(ema, model, state)
+    selected: nn.Module = model if ema is None else ema.module
     train_model: nn.Module = model
     if info.distributed:
         ids = [info.device.index] if info.device.type == "cuda" else None
         train_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    logger = _Logger(out_dir, config.tensorboard) if info.is_main else None
+    logger = MetricsLogger(out_dir, config.tensorboard) if info.is_main else None
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     history: list[dict[str, float]] = []
@@ -343,18 +329,19 @@ def fit(
             desc = f"epoch {epoch + 1}/{config.epochs}"
             steps = config.max_steps_per_epoch
             train = train_one_epoch(
-                train_model, loader, optimizer, scaler, info, config.precision, steps, config.progress, desc
-            )
+                train_model, loader, optimizer, scaler, info, config.precision, steps, config.progress, desc,
+                None if ema is None else (lambda: ema.update_parameters(model)),
+            )  # fmt: skip
             row = {"epoch": float(epoch), "lr": lr} | {f"train_{k}": v for k, v in train.items()}
             if info.is_main:
                 if val_set is not None and len(val_set) > 0:  # type: ignore[arg-type]
                     local = DistInfo(device=info.device)
                     val_loader = make_loader(val_set, config.batch_size, False, config.workers, 0, 0, local)
-                    row |= {f"val_{k}": v for k, v in evaluate(model, val_loader, info, config.precision).items()}
+                    row |= {f"val_{k}": v for k, v in evaluate(selected, val_loader, info, config.precision).items()}
                 score = row.get("val_mean_err_mm", row["train_loss"])
                 row["time_s"] = time.perf_counter() - t0
                 state = {
-                    "model": model.state_dict(),
+                    "model": selected.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scaler": scaler.state_dict(),
                     "epoch": epoch,
@@ -363,6 +350,8 @@ def fit(
                     "model_cfg": net_cfg.to_dict() if net_cfg is not None else {},
                     "metrics": row,
                 }
+                if ema is not None:
+                    state |= {"train_model": model.state_dict(), "ema_updates": int(ema.n_averaged)}
                 save_checkpoint(out_dir / "last.pt", state)
                 if score < best:
                     best = score
@@ -376,3 +365,20 @@ def fit(
         if logger is not None:
             logger.close()
     return history
+
+
+def _make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
+    """PyTorch's own weight average (``AveragedModel`` with an EMA update, BatchNorm buffers included)."""
+    if decay <= 0:
+        return None
+    update = get_ema_multi_avg_fn(decay)  # type: ignore[no-untyped-call]
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
+
+
+def _load_ema(ema: AveragedModel, model: nn.Module, state: dict[str, Any]) -> None:
+    """Restore the average from a checkpoint; one written without it starts the average at the raw weights."""
+    if "train_model" in state:
+        ema.module.load_state_dict(state["model"])
+        ema.n_averaged.fill_(int(state.get("ema_updates", 1)))
+    else:
+        ema.module.load_state_dict(model.state_dict())
