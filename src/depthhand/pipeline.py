@@ -57,6 +57,7 @@ class PipelineOptions:
             model.
         pose_tta_deg: Test-time rotation of the pose model (views at 0 and ±this many degrees, averaged; 0 = off;
             three times the pose network's work for about 0.5 mm less error, see :mod:`depthhand.pose.tta`).
+        pose_tta_mirror: Also run the mirror image of every view (twice the pose network's work).
     """
 
     pose_model: str | Path | None = None
@@ -67,6 +68,7 @@ class PipelineOptions:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     pose_backend: str = "onnxruntime"
     pose_tta_deg: float = 0.0
+    pose_tta_mirror: bool = False
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -125,6 +127,7 @@ class HandPipeline:
                 backend=self.options.pose_backend,
                 num_threads=self.options.num_threads,
                 tta_deg=self.options.pose_tta_deg,
+                tta_mirror=self.options.pose_tta_mirror,
             )
         )
         self.detector = build_detector(self.options)

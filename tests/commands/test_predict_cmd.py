@@ -23,15 +23,17 @@ def test_min_score_keeps_weak_false_detections_out(shared_data: Path, tmp_path: 
     assert min(h["score"] for h in hands["0.3"]) < 0.5 <= max(h["score"] for h in hands["0.3"])
 
 
-def test_tta_deg_moves_the_joints_a_little(shared_data: Path, tmp_path: Path) -> None:
+def test_tta_moves_the_joints_a_little(shared_data: Path, tmp_path: Path) -> None:
     frame = shared_data / "real/sr305-desk/frames/40.png"
     base = ["predict", str(frame), "--intrinsics", "sr305", "--depth-scale", "0.125"]
     joints = {}
-    for tta in ("0", "15"):
+    for tta in ("0", "15", "mirror"):
         out = tmp_path / f"t{tta}.json"
-        assert main([*base, "--tta-deg", tta, "--out", str(out)]) == 0
+        option = ["--tta-mirror"] if tta == "mirror" else ["--tta-deg", tta]
+        assert main([*base, *option, "--out", str(out)]) == 0
         (hand,) = json.loads(out.read_text())[0]["hands"]
         joints[tta] = np.asarray(hand["joints_xyz_mm"])
-    shift = np.linalg.norm(joints["15"] - joints["0"], axis=-1)
-    assert 0.0 < shift.mean() < 15.0  # the averaged views differ from the single one, but only slightly
+    for tta in ("15", "mirror"):
+        shift = np.linalg.norm(joints[tta] - joints["0"], axis=-1)
+        assert 0.0 < shift.mean() < 15.0  # the averaged views differ from the single one, but only slightly
     assert main([*base, "--tta-deg", "95"]) == 1  # outside [0, 90): a clear error, not a crash

@@ -9,7 +9,16 @@ from depthhand.geometry.augment import rotation_about
 from depthhand.geometry.crop import crop_depth, make_crop
 from depthhand.pose.decode import uvd_crop_to_xyz
 from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
-from depthhand.pose.tta import average_views, rotate_patches, tta_angles, unrotate_uvd_crop
+from depthhand.pose.tta import (
+    View,
+    average_views,
+    rotate_patches,
+    tta_angles,
+    tta_views,
+    unrotate_uvd_crop,
+    unview_uvd_crop,
+    view_patches,
+)
 from depthhand.structures import HandCrop
 
 
@@ -63,21 +72,52 @@ def test_single_bright_pixel_comes_back() -> None:
 
 def test_estimator_averages_the_views(fast_model_path, two_hand_frame) -> None:
     frame, centers = two_hand_frame
-    with PoseEstimator(PoseEstimatorOptions(fast_model_path, tta_deg=20.0)) as est:
+    views = tta_views(20.0, mirror=True)
+    with PoseEstimator(PoseEstimatorOptions(fast_model_path, tta_deg=20.0, tta_mirror=True)) as est:
         poses = est.estimate(frame, centers)
         patches, crops = est.crop_hands(frame, centers)
-        views = [est.run_network(rotate_patches(patches, (a,))) for a in (0.0, -20.0, 20.0)]
+        outputs = []
+        for view in views:  # each view built independently: flip the columns with numpy, rotate with cv2
+            shown = np.ascontiguousarray(patches[..., ::-1]) if view.mirrored else patches
+            outputs.append(est.run_network(rotate_patches(shown, (view.angle_deg,))))
     for i, (pose, crop) in enumerate(zip(poses, crops, strict=True)):
-        expected = np.mean(
-            [
-                uvd_crop_to_xyz(unrotate_uvd_crop(v[i], a), crop, frame.intrinsics)
-                for v, a in zip(views, (0, -20, 20), strict=True)
-            ],
-            axis=0,
-        )
-        np.testing.assert_allclose(pose.joints_xyz_mm, expected, atol=1e-3)
-    both = average_views(np.concatenate([views[0][:1], views[1][:1], views[2][:1]]), (0.0, -20.0, 20.0))
+        decoded = []
+        for out, view in zip(outputs, views, strict=True):
+            back = unrotate_uvd_crop(out[i], view.angle_deg)
+            back[:, 0] = -back[:, 0] if view.mirrored else back[:, 0]
+            decoded.append(uvd_crop_to_xyz(back, crop, frame.intrinsics))
+        np.testing.assert_allclose(pose.joints_xyz_mm, np.mean(decoded, axis=0), atol=1e-3)
+    assert not np.allclose(outputs[0], outputs[3], atol=1e-3)  # the mirror view is a different input
+    both = average_views(np.concatenate([o[:1] for o in outputs]), views)
     assert both.shape == (1, 21, 3)
+
+
+def test_views() -> None:
+    assert tta_views(0) == (View(0.0),)
+    assert tta_views(0, mirror=True) == (View(0.0), View(0.0, True))
+    assert tta_views(10, mirror=True) == (
+        View(0.0), View(-10.0), View(10.0), View(0.0, True), View(-10.0, True), View(10.0, True)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("angle", [0.0, 25.0])
+def test_mirrored_blob_comes_back(angle) -> None:
+    """A blob at (u, v) = (60, 30) shows at u = 95 − 60 in the mirror view (then rotated); un-viewing finds it."""
+    patch = np.ones((1, 1, 96, 96), np.float32)
+    patch[0, 0, 29:32, 59:62] = -0.5
+    shown = view_patches(patch, (View(0.0), View(angle, True)))
+    np.testing.assert_array_equal(shown[0], patch[0])
+    mirrored = rotate_patches(patch[..., ::-1].copy(), (angle,))[0, 0]
+    np.testing.assert_array_equal(shown[1, 0], mirrored)
+    v, u = np.argwhere(shown[1, 0] < 0).mean(axis=0)
+    if angle == 0:
+        assert (u, v) == (95 - 60, 30)
+    found = np.array([[(u - 47.5) / 48, (v - 47.5) / 48, 0.2]])
+    back = unview_uvd_crop(found, View(angle, True))[0]
+    np.testing.assert_allclose(back[:2], [(60 - 47.5) / 48, (30 - 47.5) / 48], atol=1.0 / 48)
+    assert back[2] == 0.2
+    unmirrored_only = unrotate_uvd_crop(found, angle)[0]  # forgetting the mirror lands on the other side
+    assert abs(unmirrored_only[0] - back[0]) > 0.4
 
 
 def test_xyz_crop_model_refuses_rotation(tmp_path) -> None:
@@ -89,5 +129,5 @@ def test_xyz_crop_model_refuses_rotation(tmp_path) -> None:
     torch.manual_seed(0)
     path = tmp_path / "cin.onnx"
     export_onnx(create_model("crossinfonet_nyu14").eval(), path, check=False)
-    with pytest.raises(ValueError, match="needs a uvd_crop model"):
+    with pytest.raises(ValueError, match="need a uvd_crop model"):
         PoseEstimator(PoseEstimatorOptions(path, tta_deg=10.0))

@@ -25,7 +25,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """``--pose-backend`` and ``--tta-deg`` (also used by ``eval --model``); ``prefix`` starts their help."""
+    """``--pose-backend``, ``--tta-deg``, ``--tta-mirror`` (also for ``eval --model``); ``prefix`` starts the help."""
     parser.add_argument(
         "--pose-backend",
         default="onnxruntime",
@@ -38,6 +38,11 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
         default=0.0,
         metavar="DEG",
         help=f"{prefix}test-time rotation: average the pose over views at 0 and ±DEG degrees (3× pose cost; 0 = off)",
+    )
+    parser.add_argument(
+        "--tta-mirror",
+        action="store_true",
+        help=f"{prefix}test-time mirroring: also average the left-right mirror image of every view (2× pose cost)",
     )
 
 
@@ -53,5 +58,6 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         num_threads=args.threads,
         pose_backend=args.pose_backend,
         pose_tta_deg=args.tta_deg,
+        pose_tta_mirror=args.tta_mirror,
         tracker=TrackerConfig(birth_score=args.min_score),
     )

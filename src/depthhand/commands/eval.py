@@ -151,7 +151,9 @@ def _run_model(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise ValueError("--model needs --data SPEC (e.g. synth:@1000?seed=99 or nyu:DIR:test)")
-    reports = evaluate_model(args.model, args.data, tta_deg=args.tta_deg, backend=args.pose_backend)
+    reports = evaluate_model(
+        args.model, args.data, tta_deg=args.tta_deg, backend=args.pose_backend, tta_mirror=args.tta_mirror
+    )
     for r in reports:
         print(f"{r.name}: N = {r.num_frames} frames, J = {r.num_joints} joints")
     print(format_table(reports))

@@ -114,11 +114,13 @@ def evaluate_model(
     threads: int = 2,
     tta_deg: float = 0.0,
     backend: str = "onnxruntime",
+    tta_mirror: bool = False,
 ) -> list[EvalReport]:
     """Score an exported ``.onnx`` pose model on ``data`` (see the module docstring).
 
     ``tta_deg`` > 0 averages each hand over three views rotated by 0 and ±``tta_deg`` degrees
-    (:mod:`depthhand.pose.tta`); ``backend`` is a :data:`depthhand.pose.backends.BACKENDS` name.
+    (:mod:`depthhand.pose.tta`), and ``tta_mirror`` adds the mirror image of every view; ``backend`` is a
+    :data:`depthhand.pose.backends.BACKENDS` name.
 
     Returns:
         One report per synthetic scene, or one for a dataset reader.
@@ -128,9 +130,12 @@ def evaluate_model(
     name = (
         Path(model_path).stem
         + (f"+tta{tta_deg:g}" if tta_deg else "")
+        + ("+mirror" if tta_mirror else "")
         + ("" if backend == "onnxruntime" else f"@{backend}")
     )
-    options = PoseEstimatorOptions(model_path, backend=backend, num_threads=threads, tta_deg=tta_deg)
+    options = PoseEstimatorOptions(
+        model_path, backend=backend, num_threads=threads, tta_deg=tta_deg, tta_mirror=tta_mirror
+    )
     with PoseEstimator(options) as estimator:
         prefix, _, rest = data.partition(":")
         if prefix == "synth" and rest.startswith("@"):

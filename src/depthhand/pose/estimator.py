@@ -22,7 +22,7 @@ from depthhand.geometry.camera import xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, make_crop
 from depthhand.pose.backends import Backend, open_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
-from depthhand.pose.tta import average_views, rotate_patches, tta_angles
+from depthhand.pose.tta import average_views, tta_views, view_patches
 from depthhand.skeleton import JointSet, get_joint_set
 from depthhand.structures import DepthFrame, HandCrop, HandPose
 
@@ -43,6 +43,7 @@ class PoseEstimatorOptions:
         cube_mm: Override the model's cube side, mm (``None``: from the metadata).
         tta_deg: Test-time augmentation: also run each hand rotated by ±``tta_deg`` degrees and average the three
             views (:mod:`depthhand.pose.tta`; ``uvd_crop`` models only; 0 = off, one view).
+        tta_mirror: Test-time augmentation: also run the mirror image of every view (twice the views).
     """
 
     model_path: str | Path
@@ -51,6 +52,7 @@ class PoseEstimatorOptions:
     allow_spinning: bool = False
     cube_mm: float | None = None
     tta_deg: float = 0.0
+    tta_mirror: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +105,11 @@ class PoseEstimator:
             options.model_path, options.backend, options.num_threads, options.allow_spinning
         )
         self.info = PoseModelInfo.from_metadata(self._backend.metadata, str(options.model_path))
-        self._views = tta_angles(options.tta_deg)
+        self._views = tta_views(options.tta_deg, options.tta_mirror)
         if len(self._views) > 1 and self.info.output_space != "uvd_crop":
             self.close()
             raise ValueError(
-                f"{options.model_path}: test-time rotation needs a uvd_crop model, this one outputs "
+                f"{options.model_path}: test-time rotation and mirroring need a uvd_crop model, this one outputs "
                 f"{self.info.output_space}"
             )
 
@@ -157,7 +159,7 @@ class PoseEstimator:
         """Network output (N, J, 3) for (N, 1, S, S) patches, averaged over the test-time views when enabled."""
         if len(self._views) == 1:
             return self.run_network(patches)
-        return average_views(self.run_network(rotate_patches(patches, self._views)), self._views)
+        return average_views(self.run_network(view_patches(patches, self._views)), self._views)
 
     def estimate(self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike) -> list[HandPose]:
         """Poses of the hands around ``centers_xyz_mm`` (all hands in one network call).
