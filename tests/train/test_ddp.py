@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
     data = np.load(os.path.join(out, "crops.npz"))
     ds = CropArrayDataset(data["patches"], data["joints_crop"], data["joints_uvd_crop"])
     cfg = TrainConfig(epochs=1, batch_size=4, workers=0, out_dir=out + "/run", progress=False,
-                      max_steps_per_epoch=3, tensorboard=False)
+                      max_steps_per_epoch=3, tensorboard=False, ema_decay=0.5)
     fit(model, ds, None, cfg, info)
     torch.save(model.state_dict(), os.path.join(out, f"rank{info.rank}.pt"))
     cleanup_distributed()
@@ -68,4 +68,8 @@ def test_two_process_gloo_ddp_stays_in_sync(tmp_path: Path):
         if a[k].is_floating_point() and not torch.equal(a[k], init[k]):
             moved = True
     assert moved, "parameters did not change: no training happened"
-    assert (tmp_path / "run" / "last.pt").is_file()
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)  # rank 0 saved the average of its steps
+    assert state["ema_updates"] == 3
+    for k in params:
+        assert torch.equal(state["train_model"][k], a[k]), k
+    assert any(not torch.equal(state["model"][k], a[k]) for k in params)
