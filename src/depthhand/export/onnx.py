@@ -204,9 +204,9 @@ def quantize_onnx(
         onnx_path: The fp32 model.
         mode: ``"dynamic"`` — dynamic int8 of the fully connected layers only (MatMul/Gemm; safe on CPU), or
             ``"static"`` — static int8 of the convolutions only (QDQ, per-channel weights, calibrated on
-            ``calibration``); softmax and voting stay in float. On the shipped depthhand_fast (phase 7) and 1,000
-            synthetic validation crops this still moves the joints by 3.7 mm on average (6.0 mm with per-tensor
-            weights), so int8 is an option for experiments, not a shipped path (BENCHMARKS.md).
+            ``calibration``); softmax and voting stay in float. On the shipped depthhand_fast (phase 8) and 1,000
+            synthetic validation crops this still moves the joints by 4.5 mm on average (5.7 mm with per-tensor
+            weights), so int8 is an option for experiments, not a shipped path (``scripts/int8_drift.py``).
         calibration: (N, 1, S, S) patches for static calibration (default: 32 hand-like patches).
         out_path: Target (default: ``<name>.int8-<mode>.onnx`` beside the input).
     """

@@ -13,8 +13,8 @@ identities do not change (a mirrored thumb is still the thumb). Its prediction m
 mirrored first, then rotated, so it maps back by un-rotating, then un-mirroring.
 
 Cost: one network input per view (batched in one call). On the held-out synthetic crops three views (0, ±15°) cut
-the shipped model's mean error by 0.3–0.6 mm per scene (``depthhand eval --model … --tta-deg 15``); mirroring them
-as well (``--tta-mirror``, six views) cuts about as much again (BENCHMARKS.md).
+the phase-6 model's mean error by 0.3–0.4 mm per scene (``depthhand eval --model … --tta-deg 15``); the six views
+of ``--tta-deg 15 --tta-mirror`` cut the phase-8 model's by 0.4–0.7 mm (BENCHMARKS.md).
 """
 
 from __future__ import annotations
