@@ -307,7 +307,7 @@ def fit(
         scaler.load_state_dict(state["scaler"])
         start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
         if ema is not None:
-            _load_ema(ema, model, state)
+            _load_ema(ema, state)
     selected: nn.Module = model if ema is None else ema.module
     train_model: nn.Module = model
     if info.distributed:
@@ -375,10 +375,8 @@ def _make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
     return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
-def _load_ema(ema: AveragedModel, model: nn.Module, state: dict[str, Any]) -> None:
-    """Restore the average from a checkpoint; one written without it starts the average at the raw weights."""
+def _load_ema(ema: AveragedModel, state: dict[str, Any]) -> None:
+    """Restore the average saved in a checkpoint (without one, the first update copies the raw weights)."""
     if "train_model" in state:
         ema.module.load_state_dict(state["model"])
-        ema.n_averaged.fill_(int(state.get("ema_updates", 1)))
-    else:
-        ema.module.load_state_dict(model.state_dict())
+        ema.n_averaged.fill_(int(state["ema_updates"]))
