@@ -20,7 +20,8 @@ import numpy as np
 def main() -> None:
     """Quantise, run, compare, print."""
     import onnxruntime as ort
-    from onnxruntime import quantization as q
+
+    from depthhand.export.onnx import quantize_onnx
 
     parser = argparse.ArgumentParser()
     parser.add_argument("model", type=Path)
@@ -47,21 +48,9 @@ def main() -> None:
     fp32 = run(str(args.model)).astype(np.float64)
     print(f"fp32: mean error {error_mm(fp32):.3f} mm on {len(test)} crops")
     for per_channel in (False, True):
-
-        class _Reader(q.CalibrationDataReader):  # type: ignore[misc]
-            def __init__(self) -> None:
-                self.items = iter([{"patch": calibration[i : i + 1]} for i in range(len(calibration))])
-
-            def get_next(self) -> dict[str, np.ndarray] | None:
-                return next(self.items, None)
-
         with tempfile.TemporaryDirectory() as tmp:
-            dst = str(Path(tmp) / "int8.onnx")
-            q.quantize_static(
-                str(args.model), dst, _Reader(), quant_format=q.QuantFormat.QDQ, op_types_to_quantize=["Conv"],
-                activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8, per_channel=per_channel,
-            )  # fmt: skip
-            int8 = run(dst).astype(np.float64)
+            dst = quantize_onnx(args.model, "static", calibration, Path(tmp) / "int8.onnx", per_channel=per_channel)
+            int8 = run(str(dst)).astype(np.float64)
         shift = float(np.linalg.norm((int8 - fp32) * half_cube, axis=-1).mean())
         kind = "per-channel" if per_channel else "per-tensor"
         print(f"int8 static {kind}: joint shift {shift:.3f} mm, mean error {error_mm(int8):.3f} mm")

@@ -197,6 +197,7 @@ def quantize_onnx(
     mode: str = "dynamic",
     calibration: np.ndarray | None = None,
     out_path: str | Path | None = None,
+    per_channel: bool = True,
 ) -> Path:
     """Write an int8 copy of an exported model (metadata kept).
 
@@ -209,6 +210,7 @@ def quantize_onnx(
             weights), so int8 is an option for experiments, not a shipped path (``scripts/int8_drift.py``).
         calibration: (N, 1, S, S) patches for static calibration (default: 32 hand-like patches).
         out_path: Target (default: ``<name>.int8-<mode>.onnx`` beside the input).
+        per_channel: Static mode: one weight scale per output channel (default) instead of one per tensor.
     """
     from onnxruntime import quantization as q
 
@@ -230,7 +232,7 @@ def quantize_onnx(
 
         q.quantize_static(
             str(src), str(dst), _Reader(), quant_format=q.QuantFormat.QDQ, op_types_to_quantize=["Conv"],
-            activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8, per_channel=True,
+            activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8, per_channel=per_channel,
         )  # fmt: skip
     else:
         raise ValueError(f"unknown quantisation mode {mode!r}; expected 'dynamic' or 'static'")
