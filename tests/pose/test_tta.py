@@ -131,3 +131,5 @@ def test_xyz_crop_model_refuses_rotation(tmp_path) -> None:
     export_onnx(create_model("crossinfonet_nyu14").eval(), path, check=False)
     with pytest.raises(ValueError, match="need a uvd_crop model"):
         PoseEstimator(PoseEstimatorOptions(path, tta_deg=10.0))
+    with pytest.raises(ValueError, match="need a uvd_crop model"):
+        PoseEstimator(PoseEstimatorOptions(path, tta_mirror=True))
