@@ -184,7 +184,7 @@ class HandPipeline:
         return poses
 
     def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
-        from depthhand.geometry.camera import xyz_to_uvd
+        from depthhand.geometry.camera import inside_image, xyz_to_uvd
         from depthhand.pose.decode import crop_output_to_xyz
         from depthhand.pose.handedness import handedness_from_joints
 
@@ -199,6 +199,7 @@ class HandPipeline:
             info.joint_set,
             handedness=hand if hand is not Handedness.UNKNOWN else box.handedness,
             score=float(box.score),
+            visible=inside_image(xyz, frame.intrinsics),  # joints beyond the image edge are extrapolated
         )
 
     def close(self) -> None:

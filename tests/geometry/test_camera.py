@@ -10,6 +10,7 @@ from depthhand.geometry.camera import (
     Axes,
     depth_to_points,
     flip_y,
+    inside_image,
     points_to_depth,
     uvd_to_xyz,
     xyz_to_uvd,
@@ -34,6 +35,22 @@ def test_uvd_xyz_round_trip(k: CameraIntrinsics, pts: list[tuple[float, float, f
     uvd = np.array(pts)
     back = xyz_to_uvd(uvd_to_xyz(uvd, k, axes), k, axes)
     np.testing.assert_allclose(back, uvd, rtol=0, atol=1e-7)
+
+
+@given(intrinsics_st, st.lists(uvd_st, min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_inside_image_is_the_pixel_area(k: CameraIntrinsics, pts: list[tuple[float, float, float]]) -> None:
+    uvd = np.array(pts)
+    u, v = uvd[:, 0], uvd[:, 1]
+    expected = (u >= -0.5) & (u < 639.5) & (v >= -0.5) & (v < 479.5)
+    near_edge = (
+        (np.abs(u + 0.5) < 1e-6) | (np.abs(u - 639.5) < 1e-6) | (np.abs(v + 0.5) < 1e-6) | (np.abs(v - 479.5) < 1e-6)
+    )
+    got = inside_image(uvd_to_xyz(uvd, k), k)
+    np.testing.assert_array_equal(got[~near_edge], expected[~near_edge])
+    behind = uvd_to_xyz(uvd, k) * -1.0  # through the pinhole: same ray, z < 0, never in the image
+    assert not inside_image(behind, k).any()
+    assert inside_image(uvd_to_xyz(uvd, k).reshape(1, -1, 3), k).shape == (1, len(pts))
 
 
 @given(st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500), st.floats(1, 3000)), min_size=1))

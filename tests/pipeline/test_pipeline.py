@@ -75,6 +75,10 @@ def test_synthetic_frames_give_hands_with_timings(pipe: HandPipeline, synthetic_
             xyz = hand.pose.joints_xyz_mm.astype(np.float64)
             u = xyz[:, 0] / xyz[:, 2] * frame.intrinsics.fx + frame.intrinsics.cx
             np.testing.assert_allclose(hand.pose.joints_uvd[:, 0], u, atol=0.05)
+            v = xyz[:, 1] / xyz[:, 2] * frame.intrinsics.fy + frame.intrinsics.cy
+            w, h = frame.intrinsics.width, frame.intrinsics.height
+            inside = (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5) & (xyz[:, 2] > 0)
+            np.testing.assert_array_equal(hand.pose.visible, inside)  # joints beyond the edge are flagged
 
 
 def test_missing_model_is_a_clear_error(tmp_path) -> None:

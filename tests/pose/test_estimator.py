@@ -44,6 +44,30 @@ def test_round_trip_uvd_crop(fast_model_path, two_hand_frame):
         assert pose.joint_set is CANONICAL21
 
 
+def test_joints_beyond_the_image_edge_are_not_visible():
+    from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
+    from depthhand.structures import DepthFrame
+    from depthhand.synth.crops import joints_in_image
+    from depthhand.synth.scenes import render_scene, sample_scene
+
+    rng = np.random.default_rng(21)
+    scene = next(
+        s
+        for s in (sample_scene("topdown", rng) for _ in range(200))  # a hand reaching in over the edge
+        if 0.4 <= joints_in_image(s.geometries[0].joints_xyz_mm, s.intrinsics) <= 0.8
+    )
+    sample = render_scene(scene, rng, noise=None)
+    frame = DepthFrame(sample.depth_mm, sample.intrinsics)
+    with PoseEstimator.create_from_model_path(shipped_weights(DEFAULT_POSE_MODEL)) as est:
+        (pose,) = est.estimate(frame, sample.center_xyz_mm[:1])
+    u, v, d = pose.joints_uvd.astype(np.float64).T
+    w, h = frame.intrinsics.width, frame.intrinsics.height
+    inside = (d > 0) & (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5)
+    assert inside.any() and not inside.all()  # the case under test: predicted joints on both sides of the edge
+    np.testing.assert_array_equal(pose.visible, inside)
+    assert pose.to_dict()["visible"] == inside.tolist()
+
+
 def test_round_trip_xyz_crop(fast_model_path, two_hand_frame, tmp_path):
     # The same network declared as xyz_crop: the estimator must uncrop with xyz·cube/2 + centre.
     proto = onnx.load(str(fast_model_path))

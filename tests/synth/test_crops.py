@@ -82,6 +82,19 @@ def test_min_in_image_keeps_whole_hands_only():
         generate_crops(1, np.random.default_rng(0), min_in_image=1.5)
 
 
+def test_max_in_image_keeps_hands_over_the_image_edge_only():
+    rng_all, rng_edge = np.random.default_rng(11), np.random.default_rng(11)
+    _, _, every = generate_crops(48, rng_all, "topdown", noise=None)
+    _, _, edge = generate_crops(12, rng_edge, "topdown", noise=None, min_in_image=0.3, max_in_image=0.99)
+    assert np.all((edge.in_image >= 0.3) & (edge.in_image <= 0.99))
+    recomputed = [joints_in_image(j, k) for j, k in zip(edge.joints_xyz_mm, edge.intrinsics, strict=True)]
+    np.testing.assert_array_equal(edge.in_image, recomputed)
+    assert np.mean(every.in_image == 1.0) > 0.5  # unfiltered, most top-down hands are whole: the filter did the work
+    for lo, hi in ((0.0, 1.5), (0.8, 0.5)):
+        with pytest.raises(ValueError, match="max_in_image"):
+            generate_crops(1, np.random.default_rng(0), min_in_image=lo, max_in_image=hi)
+
+
 def test_crops_spec_in_image():
     assert parse_crops_spec("@5?in_image=1", ("topdown",)).min_in_image == 1.0
     assert parse_crops_spec("@5", ("topdown",)).min_in_image == 0.0

@@ -47,5 +47,9 @@ def test_synth_crops_command_writes_training_file(tmp_path, capsys) -> None:
         expected = generate_crop_arrays(5, 4, ("frontal", "topdown"), progress=False, min_in_image=1.0)
         np.testing.assert_array_equal(data["patches"], expected["patches"])
     assert len(open_training_data(f"crops:{out}", SampleConfig(CANONICAL21))) == 5
+    edge = tmp_path / "edge.npz"
+    assert main(["synth", "--crops", "3", "--seed", "4", "--max-in-image", "0.9", "--quiet", "--out", str(edge)]) == 0
+    with np.load(edge) as data:
+        assert data["in_image"].shape == (3,) and np.all(data["in_image"] <= 0.9)
     assert main(["synth", "--crops", "5", "--out", str(tmp_path / "crops"), "--quiet"]) == 1
     assert "give --out FILE.npz" in capsys.readouterr().err

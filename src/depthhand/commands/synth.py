@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="with --crops: keep hands with at least this fraction of joints inside the image",
     )
+    parser.add_argument(
+        "--max-in-image",
+        type=float,
+        default=1.0,
+        help="with --crops: keep hands with at most this fraction of joints inside the image (e.g. 0.95: only "
+        "hands reaching in over the image edge)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,7 +105,13 @@ def _write_crops(args: argparse.Namespace) -> int:
     scenes = tuple(args.scene.split(","))
     noise = None if args.noise == "none" else (args.noise or "random")
     arrays = generate_crop_arrays(
-        args.crops, args.seed, scenes, noise=noise, progress=not args.quiet, min_in_image=args.min_in_image
+        args.crops,
+        args.seed,
+        scenes,
+        noise=noise,
+        progress=not args.quiet,
+        min_in_image=args.min_in_image,
+        max_in_image=args.max_in_image,
     )
     save_crop_arrays(arrays, args.out)
     print(f"wrote {args.crops} crops ({', '.join(scenes)}, seed {args.seed}) to {args.out}")

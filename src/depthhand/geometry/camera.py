@@ -95,6 +95,30 @@ def xyz_to_uvd(xyz: ArrayLike, intrinsics: CameraIntrinsics, axes: Axes = Axes.Y
     return np.stack([u, v, z], axis=-1)
 
 
+def inside_image(xyz: ArrayLike, intrinsics: CameraIntrinsics) -> npt.NDArray[np.bool_]:
+    """Which camera points lie in front of the camera and project inside the image.
+
+    A point counts when ``z > 0`` and its pixel ``(u, v) = (fx·x/z + cx, fy·y/z + cy)`` lies in
+    ``[−0.5, W − 0.5) × [−0.5, H − 0.5)`` (the image's pixel area, pixel-centre convention).
+
+    Args:
+        xyz: (..., 3) camera points in mm (y down).
+        intrinsics: The camera (its ``width`` and ``height`` are the image's).
+
+    Returns:
+        (...) bool.
+    """
+    p = _as_points(xyz, "xyz")
+    z = p[..., 2]
+    safe = np.where(z > 0, z, 1.0)
+    u = p[..., 0] / safe * intrinsics.fx + intrinsics.cx
+    v = p[..., 1] / safe * intrinsics.fy + intrinsics.cy
+    inside: npt.NDArray[np.bool_] = (
+        (z > 0) & (u >= -0.5) & (u < intrinsics.width - 0.5) & (v >= -0.5) & (v < intrinsics.height - 0.5)
+    )
+    return inside
+
+
 def flip_y(xyz: ArrayLike) -> F64:
     """Convert between the y-up and y-down conventions (its own inverse)."""
     p = _as_points(xyz, "xyz").copy()

@@ -18,7 +18,7 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
-from depthhand.geometry.camera import xyz_to_uvd
+from depthhand.geometry.camera import inside_image, xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, make_crop
 from depthhand.pose.backends import Backend, open_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
@@ -169,7 +169,8 @@ class PoseEstimator:
             centers_xyz_mm: (N, 3) or (3,) hand centres, camera mm; N may be 0.
 
         Returns:
-            One :class:`HandPose` per centre, joints in camera mm and image uvd.
+            One :class:`HandPose` per centre, joints in camera mm and image uvd; ``visible`` is False for joints
+            outside the camera image (the network's guess beyond the edge, e.g. the wrist of a hand reaching in).
         """
         patches, crops = self.crop_hands(frame, centers_xyz_mm)
         if not crops:
@@ -179,7 +180,8 @@ class PoseEstimator:
         for out, crop in zip(raw, crops, strict=True):
             xyz = crop_output_to_xyz(out, self.info.output_space, crop, frame.intrinsics)
             uvd = xyz_to_uvd(xyz, frame.intrinsics)
-            poses.append(HandPose(xyz.astype(np.float32), uvd.astype(np.float32), self.info.joint_set))
+            visible = inside_image(xyz, frame.intrinsics)  # joints beyond the image edge are extrapolated
+            poses.append(HandPose(xyz.astype(np.float32), uvd.astype(np.float32), self.info.joint_set, visible=visible))
         return poses
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from depthhand.geometry.camera import inside_image
 from depthhand.geometry.crop import apply_affine_uv, bounds_affine, crop_bounds, crop_depth, joints_to_crop
 from depthhand.structures import CameraIntrinsics, HandCrop, Handedness
 from depthhand.synth.raycast import render_depth
@@ -63,8 +64,8 @@ MAX_SCENE_TRIES = 200
 def joints_in_image(joints_xyz_mm: npt.ArrayLike, intrinsics: CameraIntrinsics) -> F64:
     """Fraction of joints in front of the camera whose projection falls inside the image.
 
-    A joint counts when ``z > 0`` and its pixel ``(u, v) = (fx·x/z + cx, fy·y/z + cy)`` lies in
-    ``[−0.5, W − 0.5) × [−0.5, H − 0.5)`` (the image's pixel area, pixel-centre convention).
+    A joint counts as :func:`depthhand.geometry.camera.inside_image` says (``z > 0`` and the pixel inside the
+    image's pixel area).
 
     Args:
         joints_xyz_mm: (..., J, 3) joints, camera mm.
@@ -73,13 +74,7 @@ def joints_in_image(joints_xyz_mm: npt.ArrayLike, intrinsics: CameraIntrinsics) 
     Returns:
         (...) float64 fractions in [0, 1].
     """
-    j = np.asarray(joints_xyz_mm, np.float64)
-    z = j[..., 2]
-    safe = np.where(z > 0, z, 1.0)
-    u = j[..., 0] / safe * intrinsics.fx + intrinsics.cx
-    v = j[..., 1] / safe * intrinsics.fy + intrinsics.cy
-    inside = (z > 0) & (u >= -0.5) & (u < intrinsics.width - 0.5) & (v >= -0.5) & (v < intrinsics.height - 0.5)
-    out: F64 = inside.mean(axis=-1)
+    out: F64 = inside_image(joints_xyz_mm, intrinsics).mean(axis=-1)
     return out
 
 
@@ -196,6 +191,7 @@ def generate_crops(
     center_jitter_mm: float = 8.0,
     render_scale: float | None = None,
     min_in_image: float = 0.0,
+    max_in_image: float = 1.0,
 ) -> tuple[F32, F32, CropMeta]:
     """Render ``n`` labelled, noisy hand crops in memory.
 
@@ -212,6 +208,8 @@ def generate_crops(
         min_in_image: Redraw a scene until at least this fraction of its hand's joints lies inside the camera
             image (1.0 = the whole hand in view, as in the public benchmarks' test frames). The default 0 keeps
             every scene and draws exactly the random numbers earlier versions drew.
+        max_in_image: Redraw a scene until at most this fraction of its hand's joints lies inside the image (below
+            1: hands reaching in over the image edge only, to train on them more often than scenes draw them).
 
     Returns:
         ``(patches, joints_crop, meta)``: (N, S, S) float32 in [−1, 1] (background +1), (N, 21, 3) float32
@@ -226,6 +224,8 @@ def generate_crops(
         raise ValueError(f"n must be a non-negative integer, got {n}")
     if not 0.0 <= min_in_image <= 1.0:
         raise ValueError(f"min_in_image must be a fraction in [0, 1], got {min_in_image}")
+    if not min_in_image <= max_in_image <= 1.0:
+        raise ValueError(f"max_in_image must be a fraction in [min_in_image={min_in_image}, 1], got {max_in_image}")
     patches = np.empty((n, crop_size, crop_size), np.float32)
     joints_crop = np.empty((n, 21, 3), np.float32)
     joints = np.empty((n, 21, 3))
@@ -234,7 +234,7 @@ def generate_crops(
     in_image = np.empty(n)
     crops, hands, intrs = [], [], []
     for i in range(n):
-        sc, in_image[i] = _scene_in_view(scene, rng, intrinsics, min_in_image)
+        sc, in_image[i] = _scene_in_view(scene, rng, intrinsics, min_in_image, max_in_image)
         intr = sc.intrinsics
         j = sc.geometries[0].joints_xyz_mm
         center = palm_center(j) + rng.normal(0, center_jitter_mm, 3)
@@ -255,15 +255,21 @@ def generate_crops(
 
 
 def _scene_in_view(
-    family: str, rng: np.random.Generator, intrinsics: CameraIntrinsics | None, min_in_image: float
+    family: str,
+    rng: np.random.Generator,
+    intrinsics: CameraIntrinsics | None,
+    min_in_image: float,
+    max_in_image: float = 1.0,
 ) -> tuple[Scene, float]:
-    """The first sampled scene whose first hand has at least ``min_in_image`` of its joints in the image."""
+    """The first sampled scene whose first hand has ``min_in_image`` to ``max_in_image`` of its joints in the image."""
     for _ in range(MAX_SCENE_TRIES):
         sc = sample_scene(family, rng, intrinsics)
         frac = float(joints_in_image(sc.geometries[0].joints_xyz_mm, sc.intrinsics))
-        if frac >= min_in_image:
+        if min_in_image <= frac <= max_in_image:
             return sc, frac
-    raise RuntimeError(f"no {family} scene in {MAX_SCENE_TRIES} draws had {min_in_image:.0%} of the hand in view")
+    raise RuntimeError(
+        f"no {family} scene in {MAX_SCENE_TRIES} draws had {min_in_image:.0%} to {max_in_image:.0%} of the hand in view"
+    )
 
 
 def _cube(cube_mm: float | tuple[float, float, float]) -> F64:

@@ -39,11 +39,12 @@ def generate_crop_arrays(
     chunk: int = 64,
     progress: bool = True,
     min_in_image: float = 0.0,
+    max_in_image: float = 1.0,
 ) -> dict[str, npt.NDArray[Any]]:
     """Render ``n`` labelled crops, cycling through ``scenes`` in chunks.
 
-    ``min_in_image`` is passed to :func:`depthhand.synth.crops.generate_crops` (fraction of the hand's joints
-    that must lie inside the camera image).
+    ``min_in_image`` and ``max_in_image`` are passed to :func:`depthhand.synth.crops.generate_crops` (bounds on the
+    fraction of the hand's joints inside the camera image).
 
     Returns:
         ``patches`` (N, S, S) float32, ``joints_crop`` (N, 21, 3) float32 (xyz_crop), ``joints_uvd_crop``
@@ -69,7 +70,14 @@ def generate_crop_arrays(
         k = min(chunk, n - done)
         scene_index = (done // chunk) % len(scenes)
         patches, joints_crop, meta = generate_crops(
-            k, rng, scenes[scene_index], crop_size=crop_size, cube_mm=cube_mm, noise=noise, min_in_image=min_in_image
+            k,
+            rng,
+            scenes[scene_index],
+            crop_size=crop_size,
+            cube_mm=cube_mm,
+            noise=noise,
+            min_in_image=min_in_image,
+            max_in_image=max_in_image,
         )
         uvd = np.stack(
             [
