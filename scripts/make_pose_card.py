@@ -73,7 +73,8 @@ def main() -> None:
             times.append((time.perf_counter() - t0) * 1e3)
         info = est.info
     rows = [row for run in args.runs for row in csv.DictReader((run / "metrics.csv").open())]
-    best_index = min(range(len(rows)), key=lambda i: float(rows[i]["val_mean_err_mm"]))
+    last = list(csv.DictReader((args.runs[-1] / "metrics.csv").open()))  # the shipped best.pt is the last phase's
+    best_index = len(rows) - len(last) + min(range(len(last)), key=lambda i: float(last[i]["val_mean_err_mm"]))
     best = rows[best_index]  # phases that restart the epoch count (--init-weights) are numbered on
     card = {
         "name": "depthhand_fast (canonical21)",
@@ -103,10 +104,14 @@ def main() -> None:
             "least 80 % in the image), same augmentation, with an exponential moving average of the weights "
             "(decay 0.998 per step; the average is what was validated and shipped); phase 8 (fine-tuning from "
             "phase 7's best weights, epochs 455-494) on the seed-808, 909 and 1010 crops plus 80,000 new top-down "
-            "and frontal crops (seed 1111), same augmentation and average; validation: 3,000 crops of "
-            "seed 7 "
-            "(model selection, every crop); test: "
-            "held-out crops of seed 424242 (below), never used for selection",
+            "and frontal crops (seed 1111), same augmentation and average; phase 9 (fine-tuning from phase 8's "
+            "best weights, epochs 495-554) on the seed-1010 and 1111 crops plus 40,000 new top-down crops of hands "
+            "reaching in over the image edge only (seed 1212, 1 to 20 of the 21 joints inside the image) and "
+            "80,000 new top-down and frontal crops with no in-image filter (seed 1313), same augmentation and "
+            "average; phase 10 (fine-tuning from phase 9's best weights, epochs 555-584) on the phase-9 crops plus "
+            "80,000 more top-down and frontal crops with no filter (seed 1414); validation: 3,000 crops of seed 7 "
+            "(model selection, every crop; from phase 9 on only its 2,040 top-down and frontal crops, the target "
+            "scenes); test: held-out crops of seed 424242 (below), never used for selection",
             "command": "(phases 1-4 ran before crops: files were augmented; to repeat them today add --augment "
             "none) phase 1: depthhand train --data crops:runs/crops_train_a.npz "
             "--val-data crops:runs/crops_val.npz --model depthhand_fast --joint-set canonical21 --epochs 40 "
@@ -138,7 +143,17 @@ def main() -> None:
             "depthhand train --data crops:runs/crops_train_g.npz,runs/crops_train_h.npz,runs/crops_train_i.npz,"
             "runs/crops_train_j.npz (validation, model and augmentation as phase 5) --init-weights "
             "runs/fast_g/best.pt --ema 0.998 --epochs 40 --max-steps 150 --batch-size 64 --lr 1e-4 --lr-decay 0.95 "
-            "--threads 2 --workers 0 --precision bf16 --out runs/fast_h",
+            "--threads 2 --workers 0 --precision bf16 --out runs/fast_h; phase 9: depthhand synth --crops 40000 "
+            "--scene topdown --seed 1212 --max-in-image 0.99 --out runs/crops_train_k.npz and depthhand synth "
+            "--crops 80000 --scene topdown,frontal --seed 1313 --out runs/crops_train_l.npz, then depthhand train "
+            "--data crops:runs/crops_train_i.npz,runs/crops_train_j.npz,runs/crops_train_k.npz,"
+            "runs/crops_train_l.npz --val-data crops:runs/crops_val_tf.npz (the seed-7 crops of scenes topdown "
+            "and frontal) --model depthhand_fast --joint-set canonical21 --init-weights runs/fast_h/best.pt "
+            "--augment combined --rotation-deg 45 --ema 0.998 --epochs 60 --max-steps 150 --batch-size 64 "
+            "--lr 2e-4 --lr-decay 0.96 --threads 2 --workers 0 --precision bf16 --out runs/fast_i; phase 10: "
+            "depthhand synth --crops 80000 --scene topdown,frontal --seed 1414 --out runs/crops_train_m.npz, then "
+            "the same with --data ...,runs/crops_train_m.npz --init-weights runs/fast_i/best.pt --epochs 30 "
+            "--lr 6e-5 --lr-decay 0.96 --out runs/fast_j",
             "hardware": "2-core AMD EPYC CPU (no GPU), shared with other jobs",
             "epochs_run": len(rows),
             "samples_seen": int(sum(float(r["train_steps"]) for r in rows) * 64),
@@ -147,6 +162,7 @@ def main() -> None:
         },
         "heldout_synthetic": _scores(reports),
         "heldout_synthetic_in_view": _scores(reports_in_view),
+        "heldout_synthetic_topdown_by_joints_in_image": _topdown_by_in_image(args.onnx, args.count, reports),
         **(
             {
                 f"heldout_synthetic_tta{args.tta_deg:g}_mirror": tta,
@@ -159,14 +175,41 @@ def main() -> None:
         "evaluation_command": f"depthhand eval --model {args.onnx} --data '{data}' (and '{data_in_view}')",
         "known_weaknesses": [
             "trained on synthetic hands only; never measured on real labelled frames (no dataset images here)",
-            "short CPU-only training; the 8 mm target on held-out synthetic data is not reached in every scene",
-            "hands partly outside the camera image (16 % of top-down scenes) are poorly estimated",
-            "the last two phases trained mostly on top-down and frontal crops; the egocentric scene, not a target, "
-            "lost 0.2 mm (10.79 -> 11.02 mm every crop)",
+            "short CPU-only training; top-down every crop stays above 8 mm (8.27) without test-time views (7.86 "
+            "with the six views of --tta-deg 15 --tta-mirror)",
+            "hands mostly outside the camera image are guesses: top-down test crops with under half of their "
+            "joints in the image (6.6 %) have 30.0 mm mean error, 50-79 % in the image 17.0 mm "
+            "(heldout_synthetic_topdown_by_joints_in_image); the pipeline's detector does not report hands whose "
+            "palm centre is outside the image, and such joints come back with visible = false",
+            "phases 7-10 trained on top-down and frontal crops only; the egocentric scene, not a target, went from "
+            "10.79 mm (phase 6) to 12.75 mm every crop",
         ],
     }
     write_json(args.out, card, indent=1)
     print(json.dumps({"all": card["heldout_synthetic"], "in_view": card["heldout_synthetic_in_view"]}, indent=1))
+
+
+def _topdown_by_in_image(onnx: Path, count: int, reports: list[Any]) -> dict[str, Any]:
+    """Top-down every-crop error split by the fraction of the hand's joints inside the camera image."""
+    from depthhand.evaluate.metrics import joint_errors_mm
+    from depthhand.evaluate.model import predict_synthetic_crops
+
+    with PoseEstimator(PoseEstimatorOptions(onnx, num_threads=2)) as est:  # the same crops as evaluate_model's
+        pred, meta = predict_synthetic_crops(est, count, np.random.default_rng([424242, 0]), "topdown")
+    per_crop = joint_errors_mm(pred, meta.joints_xyz_mm).mean(axis=1)
+    topdown = next(r for r in reports if r.name.endswith("[topdown]"))
+    assert abs(per_crop.mean() - topdown.mean_mm) < 1e-6, "not the card's top-down crops"
+    frac = meta.in_image
+    buckets = {
+        "whole hand": frac == 1.0,
+        "80-99 %": (frac >= 0.8) & (frac < 1.0),
+        "50-79 %": (frac >= 0.5) & (frac < 0.8),
+        "under 50 %": frac < 0.5,
+    }
+    return {
+        name: {"crops": int(m.sum()), "mean_mm": round(float(per_crop[m].mean()), 3) if m.any() else None}
+        for name, m in buckets.items()
+    }
 
 
 def _scores(reports: list[Any]) -> dict[str, Any]:

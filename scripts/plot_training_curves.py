@@ -4,7 +4,9 @@ Usage: python scripts/plot_training_curves.py OUT.png LABEL=RUN_DIR[,RUN_DIR...]
        [--max-epochs N]
 
 Each ``RUN_DIR`` holds the ``metrics.csv`` of ``depthhand train``; the directories after one label are the phases
-of one model, concatenated in order. Prints, per label, the validation error at every epoch end and the wall time.
+of one model, concatenated in order; ``LABEL=+RUN_DIR[,...]`` continues the previous label's sample count (later
+phases of the same model, drawn apart because they were validated on other crops). Prints, per label, the
+validation error at every epoch end and the wall time.
 """
 
 from __future__ import annotations
@@ -37,18 +39,20 @@ def main() -> None:
     parser.add_argument("--title", default="validation error during training (synthetic crops)")
     args = parser.parse_args()
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    total = 0.0
     for spec in args.runs:
         label, _, dirs = spec.partition("=")
-        rows = _rows([Path(d) for d in dirs.split(",")])[: args.max_epochs]
-        seen, err, wall = [], [], 0.0
-        total = 0.0
+        if not dirs.startswith("+"):
+            total = 0.0
+        rows = _rows([Path(d) for d in dirs.lstrip("+").split(",")])[: args.max_epochs]
+        seen, err, wall, start = [], [], 0.0, total
         for r in rows:
             total += r["train_steps"] * args.batch
             wall += r.get("time_s", 0.0)
             seen.append(total / 1e3)
             err.append(r["val_mean_err_mm"])
         ax.plot(seen, err, marker=".", label=label)
-        print(f"{label}: {len(rows)} epochs, {total:,.0f} samples, {wall / 60:.1f} min")
+        print(f"{label}: {len(rows)} epochs, {total - start:,.0f} samples, {wall / 60:.1f} min")
         print("  " + " ".join(f"{e:.2f}" for e in err))
     ax.set_xlabel("training samples seen (thousands)")
     ax.set_ylabel("validation mean 3-D error (mm)")
