@@ -106,7 +106,7 @@ def main() -> None:
             "phase 7's best weights, epochs 455-494) on the seed-808, 909 and 1010 crops plus 80,000 new top-down "
             "and frontal crops (seed 1111), same augmentation and average; phase 9 (fine-tuning from phase 8's "
             "best weights, epochs 495-554) on the seed-1010 and 1111 crops plus 40,000 new top-down crops of hands "
-            "reaching in over the image edge only (seed 1212, 1 to 20 of the 21 joints inside the image) and "
+            "reaching in over the image edge only (seed 1212, at most 20 of the 21 joints inside the image) and "
             "80,000 new top-down and frontal crops with no in-image filter (seed 1313), same augmentation and "
             "average; phase 10 (fine-tuning from phase 9's best weights, epochs 555-584) on the phase-9 crops plus "
             "80,000 more top-down and frontal crops with no filter (seed 1414); validation: 3,000 crops of seed 7 "

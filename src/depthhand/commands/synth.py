@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-in-image",
         type=float,
         default=1.0,
-        help="with --crops: keep hands with at most this fraction of joints inside the image (e.g. 0.95: only "
+        help="with --crops: keep hands with at most this fraction of joints inside the image (e.g. 0.99: only "
         "hands reaching in over the image edge)",
     )
 
