@@ -124,6 +124,19 @@ def test_smoothing_reduces_joint_jitter_and_projects_uvd() -> None:
     assert smooth_std < 0.4 * raw_std  # measured ≈ 0.31 (first-order low-pass at 1 Hz, 30 fps)
 
 
+def test_visibility_follows_the_smoothed_joints() -> None:
+    # A hand straddling the image's left edge: the tracked pose flags the smoothed joints beyond it.
+    tracker = HandTracker(TrackerConfig(min_cutoff=1.0, beta=0.0))
+    c = np.array([(0.0 - K.cx) * 650.0 / K.fx, 0.0, 650.0])
+    for i in range(10):
+        p = hand(c, noise=3.0, seed=i)  # its own flags say every joint is visible
+        (h,) = tracker.update([p], i * DT_US, intrinsics=K)
+        u, v, d = h.pose.joints_uvd.astype(np.float64).T
+        inside = (d > 0) & (u >= -0.5) & (u < K.width - 0.5) & (v >= -0.5) & (v < K.height - 0.5)
+        assert inside.any() and not inside.all()
+        np.testing.assert_array_equal(h.pose.visible, inside)
+
+
 def test_limits_and_bad_input() -> None:
     tracker = HandTracker(TrackerConfig(max_hands=2))
     centers = [np.array([x, 0.0, 600.0]) for x in (-300.0, 0.0, 300.0)]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from depthhand.geometry.camera import xyz_to_uvd
+from depthhand.geometry.camera import inside_image, xyz_to_uvd
 from depthhand.structures import CameraIntrinsics, HandBox, Handedness, HandPose, TrackedHand
 from depthhand.track.filters import OneEuroFilter
 
@@ -130,6 +130,7 @@ class _Track:
             joints_xyz_mm=xyz.astype(np.float32),
             joints_uvd=uvd.astype(np.float32),
             handedness=majority(self.votes),
+            visible=inside_image(xyz, intrinsics) if intrinsics is not None else pose.visible,
         )
         self.box = box
 
