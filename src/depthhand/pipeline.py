@@ -184,22 +184,13 @@ class HandPipeline:
         return poses
 
     def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
-        from depthhand.geometry.camera import inside_image, xyz_to_uvd
-        from depthhand.pose.decode import crop_output_to_xyz
         from depthhand.pose.handedness import handedness_from_joints
 
-        info = self.estimator.info
-        xyz = crop_output_to_xyz(out, info.output_space, crop, frame.intrinsics)
-        uvd = xyz_to_uvd(xyz, frame.intrinsics)
+        pose = self.estimator.decode(out, crop, frame.intrinsics)
         # The pose's palm chirality beats the detector's handedness head (real SR305 frames: 11/11 vs 0/11).
-        hand = handedness_from_joints(xyz, info.joint_set.name)
-        return HandPose(
-            xyz.astype(np.float32),
-            uvd.astype(np.float32),
-            info.joint_set,
-            handedness=hand if hand is not Handedness.UNKNOWN else box.handedness,
-            score=float(box.score),
-            visible=inside_image(xyz, frame.intrinsics),  # joints beyond the image edge are extrapolated
+        hand = handedness_from_joints(pose.joints_xyz_mm, self.estimator.info.joint_set.name)
+        return dataclasses.replace(
+            pose, handedness=hand if hand is not Handedness.UNKNOWN else box.handedness, score=float(box.score)
         )
 
     def close(self) -> None:

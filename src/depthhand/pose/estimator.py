@@ -24,7 +24,7 @@ from depthhand.pose.backends import Backend, open_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
 from depthhand.pose.tta import average_views, tta_views, view_patches
 from depthhand.skeleton import JointSet, get_joint_set
-from depthhand.structures import DepthFrame, HandCrop, HandPose
+from depthhand.structures import CameraIntrinsics, DepthFrame, HandCrop, HandPose
 
 __all__ = ["PoseEstimator", "PoseEstimatorOptions", "PoseModelInfo"]
 
@@ -176,13 +176,24 @@ class PoseEstimator:
         if not crops:
             return []
         raw = self.predict_patches(patches)
-        poses = []
-        for out, crop in zip(raw, crops, strict=True):
-            xyz = crop_output_to_xyz(out, self.info.output_space, crop, frame.intrinsics)
-            uvd = xyz_to_uvd(xyz, frame.intrinsics)
-            visible = inside_image(xyz, frame.intrinsics)  # joints beyond the image edge are extrapolated
-            poses.append(HandPose(xyz.astype(np.float32), uvd.astype(np.float32), self.info.joint_set, visible=visible))
-        return poses
+        return [self.decode(out, crop, frame.intrinsics) for out, crop in zip(raw, crops, strict=True)]
+
+    def decode(self, output: npt.NDArray[np.floating], crop: HandCrop, intrinsics: CameraIntrinsics) -> HandPose:
+        """One hand's network output → :class:`HandPose` in camera mm and image uvd.
+
+        Args:
+            output: (J, 3) network output for the hand, in the model's output space.
+            crop: The crop the patch was cut with.
+            intrinsics: The frame's camera.
+
+        Returns:
+            The pose; ``visible`` is False for joints outside the camera image (the network's guess beyond the
+            edge, e.g. the wrist of a hand reaching in).
+        """
+        xyz = crop_output_to_xyz(output, self.info.output_space, crop, intrinsics)
+        uvd = xyz_to_uvd(xyz, intrinsics)
+        visible = inside_image(xyz, intrinsics)
+        return HandPose(xyz.astype(np.float32), uvd.astype(np.float32), self.info.joint_set, visible=visible)
 
     def close(self) -> None:
         """Release the runtime."""
