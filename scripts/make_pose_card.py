@@ -190,9 +190,10 @@ def main() -> None:
 
 
 def _topdown_by_in_image(onnx: Path, count: int, reports: list[Any]) -> dict[str, Any]:
-    """Top-down every-crop error split by the fraction of the hand's joints inside the camera image."""
+    """Top-down every-crop error split by the fraction of the hand's joints in the camera image, and by crop centre."""
     from depthhand.evaluate.metrics import joint_errors_mm
     from depthhand.evaluate.model import predict_synthetic_crops
+    from depthhand.geometry.camera import inside_image
 
     with PoseEstimator(PoseEstimatorOptions(onnx, num_threads=2)) as est:  # the same crops as evaluate_model's
         pred, meta = predict_synthetic_crops(est, count, np.random.default_rng([424242, 0]), "topdown")
@@ -206,6 +207,10 @@ def _topdown_by_in_image(onnx: Path, count: int, reports: list[Any]) -> dict[str
         "50-79 %": (frac >= 0.5) & (frac < 0.8),
         "under 50 %": frac < 0.5,
     }
+    # A detected centre is an image pixel (+ depth), so the pipeline never cuts a crop centred off the image.
+    centre_in = np.array([bool(inside_image(c, k)) for c, k in zip(meta.center_xyz_mm, meta.intrinsics, strict=True)])
+    buckets["crop centre in the image (crops the pipeline can cut)"] = centre_in
+    buckets["crop centre outside the image"] = ~centre_in
     return {
         name: {"crops": int(m.sum()), "mean_mm": round(float(per_crop[m].mean()), 3) if m.any() else None}
         for name, m in buckets.items()

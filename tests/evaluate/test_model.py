@@ -36,6 +36,30 @@ def test_in_view_protocol_scores_the_same_crops_as_a_direct_run() -> None:
     assert report.mean_mm == pytest.approx(float(errors.mean()), abs=1e-6)
 
 
+def test_centre_in_image_protocol_scores_the_same_crops_less_those_centred_off_the_image() -> None:
+    from depthhand.evaluate.model import predict_synthetic_crops
+    from depthhand.pose.estimator import PoseEstimatorOptions
+
+    model = shipped_weights("depthhand_fast.onnx")
+    spec = "synth:@8?scenes=topdown&seed=2"  # seed 2: one of its 8 top-down crops is centred off the image
+    (every,) = evaluate_model(model, spec, progress=False, threads=1)
+    (served,) = evaluate_model(model, spec + "&centre_in_image=1", progress=False, threads=1)
+    assert "centre in image" in served.dataset and "centre in image" not in every.dataset
+    with PoseEstimator(PoseEstimatorOptions(model, num_threads=1)) as est:
+        pred, meta = predict_synthetic_crops(est, 8, np.random.default_rng([2, 0]), "topdown")
+    # independent projection of each crop centre: pixel (fx x/z + cx, fy y/z + cy) inside the image's pixel area
+    keep = []
+    for c, k in zip(meta.center_xyz_mm, meta.intrinsics, strict=True):
+        u, v = k.fx * c[0] / c[2] + k.cx, k.fy * c[1] / c[2] + k.cy
+        keep.append(c[2] > 0 and -0.5 <= u < k.width - 0.5 and -0.5 <= v < k.height - 0.5)
+    keep_a = np.array(keep)
+    assert 0 < keep_a.sum() < 8  # the spec above has crops of both kinds
+    assert every.num_frames == 8 and served.num_frames == keep_a.sum()
+    errors = np.linalg.norm(pred - meta.joints_xyz_mm, axis=-1)
+    assert served.mean_mm == pytest.approx(float(errors[keep_a].mean()), abs=1e-6)
+    assert every.mean_mm == pytest.approx(float(errors.mean()), abs=1e-6)
+
+
 def test_reader_spec_matches_a_direct_computation(icvl_root) -> None:  # noqa: F811
     root, _ = icvl_root
     model = shipped_weights("depthhand_fast.onnx")

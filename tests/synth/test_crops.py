@@ -101,3 +101,8 @@ def test_crops_spec_in_image():
     for bad in ("@5?in_image=x", "@5?in_image=-0.1"):
         with pytest.raises(ValueError, match="in_image must be a fraction"):
             parse_crops_spec(bad, ("topdown",))
+    assert parse_crops_spec("@5?centre_in_image=1", ("topdown",)).centre_in_image
+    assert not parse_crops_spec("@5?centre_in_image=0", ("topdown",)).centre_in_image
+    assert not parse_crops_spec("@5", ("topdown",)).centre_in_image
+    with pytest.raises(ValueError, match="centre_in_image must be 0 or 1"):
+        parse_crops_spec("@5?centre_in_image=yes", ("topdown",))

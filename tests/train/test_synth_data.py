@@ -35,6 +35,16 @@ def test_in_memory_synth_spec() -> None:
         generate_crop_arrays(2, 0, scenes=("kitchen",), progress=False)
 
 
+def test_in_memory_synth_spec_can_keep_only_crops_centred_in_the_image() -> None:
+    arrays = generate_crop_arrays(8, 2, ("topdown",), progress=False)  # seed 2: one crop is centred off the image
+    keep = arrays["centre_in_image"]
+    assert keep.dtype == bool and 0 < keep.sum() < 8
+    ds = open_training_data("synth:@8?scenes=topdown&seed=2&centre_in_image=1", SampleConfig(CANONICAL21))
+    assert len(ds) == keep.sum()
+    np.testing.assert_array_equal(ds[len(ds) - 1]["patch"].numpy()[0], arrays["patches"][keep][-1])
+    assert len(open_training_data("synth:@8?scenes=topdown&seed=2", SampleConfig(CANONICAL21))) == 8
+
+
 def test_synth_crops_command_writes_training_file(tmp_path, capsys) -> None:
     from depthhand.cli import main
 

@@ -56,6 +56,15 @@ class CropMeta:
     family: str
     in_image: F64
 
+    def centre_in_image(self) -> npt.NDArray[np.bool_]:
+        """(N,) whether each crop's centre projects inside its camera image.
+
+        Only such crops occur at run time: a detected hand centre is an image pixel plus a depth.
+        """
+        return np.array(
+            [bool(inside_image(c, k)) for c, k in zip(self.center_xyz_mm, self.intrinsics, strict=True)], bool
+        )
+
 
 MAX_SCENE_TRIES = 200
 """Scenes drawn per crop before :func:`generate_crops` gives up on ``min_in_image``."""
@@ -292,7 +301,7 @@ def _visible(clean: F32, joints_xyz_mm: F64, radii_mm: F64, intr: CameraIntrinsi
 
 @dataclass(frozen=True, slots=True)
 class CropsSpec:
-    """A request for in-memory crops, parsed from ``@COUNT?scenes=a,b&seed=S&noise=N&in_image=F``.
+    """A request for in-memory crops, parsed from ``@COUNT?scenes=a,b&seed=S&noise=N&in_image=F&centre_in_image=B``.
 
     Attributes:
         count: Crops (per scene for evaluation, in total for training).
@@ -300,6 +309,8 @@ class CropsSpec:
         seed: Random seed.
         noise: Sensor family, ``"random"``, ``"default"`` or None (clean).
         min_in_image: ``generate_crops``'s ``min_in_image`` (``in_image=1``: whole hands in view only).
+        centre_in_image: ``centre_in_image=1``: keep only the crops whose centre projects inside the image (the
+            crops the pipeline can cut), a subset of the same crops; the count per scene drops accordingly.
     """
 
     count: int
@@ -307,10 +318,11 @@ class CropsSpec:
     seed: int
     noise: str | None
     min_in_image: float = 0.0
+    centre_in_image: bool = False
 
 
 def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: int = 0) -> CropsSpec:
-    """Parse ``@COUNT?scenes=...&seed=...&noise=...&in_image=...`` (the part after ``synth:`` in data specs).
+    """Parse ``@COUNT?scenes=...&seed=...&noise=...&in_image=...&centre_in_image=...`` (after ``synth:``).
 
     Raises:
         ValueError: For a bad count, an unknown parameter or an unknown scene (naming what is accepted).
@@ -321,11 +333,13 @@ def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: i
         raise ValueError(f"synth:{text}: expected synth:@COUNT[?scenes=...&seed=...&noise=...]")
     count_text, _, query = text[1:].partition("?")
     params = dict(p.partition("=")[::2] for p in query.split("&") if p)
-    unknown = set(params) - {"scenes", "seed", "noise", "in_image"}
+    accepted = ("scenes", "seed", "noise", "in_image", "centre_in_image")
+    unknown = set(params) - set(accepted)
     if unknown:
-        raise ValueError(
-            f"synth:{text}: unknown parameter(s) {sorted(unknown)}; accepted: scenes, seed, noise, in_image"
-        )
+        raise ValueError(f"synth:{text}: unknown parameter(s) {sorted(unknown)}; accepted: {', '.join(accepted)}")
+    centre = params.get("centre_in_image", "0")
+    if centre not in ("0", "1"):
+        raise ValueError(f"synth:{text}: centre_in_image must be 0 or 1, got {centre!r}")
     try:
         count, seed = int(count_text), int(params.get("seed", default_seed))
     except ValueError:
@@ -343,4 +357,4 @@ def parse_crops_spec(text: str, default_scenes: tuple[str, ...], default_seed: i
         in_image = math.nan
     if not 0.0 <= in_image <= 1.0:
         raise ValueError(f"synth:{text}: in_image must be a fraction in [0, 1], got {params['in_image']!r}")
-    return CropsSpec(count, scenes, seed, None if noise == "none" else noise, in_image)
+    return CropsSpec(count, scenes, seed, None if noise == "none" else noise, in_image, centre == "1")

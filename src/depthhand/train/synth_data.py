@@ -4,9 +4,10 @@ Two forms:
 
 * ``synth:DIR`` — a dataset written by ``depthhand synth`` (every hand of every frame becomes a sample; crops and
   augmentation as for the public datasets).
-* ``synth:@N?scenes=topdown,frontal,egocentric&seed=S&noise=random&in_image=F`` — ``N`` crops rendered in
-  memory by :func:`depthhand.synth.crops.generate_crops` (the scene mix cycles over ``scenes``; ``in_image``
-  keeps only hands with at least that fraction of their joints inside the camera image).
+* ``synth:@N?scenes=topdown,frontal,egocentric&seed=S&noise=random&in_image=F&centre_in_image=B`` — ``N`` crops
+  rendered in memory by :func:`depthhand.synth.crops.generate_crops` (the scene mix cycles over ``scenes``;
+  ``in_image`` keeps only hands with at least that fraction of their joints inside the camera image;
+  ``centre_in_image=1`` then drops the crops centred outside the image, so fewer than ``N`` remain).
 
 :func:`generate_crop_arrays` also backs ``depthhand synth --crops N --out FILE.npz`` (pre-rendered crops for
 ``--data crops:FILE.npz``).
@@ -49,7 +50,8 @@ def generate_crop_arrays(
     Returns:
         ``patches`` (N, S, S) float32, ``joints_crop`` (N, 21, 3) float32 (xyz_crop), ``joints_uvd_crop``
         (N, 21, 3) float32, ``joints_xyz_mm`` (N, 21, 3) float32, ``scene`` (N,) int8 index into ``scenes``,
-        ``in_image`` (N,) float32 fraction of the joints inside the camera image, ``cube_mm`` scalar.
+        ``in_image`` (N,) float32 fraction of the joints inside the camera image, ``centre_in_image`` (N,) bool
+        (the crop's centre projects inside the image), ``cube_mm`` scalar.
     """
     from tqdm import tqdm
 
@@ -62,7 +64,7 @@ def generate_crop_arrays(
             raise ValueError(f"unknown scene {s!r}; expected some of {SCENES}")
     rng = np.random.default_rng(seed)
     out: dict[str, list[npt.NDArray[Any]]] = {
-        k: [] for k in ("patches", "joints_crop", "uvd", "xyz", "scene", "in_image")
+        k: [] for k in ("patches", "joints_crop", "uvd", "xyz", "scene", "in_image", "centre_in_image")
     }
     done = 0
     bar = tqdm(total=n, desc="rendering crops", unit="crop", disable=not progress)
@@ -91,6 +93,7 @@ def generate_crop_arrays(
         out["xyz"].append(meta.joints_xyz_mm.astype(np.float32))
         out["scene"].append(np.full(k, scene_index, np.int8))
         out["in_image"].append(meta.in_image.astype(np.float32))
+        out["centre_in_image"].append(meta.centre_in_image())
         done += k
         bar.update(k)
     bar.close()
@@ -101,6 +104,7 @@ def generate_crop_arrays(
         "joints_xyz_mm": np.concatenate(out["xyz"]),
         "scene": np.concatenate(out["scene"]),
         "in_image": np.concatenate(out["in_image"]),
+        "centre_in_image": np.concatenate(out["centre_in_image"]),
         "cube_mm": np.asarray(cube_mm, np.float32),
         "joint_set": np.asarray("canonical21"),
     }
@@ -167,10 +171,11 @@ def open_synth(rest: str, config: Any) -> Any:
             spec.noise,
             min_in_image=spec.min_in_image,
         )
+        keep = arrays["centre_in_image"] if spec.centre_in_image else np.ones(spec.count, bool)
         return CropArrayDataset(
-            arrays["patches"],
-            arrays["joints_crop"],
-            arrays["joints_uvd_crop"],
+            arrays["patches"][keep],
+            arrays["joints_crop"][keep],
+            arrays["joints_uvd_crop"][keep],
             config.cube_mm,
             make_heatmaps=config.heatmaps,
         )
