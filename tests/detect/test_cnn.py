@@ -136,6 +136,22 @@ def test_shipped_model_finds_synthetic_hand(detector: CnnHandDetector) -> None:
     assert max(errors) < CENTER_ERROR_BOUND_MM, errors
 
 
+def test_centre_decoded_off_the_frame_is_kept_on_the_image(detector: CnnHandDetector) -> None:
+    from depthhand.detect.cnn_decode import Letterbox, Peak
+    from depthhand.geometry.camera import inside_image
+
+    intr = INTRINSICS["sr305"]
+    depth = np.full((intr.height, intr.width), 600.0, np.float32)
+    lb = Letterbox(0.25, intr.width // 4, intr.height // 4 + 8)  # 8 input rows of padding below the frame
+    off = lb.to_input(np.array([intr.width + 6.0, intr.height + 20.0]))  # right of and below the frame
+    peak = Peak(off, np.array([off[0] - 10, off[1] - 10, off[0], off[1]]), 0.9, 0.9)
+    assert lb.to_frame(peak.center_uv)[0] > intr.width
+    box = detector._to_hand_box(peak, depth, DepthFrame(depth, intr), lb)
+    assert box is not None
+    np.testing.assert_allclose(box.center_uvd[:2], [intr.width - 1, intr.height - 1])
+    assert inside_image(box.center_xyz_mm.astype(np.float64), intr)
+
+
 def test_empty_and_nan_frames_give_no_hands(detector: CnnHandDetector) -> None:
     intr = INTRINSICS["sr305"]
     zeros = np.zeros((intr.height, intr.width), np.float32)

@@ -140,7 +140,9 @@ class CnnHandDetector:
         if not isinstance(peak, Peak) or not isinstance(lb, Letterbox):
             raise TypeError("internal: expected a Peak and a Letterbox")
         intr = frame.intrinsics
-        center_uv = lb.to_frame(peak.center_uv)
+        # A centre decoded in the letterbox's padding (or a cell offset of 1 at the border) would lie off the
+        # frame; keep it on the nearest pixel, so that every crop the pipeline cuts is centred in the image.
+        center_uv = np.clip(lb.to_frame(peak.center_uv), 0.0, [intr.width - 1, intr.height - 1])
         corners = lb.to_frame(peak.box_xyxy.reshape(2, 2)).reshape(4)
         corners = np.clip(corners, [-0.5, -0.5, -0.5, -0.5], [intr.width - 0.5, intr.height - 0.5] * 2)
         side = float(min(corners[2] - corners[0], corners[3] - corners[1]))
