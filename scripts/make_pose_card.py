@@ -199,7 +199,6 @@ def _topdown_by_in_image(onnx: Path, count: int, reports: list[Any]) -> dict[str
     """Top-down every-crop error split by the fraction of the hand's joints in the camera image, and by crop centre."""
     from depthhand.evaluate.metrics import joint_errors_mm
     from depthhand.evaluate.model import predict_synthetic_crops
-    from depthhand.geometry.camera import inside_image
 
     with PoseEstimator(PoseEstimatorOptions(onnx, num_threads=2)) as est:  # the same crops as evaluate_model's
         pred, meta = predict_synthetic_crops(est, count, np.random.default_rng([424242, 0]), "topdown")
@@ -214,7 +213,7 @@ def _topdown_by_in_image(onnx: Path, count: int, reports: list[Any]) -> dict[str
         "under 50 %": frac < 0.5,
     }
     # A detected centre is an image pixel (+ depth), so the pipeline never cuts a crop centred off the image.
-    centre_in = np.array([bool(inside_image(c, k)) for c, k in zip(meta.center_xyz_mm, meta.intrinsics, strict=True)])
+    centre_in = meta.centre_in_image()
     buckets["crop centre in the image (crops the pipeline can cut)"] = centre_in
     buckets["crop centre outside the image"] = ~centre_in
     return {
