@@ -178,14 +178,24 @@ def main() -> None:
         "success_plot": str(args.plot),
         "evaluation_command": f"depthhand eval --model {args.onnx} --data '{data}' (and '{data_in_view}', "
         f"'{data_served}')",
+        "target_protocol": "the <= 8 mm target of issue #5 is read on heldout_synthetic_centre_in_image: the "
+        "every-crop test crops less those whose centre projects outside the camera image, which the pipeline "
+        "never cuts (a detected centre is an image pixel plus a depth); every crop and in view are reported too",
+        "not_shipped": "phase 11 (from phase 10's best, + 40,000 edge crops seed 1515, 30 epochs lr 4e-5) reached "
+        "validation 7.779 mm, phase 12 (from phase 11's best, + 40,000 top-down crops with at most 80 % of the "
+        "joints in the image, seed 1616, and 40,000 unfiltered top-down/frontal crops, seed 1717, 30 epochs lr "
+        "3e-5) 7.792, and a uniform average of the phase 10-12 weights 7.781, against phase 10's 7.824; the "
+        "rule set before they finished asked for <= 7.77 mm (0.05 mm better), so phase 10 stays; none of them "
+        "was scored on the test crops",
         "known_weaknesses": [
             "trained on synthetic hands only; never measured on real labelled frames (no dataset images here)",
-            "short CPU-only training; top-down every crop stays above 8 mm (8.27) without test-time views (7.86 "
-            "with the six views of --tta-deg 15 --tta-mirror)",
+            "short CPU-only training, saturated on this recipe (phases 11-12 above); top-down every crop stays "
+            "above 8 mm (8.27) without test-time views (7.86 with the six views of --tta-deg 15 --tta-mirror)",
             "hands mostly outside the camera image are guesses: top-down test crops with under half of their "
-            "joints in the image (6.6 %) have 30.0 mm mean error, 50-79 % in the image 17.0 mm "
-            "(heldout_synthetic_topdown_by_joints_in_image); the pipeline's detector does not report hands whose "
-            "palm centre is outside the image, and such joints come back with visible = false",
+            "joints in the image (6.6 %) have 30.0 mm mean error, 50-79 % in the image 17.0 mm, and crops centred "
+            "outside the image 30.2 mm (heldout_synthetic_topdown_by_joints_in_image); the pipeline's detector "
+            "does not report hands whose palm centre is outside the image, and joints outside the image come back "
+            "with visible = false",
             "phases 7-10 trained on top-down and frontal crops only; the egocentric scene, not a target, went from "
             "10.79 mm (phase 6) to 12.75 mm every crop",
         ],
