@@ -68,3 +68,26 @@ def test_voting_loss_zero_when_every_vote_is_exact():
     out["joints"] = target + 1.0  # far beyond the smooth-L1 knee: |d| − β/2 per element
     loss, parts = voting_loss(out, target)
     assert float(parts["joints"]) == pytest.approx(1.0 - 0.005, rel=1e-5)
+
+
+def test_voting_loss_euclidean_is_the_mean_joint_distance():
+    b, j, n = 3, 5, 9
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(b, j, 3, generator=gen)
+    anchors = torch.rand(b, 3, n, generator=gen)
+    pred = target + 0.1 * torch.randn(b, j, 3, generator=gen)
+    out = {"joints": pred.clone().requires_grad_(True), "offsets": torch.zeros(b, j, 3, n), "anchors": anchors,
+           "foreground": torch.ones(b, n)}  # fmt: skip
+    _, parts = voting_loss(out, target, joint_loss="euclidean")
+    d64 = np.linalg.norm(pred.double().numpy() - target.double().numpy(), axis=-1)
+    expected = np.sqrt(d64**2 + (0.01 / 10) ** 2).mean()  # float64 re-computation, ε = β/10
+    assert float(parts["joints"]) == pytest.approx(expected, rel=1e-5)
+    _, smooth = voting_loss(out, target)  # the default stays per-coordinate smooth-L1
+    assert float(smooth["joints"]) != pytest.approx(expected, rel=1e-2)
+    # finite gradient where a joint is exactly right (the ε keeps the norm differentiable)
+    exact = {**out, "joints": target.clone().requires_grad_(True)}
+    loss, _ = voting_loss(exact, target, joint_loss="euclidean")
+    loss.backward()
+    assert torch.isfinite(exact["joints"].grad).all()
+    with pytest.raises(ValueError, match="joint_loss must be one of"):
+        voting_loss(out, target, joint_loss="l3")

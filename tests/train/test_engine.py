@@ -193,3 +193,24 @@ def test_train_cli_checks_ema(tmp_path, capsys):
     args = ["train", "--data", "synth:@2?seed=1", "--ema", "1.5", "--out", str(tmp_path / "run"), "--no-progress"]
     assert main(args) == 1
     assert "--ema must be in [0, 1)" in capsys.readouterr().err
+
+
+def test_train_cli_joint_loss(tmp_path, capsys):
+    from depthhand.cli import main
+    from depthhand.models.registry import create_model
+
+    assert create_model("depthhand_fast", joint_loss="euclidean").joint_loss == "euclidean"
+    assert create_model("depthhand_fast").joint_loss == "smooth_l1"
+    with pytest.raises(ValueError, match="joint_loss must be one of"):
+        create_model("depthhand_fast", joint_loss="l3")
+    base = ["train", "--data", "synth:@2?seed=1", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main([*base, "--model", "crossinfonet", "--joint-loss", "euclidean"]) == 1
+    assert "--joint-loss applies to depthhand_fast" in capsys.readouterr().err
+    losses = []
+    for flag, run in ((["--joint-loss", "euclidean"], "e"), ([], "s")):  # same seed, data and steps
+        args = ["train", "--data", "synth:@2?seed=1", "--out", str(tmp_path / run), "--no-progress", *flag]
+        assert main([*args, "--epochs", "1", "--batch-size", "2", "--workers", "0"]) == 0
+        rows = (tmp_path / run / "metrics.csv").read_text().splitlines()
+        assert len(rows) == 2
+        losses.append(float(rows[1].split(",")[2]))  # train_loss of the one epoch
+    assert losses[0] > 0 and losses[1] > 0 and losses[0] != pytest.approx(losses[1], rel=1e-3)

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                         help="validate, select and save an exponential moving average of the weights updated "
                         "every step with this decay, e.g. 0.999 (default 0 = off)")  # fmt: skip
+    parser.add_argument("--joint-loss", choices=("smooth_l1", "euclidean"),
+                        help="depthhand_fast: joint term of the loss (default smooth_l1; euclidean = the mean "
+                        "per-joint distance, the evaluation metric)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=23455)
     parser.add_argument("--out", default="runs/train", help="checkpoints, metrics.csv and TensorBoard logs")
@@ -73,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     kwargs = {"joint_set": args.joint_set} if args.joint_set else {}
+    if args.joint_loss:
+        if args.model != "depthhand_fast":
+            raise ValueError(f"--joint-loss applies to depthhand_fast, not {args.model}")
+        kwargs["joint_loss"] = args.joint_loss
     if args.cube:
         kwargs["cube_mm"] = args.cube
     elif args.data.startswith("crops:"):  # pre-cut crops fix the cube: the model (and its export) must use it

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from depthhand.models.layers import BasicBlock, ConvBN
-from depthhand.models.losses import voting_loss
+from depthhand.models.losses import JOINT_LOSSES, voting_loss
 from depthhand.models.registry import ModelCfg, register_model
 
 __all__ = ["FastPoseNet", "cell_anchors_uv", "depthhand_fast"]
@@ -51,18 +51,27 @@ class FastPoseNet(nn.Module):
         num_joints: J.
         widths: Channels of the three stages.
         neck: Channels of the stride-4 voting features.
+        joint_loss: Joint term of the training loss (:data:`depthhand.models.losses.JOINT_LOSSES`); training only.
     """
 
     stride = 4
     anchors_uv: torch.Tensor
 
     def __init__(
-        self, cfg: ModelCfg, num_joints: int, widths: tuple[int, int, int] = (40, 96, 192), neck: int = 64
+        self,
+        cfg: ModelCfg,
+        num_joints: int,
+        widths: tuple[int, int, int] = (40, 96, 192),
+        neck: int = 64,
+        joint_loss: str = "smooth_l1",
     ) -> None:
         super().__init__()
         if cfg.input_size % 16:
             raise ValueError(f"depthhand_fast needs an input size divisible by 16, got {cfg.input_size}")
+        if joint_loss not in JOINT_LOSSES:
+            raise ValueError(f"joint_loss must be one of {JOINT_LOSSES}, got {joint_loss!r}")
         self.cfg = cfg
+        self.joint_loss = joint_loss
         self.num_joints = num_joints
         w1, w2, w3 = widths
         self.stem = ConvBN(1, 24, 3, stride=2)
@@ -116,14 +125,16 @@ class FastPoseNet(nn.Module):
         self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Voting loss; ``targets`` needs ``joints_uvd_crop``."""
-        return voting_loss(outputs, targets["joints_uvd_crop"])
+        return voting_loss(outputs, targets["joints_uvd_crop"], joint_loss=self.joint_loss)
 
 
 @register_model("depthhand_fast")
-def depthhand_fast(joint_set: str = "canonical21", input_size: int = 96, cube_mm: float = 250.0) -> FastPoseNet:
-    """depthhand-fast for any joint set (default: the canonical 21-joint hand)."""
+def depthhand_fast(
+    joint_set: str = "canonical21", input_size: int = 96, cube_mm: float = 250.0, joint_loss: str = "smooth_l1"
+) -> FastPoseNet:
+    """depthhand-fast for any joint set (default: the canonical 21-joint hand); ``joint_loss`` as FastPoseNet's."""
     from depthhand.skeleton import get_joint_set
 
     js = get_joint_set(joint_set)
     cfg = ModelCfg("depthhand_fast", js.name, input_size, cube_mm, output_space="uvd_crop", heatmaps=False)
-    return FastPoseNet(cfg, js.num_joints)
+    return FastPoseNet(cfg, js.num_joints, joint_loss=joint_loss)

@@ -60,13 +60,18 @@ def crossinfonet_loss(
     return 0.5 * (alpha * heat + beta * joint), parts
 
 
+JOINT_LOSSES = ("smooth_l1", "euclidean")
+"""Joint terms of :func:`voting_loss`."""
+
+
 def voting_loss(
     outputs: dict[str, torch.Tensor],
     joints_uvd_crop: torch.Tensor,
     dense_weight: float = 0.1,
     beta: float = 0.01,
+    joint_loss: str = "smooth_l1",
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Joint-level smooth-L1 plus a dense per-pixel offset term (JGR-P2O / AWR style).
+    """Joint-level smooth-L1 (or Euclidean) plus a dense per-pixel offset term (JGR-P2O / AWR style).
 
     Args:
         outputs: ``joints`` (B, J, 3), ``offsets`` (B, J, 3, N) per-pixel offsets, ``anchors`` (B, 3, N) pixel
@@ -74,11 +79,19 @@ def voting_loss(
         joints_uvd_crop: (B, J, 3) normalised crop uvd targets.
         dense_weight: Weight of the dense offset term.
         beta: Smooth-L1 transition point, normalised units (0.01 ≈ 1.25 mm in a 250 mm cube).
+        joint_loss: ``"smooth_l1"`` (per coordinate, averaged) or ``"euclidean"``: the mean per-joint distance
+            ``√(Δu² + Δv² + Δd² + ε²)`` with ε = ``beta`` / 10, the evaluation metric in normalised crop units.
 
     Returns:
         ``(loss, parts)``.
     """
-    joint = F.smooth_l1_loss(outputs["joints"], joints_uvd_crop, beta=beta, reduction="mean")
+    if joint_loss == "smooth_l1":
+        joint = F.smooth_l1_loss(outputs["joints"], joints_uvd_crop, beta=beta, reduction="mean")
+    elif joint_loss == "euclidean":
+        sq = (outputs["joints"] - joints_uvd_crop).pow(2).sum(dim=-1)
+        joint = (sq + (beta / 10) ** 2).sqrt().mean()
+    else:
+        raise ValueError(f"joint_loss must be one of {JOINT_LOSSES}, got {joint_loss!r}")
     target_offsets = joints_uvd_crop.unsqueeze(-1) - outputs["anchors"].unsqueeze(1)  # (B, J, 3, N)
     err = F.smooth_l1_loss(outputs["offsets"], target_offsets, beta=beta, reduction="none").mean(dim=(1, 2))
     fg = outputs["foreground"]
