@@ -61,7 +61,13 @@ def main() -> None:
         for key, spec in (("every_crop", data), ("in_view", data_in_view)):
             tta[key] = _scores(evaluate_model(args.onnx, spec, threads=2, tta_deg=args.tta_deg, tta_mirror=True))
     plot_reports(
-        [dataclasses.replace(r, name=f"{r.name} in view") for r in reports_in_view] + reports,
+        [dataclasses.replace(r, name=f"{r.name} in view") for r in reports_in_view]
+        + reports
+        + [  # only top-down crops are ever centred off the image; the other scenes' curves would repeat
+            dataclasses.replace(r, name=f"{r.name} centre in image")
+            for r in reports_served
+            if r.name.endswith("[topdown]")
+        ],
         args.plot,
         title=f"{args.onnx.stem}: held-out synthetic crops, N={args.count} per scene",
     )
