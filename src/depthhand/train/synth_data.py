@@ -171,7 +171,7 @@ def open_synth(rest: str, config: Any) -> Any:
             spec.noise,
             min_in_image=spec.min_in_image,
         )
-        keep = arrays["centre_in_image"] if spec.centre_in_image else np.ones(spec.count, bool)
+        keep = arrays["centre_in_image"] if spec.centre_in_image else slice(None)  # a view, not a copy
         return CropArrayDataset(
             arrays["patches"][keep],
             arrays["joints_crop"][keep],
