@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_EXTRAS := dev,train,synth,viz,serve,sensors,openvino
 DEMO_EXTRAS := synth,viz,serve
 
-.PHONY: demo test install-demo install-test lint clean system-deps
+.PHONY: demo test test-fast install-demo install-test lint clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ system-deps:
 
 test: lint system-deps
 	$(BIN)/pytest
+
+# For development: everything but the tests marked slow (training runs, whole-model exports, browsers, processes).
+test-fast: install-test
+	$(BIN)/pytest -m "not slow" -q
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -6,7 +6,8 @@ Usage: python scripts/detector_thresholds.py [--frames N] [--out docs/models/det
 
 Synthetic frames use the detector benchmark's held-out seed (``depthhand.bench.detector.TEST_SEED``) and its
 matching rule; on the real frames a detection is the hand when its centre lies in the labelled box
-(``tests/data/sr305_boxes.json``), anything else is false. Prints a Markdown table and draws the plot.
+(``depthhand.evaluate.real_labels.SR305_DESK_LABELS``), anything else is false. Prints a Markdown table and
+draws the plot.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ def main() -> None:
     from tqdm import tqdm
 
     from depthhand.atomic import atomic_path
-    from depthhand.bench.detector import TEST_SEED, DetectionTally, center_in_box, labelled_real_frames, tally_frame
+    from depthhand.bench.detector import TEST_SEED, DetectionTally, center_in_box, tally_frame
     from depthhand.detect.cnn import CnnHandDetector
-    from depthhand.evaluate.protocols import resolve_shared_dir
+    from depthhand.evaluate.real_labels import load_box_labels
     from depthhand.structures import DepthFrame
     from depthhand.train.detector_data import labelled_hands, sample_synthetic_frame
 
@@ -48,15 +49,13 @@ def main() -> None:
         for t in THRESHOLDS:
             tally_frame(tallies[t], [b for b in boxes if b.score >= t], sample, counted)
 
-    labels_json = Path("tests/data/sr305_boxes.json")
-    folder = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
     real_false = dict.fromkeys(THRESHOLDS, 0)
     real_found = dict.fromkeys(THRESHOLDS, 0)
     n_real = 0
-    for _, frame, box in labelled_real_frames(labels_json, folder):
+    for lab in load_box_labels():
         n_real += 1
-        for d in det.detect(frame):
-            inside = center_in_box(d, box)
+        for d in det.detect(lab.frame):
+            inside = center_in_box(d, lab.box_xyxy)
             for t in THRESHOLDS:
                 if d.score >= t:
                     real_found[t] += int(inside)

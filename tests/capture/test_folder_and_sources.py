@@ -123,14 +123,66 @@ def test_open_source_rejects_bad_parameters(tmp_path: Path) -> None:
 
 
 def test_synthetic_dispatch_is_clear() -> None:
-    try:
-        source = open_source("synthetic://topdown?seed=1")
-    except MissingExtraError as exc:  # depthhand.synth.live not written yet, or without open_synthetic
-        assert "depthhand.synth.live" in str(exc)
-    else:
-        with source:
-            frame = source.read()
+    from depthhand.capture.synthetic import SyntheticSource
+
+    fps = 15.0
+    url = f"synthetic://topdown?seed=1&realtime=0&hands=1&fps={fps:g}&intrinsics=sr305"
+    source = open_source(url)
+    assert isinstance(source, SyntheticSource) and source.is_live
+    assert not source.is_open and not source.realtime
+    k = INTRINSICS["sr305"]
+    with source:
+        assert source.intrinsics == k
+        frames = [source.read() for _ in range(3)]
+    assert not source.is_open
+    assert source.stats.frames_read == 3
+    for i, frame in enumerate(frames):
         assert isinstance(frame, DepthFrame)
+        assert frame.depth_mm.shape == (k.height, k.width) and frame.depth_mm.dtype == np.float32
+        assert frame.intrinsics == k and frame.index == i and frame.source_id == url
+        assert frame.timestamp_us == round(i * 1e6 / fps)
+        depth = frame.depth_mm
+        assert np.isfinite(depth).all() and depth.min() >= 0
+        np.testing.assert_array_equal(depth, np.round(depth / k.depth_unit_mm) * k.depth_unit_mm)  # sensor units
+        valid = depth[depth > 0]
+        assert valid.size > 0.5 * depth.size  # a table fills the view
+        assert 300 < float(np.median(valid)) < 2500  # a desk seen from above, in mm
+        truth = source.truth_for(i)
+        assert truth is not None and truth.frame_index == i and truth.timestamp_us == frame.timestamp_us
+        n_hands = len(truth.handedness)
+        assert n_hands == 1  # hands=1, and the first hand spawns in view
+        assert truth.joints_xyz_mm.shape == (n_hands, 21, 3) and truth.joints_uvd.shape == (n_hands, 21, 3)
+        assert truth.visibility.shape == (n_hands, 21) and len(truth.track_ids) == n_hands
+        # The uvd truth is the pinhole projection of the xyz truth through the source's intrinsics.
+        xyz = truth.joints_xyz_mm
+        u = xyz[..., 0] / xyz[..., 2] * k.fx + k.cx
+        v = xyz[..., 1] / xyz[..., 2] * k.fy + k.cy
+        np.testing.assert_allclose(truth.joints_uvd[..., 0], u, atol=1e-6)
+        np.testing.assert_allclose(truth.joints_uvd[..., 1], v, atol=1e-6)
+        np.testing.assert_allclose(truth.joints_uvd[..., 2], xyz[..., 2], atol=1e-6)
+        # The hand is drawn where its joints are: at visible joints, the surface lies a finger's radius in front.
+        vis = truth.visibility[0]
+        assert vis.sum() >= 5
+        uv = np.round(truth.joints_uvd[0, vis, :2]).astype(int)
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
+        surface = depth[uv[inside, 1], uv[inside, 0]]
+        gap = surface - truth.joints_uvd[0, vis, 2][inside]
+        assert (surface > 0).sum() >= 5
+        assert -35 < float(np.median(gap[surface > 0])) < 3, gap
+    # Same seed, same stream.
+    with open_source(url) as again:
+        np.testing.assert_array_equal(again.read().depth_mm, frames[0].depth_mm)
+    # A bad URL fails with a ValueError naming the culprit (parameters at once, scene and counts when built).
+    bad = {
+        "synthetic://frontal?realtime=0": r"'topdown' scene only, got 'frontal'",
+        "synthetic://topdown?colour=1": r"unknown parameter 'colour'; accepted: \['fps', ",
+        "synthetic://topdown?seed=abc": r"seed='abc' is not a valid int",
+        "synthetic://topdown?intrinsics=kinect": r"unknown intrinsics preset 'kinect'",
+        "synthetic://topdown?hands=0&realtime=0": r"max_hands >= 1, got .*, 0",
+    }
+    for bad_url, message in bad.items():
+        with pytest.raises(ValueError, match=message):
+            open_source(bad_url).open()
 
 
 def test_require_names_package_and_extra() -> None:

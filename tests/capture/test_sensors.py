@@ -154,6 +154,7 @@ os._exit(0)  # the SDK's shutdown can wait ~60 s for its device-watcher thread
 
 
 class TestOrbbec:
+    @pytest.mark.slow
     def test_without_a_device(self, tmp_path: Path) -> None:
         # A subprocess: libOrbbecSDK segfaults when loaded into a process that has already started an OpenNI2
         # stream (the Dummy tests above); a real application uses one sensor SDK per process.

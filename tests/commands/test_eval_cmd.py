@@ -29,6 +29,7 @@ def _rows(out: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_eval_nyu_table_plot_json(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     results = shared_data / "eval" / "results" / "nyu"
     png, out_json = tmp_path / "nyu.png", tmp_path / "nyu.json"

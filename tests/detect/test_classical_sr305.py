@@ -1,4 +1,4 @@
-"""The classical detector on the real SR305 frames against hand-labelled boxes (tests/data/sr305_boxes.json).
+"""The classical detector on the real SR305 frames against hand-labelled boxes (the shipped SR305 desk labels).
 
 Thresholds: the detected centre (u, v) must lie inside the labelled box and within 15 px of the labelled centre,
 its depth within 25 mm, and the box IoU must be ≥ 0.6 (measured: 0.77–0.96). With ``max_hands=4`` the person's
@@ -7,18 +7,17 @@ body, head and the clutter at the right edge must not be reported.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from depthhand.capture.folder import FolderSource
 from depthhand.detect.classical import ClassicalDetector, ClassicalDetectorConfig
+from depthhand.evaluate.real_labels import SR305_DESK_LABELS, read_box_labels
 from depthhand.geometry.camera import uvd_to_xyz
 from depthhand.structures import DepthFrame
-
-LABELS = Path(__file__).resolve().parents[1] / "data" / "sr305_boxes.json"
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,8 +28,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def labelled(shared_data: Path) -> list[tuple[DepthFrame, dict[str, list[float]]]]:
-    labels = json.loads(LABELS.read_text())["frames"]
+def labelled(shared_data: Path) -> list[tuple[DepthFrame, dict[str, Any]]]:
+    labels = read_box_labels(SR305_DESK_LABELS)
     src = FolderSource(shared_data / "real/sr305-desk/frames", intrinsics="sr305")
     src.open()
     out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -209,5 +210,11 @@ def test_latency_benchmark_reports_fields() -> None:
     from depthhand.bench.core import run_benchmarks
 
     (result,) = run_benchmarks(["detect.cnn"], quick=True)
-    assert result.unit == "ms" and result.value > 0 and result.samples == 20
+    assert result.unit == "ms" and result.samples == 20 and result.details["n"] == 20
+    d = result.details
+    assert d["median_ms"] == result.value
+    # a 640x480 CNN detection takes between 10 µs and 10 s; the statistics are ordered as statistics must be
+    assert math.isfinite(result.value) and 0.01 < result.value < 10_000, d
+    assert 0 < d["min_ms"] <= d["median_ms"] <= d["p95_ms"] and d["min_ms"] <= d["mean_ms"], d
     assert result.details["model_bytes"] == DEFAULT_MODEL.stat().st_size
+    assert d["frame"] == "640x480"

@@ -17,6 +17,7 @@ from depthhand.geometry.plane import (
     project_to_plane,
     signed_height,
 )
+from depthhand.geometry.vectors import axis_angle_deg
 from depthhand.structures import CameraIntrinsics
 
 K = CameraIntrinsics(300.0, 300.0, 79.5, 59.5, 160, 120)
@@ -102,7 +103,7 @@ def test_ransac_robust_to_hand_and_object(rng):
     hand = local_to_plane(np.concatenate([rng.uniform(-60, 60, (1200, 2)), rng.uniform(40, 120, (1200, 1))], 1), plane)
     box = local_to_plane(np.concatenate([rng.uniform(100, 200, (800, 2)), np.full((800, 1), 80.0)], 1), plane)
     fit = fit_plane_ransac(np.concatenate([table, hand, box]), threshold_mm=5.0, rng=rng)
-    angle = np.degrees(np.arccos(min(1.0, abs(fit.plane.normal @ plane.normal))))
+    angle = axis_angle_deg(fit.plane.normal, plane.normal)
     assert angle < 0.2
     assert abs(fit.plane.offset_mm - plane.offset_mm) < 1.0
     assert fit.inliers[:3000].mean() > 0.98 and fit.inliers[3000:].mean() < 0.02
@@ -122,7 +123,7 @@ def test_fit_from_depth_frames_with_hand_and_noise(rng):
         d[rng.random(base.shape) < 0.05] = 0.0  # dropouts
         frames.append(d)
     fit = fit_plane_from_depth(frames, K, rng=rng)
-    angle = np.degrees(np.arccos(min(1.0, abs(fit.plane.normal @ plane.normal))))
+    angle = axis_angle_deg(fit.plane.normal, plane.normal)
     assert angle < 0.3
     # heights at the image centre agree within 1 mm
     centre = uvd_to_xyz(np.array([[80.0, 60.0, 900.0]]), K)

@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
+from depthhand.evaluate.real_labels import SR305_DESK_LABELS as LABELS
 from depthhand.pose.handedness import chirality_mm, handedness_from_joints
 from depthhand.skeleton import Canonical21 as C
 from depthhand.skeleton import joint_mapping
 from depthhand.structures import Handedness
-
-LABELS = Path(__file__).resolve().parents[1] / "data" / "sr305_boxes.json"
 
 
 def anatomical_right_hand() -> np.ndarray:

@@ -120,15 +120,17 @@ def test_mirrored_blob_comes_back(angle) -> None:
     assert abs(unmirrored_only[0] - back[0]) > 0.4
 
 
-def test_xyz_crop_model_refuses_rotation(tmp_path) -> None:
-    import torch
+def test_xyz_crop_model_refuses_rotation(tmp_path, fast_model_path) -> None:
+    import onnx
 
-    from depthhand.export.onnx import export_onnx
-    from depthhand.models.registry import create_model
-
-    torch.manual_seed(0)
-    path = tmp_path / "cin.onnx"
-    export_onnx(create_model("crossinfonet_nyu14").eval(), path, check=False)
+    # the shared test model relabelled as an xyz_crop model: the refusal reads only the metadata
+    proto = onnx.load(str(fast_model_path))
+    (space,) = [p for p in proto.metadata_props if p.key == "depthhand.output_space"]
+    assert space.value == "uvd_crop"
+    PoseEstimator(PoseEstimatorOptions(fast_model_path, tta_deg=10.0, tta_mirror=True)).close()  # accepted as uvd
+    space.value = "xyz_crop"
+    path = tmp_path / "xyz.onnx"
+    onnx.save(proto, str(path))
     with pytest.raises(ValueError, match="need a uvd_crop model"):
         PoseEstimator(PoseEstimatorOptions(path, tta_deg=10.0))
     with pytest.raises(ValueError, match="need a uvd_crop model"):

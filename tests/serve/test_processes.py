@@ -51,6 +51,7 @@ async def first_frames(port: int, n: int) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_redis_worker_and_two_web_processes(redis_url, tmp_path):
     pytest.importorskip("websockets")
     worker = start_serve(["--worker-only", "--source", "scripted", "--redis", redis_url], tmp_path)

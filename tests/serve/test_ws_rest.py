@@ -77,6 +77,7 @@ def test_ws_rejects_missing_or_wrong_token(serve_runtime):
     asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_hello_frames_events_depth_and_slow_client(serve_runtime):
     reset_layer()
 

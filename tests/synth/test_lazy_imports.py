@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -33,5 +34,20 @@ def test_benchmarks_run_quick() -> None:
 
     results = {r.name: r for r in run_benchmarks(["synth"], quick=True)}
     assert set(results) == {"synth.frame", "synth.crops"}
-    assert results["synth.frame"].unit == "ms" and results["synth.frame"].value > 0
-    assert results["synth.crops"].unit == "crops/s" and results["synth.crops"].value > 0
+    frame = results["synth.frame"]
+    assert frame.unit == "ms" and frame.samples == 10  # quick: 10 frames
+    stages = ("sample_scene_ms", "raycast_ms", "render_scene_clean_ms", "noise_sl_ms")
+    assert set(frame.details) == {"p95_ms", *stages}
+    # a 640x480 frame takes between 10 µs and 10 s, its p95 is not below its median, and each stage of it is
+    # shorter than (twice, for timing noise) the whole
+    assert math.isfinite(frame.value) and 0.01 < frame.value < 10_000, frame
+    assert frame.details["p95_ms"] >= frame.value
+    for stage in stages:
+        assert 0 < frame.details[stage] < 2 * frame.value, (stage, frame)
+    crops = results["synth.crops"]
+    assert crops.unit == "crops/s" and crops.samples == 50  # quick: one round of 50 crops
+    assert set(crops.details) == {"best_crops_per_s", "crops_per_cpu_s"}
+    # a labelled, noisy 96x96 crop needs more than 10 µs and less than 10 s of one process
+    for rate in (crops.value, crops.details["best_crops_per_s"], crops.details["crops_per_cpu_s"]):
+        assert math.isfinite(rate) and 0.1 < rate < 100_000, crops
+    assert crops.details["best_crops_per_s"] >= crops.value  # the best round is not slower than the median one

@@ -17,6 +17,7 @@ def _crops(path, n=12, j=14):
     np.savez(path, patches=patches, joints_crop=joints, joints_uvd_crop=joints)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["depthhand_fast", "crossinfonet_nyu14"])
 def test_train_cli_smoke(tmp_path, model, capsys):
     data = tmp_path / "crops.npz"

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 SCRIPT = textwrap.dedent(
@@ -38,6 +39,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_process_gloo_ddp_stays_in_sync(tmp_path: Path):
     rng = np.random.default_rng(0)
     n, j = 32, 21

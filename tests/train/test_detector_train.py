@@ -58,7 +58,8 @@ def test_augmentation_keeps_labels_on_the_hand() -> None:
 
 def test_real_labels_map_into_input(shared_data: Path) -> None:
     frames = shared_data / "real" / "sr305-desk" / "frames"
-    labels = Path(__file__).parents[1] / "data" / "sr305_boxes.json"
+    from depthhand.evaluate.real_labels import SR305_DESK_LABELS as labels
+
     samples = load_real_labels(labels, frames, "sr305")
     assert len(samples) == 11
     for s in samples:
@@ -69,6 +70,7 @@ def test_real_labels_map_into_input(shared_data: Path) -> None:
         load_real_labels(labels, frames, "no-such-camera")
 
 
+@pytest.mark.slow
 def test_tiny_training_run_exports_loadable_onnx(tmp_path: Path) -> None:
     from depthhand.detect.cnn import CnnHandDetector
     from depthhand.geometry.camera import INTRINSICS

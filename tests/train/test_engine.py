@@ -15,6 +15,7 @@ from depthhand.train.distributed import DistInfo
 from depthhand.train.engine import TrainConfig, autocast_dtype, fit, make_optimizer, train_one_epoch
 
 
+@pytest.mark.slow
 def test_overfit_fixed_batch(ball_samples):
     torch.manual_seed(0)
     ds = HandCropDataset(ball_samples[:8], SampleConfig(CANONICAL21))
@@ -50,6 +51,7 @@ def _config(tmp_path, name, epochs):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_resume_reproduces_uninterrupted_run(tmp_path, ball_samples):
     cfg = SampleConfig(CANONICAL21, recipe=AugmentRecipe(), seed=3)
     train, val = HandCropDataset(ball_samples[:12], cfg), HandCropDataset(ball_samples[12:], SampleConfig(CANONICAL21))
@@ -145,6 +147,7 @@ def test_train_refuses_resume_with_init_weights(tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ema_is_the_moving_average_of_the_raw_weights_and_survives_resume(tmp_path, ball_samples):
     """With one step per epoch, the average after two epochs is d·W₁ + (1 − d)·W₂ (W₁ copied at the first step)."""
     from dataclasses import replace

@@ -12,7 +12,6 @@ Quality protocol (numbers in ``weights/detector.json``):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.bench.core import BenchResult, benchmark, time_calls
+from depthhand.evaluate.real_labels import SR305_DESK_LABELS, load_box_labels
 
 TEST_SEED = 987_654
 MATCH_IOU = 0.5
@@ -119,30 +119,6 @@ def evaluate_synthetic(
     }
 
 
-def labelled_real_frames(
-    labels_json: str | Path, frames_dir: str | Path
-) -> Iterator[tuple[str, Any, npt.NDArray[Any]]]:
-    """``(name, DepthFrame, box_xyxy)`` for each hand-labelled real SR305 frame, in frame order.
-
-    Raises:
-        FileNotFoundError: A labelled frame's PNG is missing.
-    """
-    import json
-
-    import cv2
-
-    from depthhand.geometry.camera import INTRINSICS
-    from depthhand.structures import DepthFrame
-
-    labels = json.loads(Path(labels_json).read_text())["frames"]
-    for name, lab in sorted(labels.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
-        raw = cv2.imread(str(Path(frames_dir) / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise FileNotFoundError(f"real frame {name}.png not found in {frames_dir}")
-        frame = DepthFrame.from_raw(raw, INTRINSICS["sr305"], index=int(name) if name.isdigit() else 0)
-        yield name, frame, np.asarray(lab["box_xyxy"], np.float64)
-
-
 def center_in_box(detection: Any, box_xyxy: npt.ArrayLike) -> bool:
     """Whether a detection's centre pixel lies inside the (4,) xyxy box."""
     b = np.asarray(box_xyxy, np.float64)
@@ -152,29 +128,25 @@ def center_in_box(detection: Any, box_xyxy: npt.ArrayLike) -> bool:
 
 def evaluate_real(
     model_path: str | Path | None,
-    labels_json: str | Path,
-    frames_dir: str | Path,
+    labels_json: str | Path = SR305_DESK_LABELS,
+    frames_dir: str | Path | None = None,
     score_threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Right hand found (a detection's centre inside the labelled box) in each labelled real SR305 frame."""
-    import json
-
+    """Labelled hand found (a detection's centre inside the labelled box) in each labelled real frame."""
     from depthhand.detect.cnn import CnnHandDetector
 
     det = CnnHandDetector(model_path, score_threshold=0.3 if score_threshold is None else score_threshold)
-    labels = json.loads(Path(labels_json).read_text())["frames"]
     per_frame: dict[str, dict[str, Any]] = {}
-    for name, frame, b in labelled_real_frames(labels_json, frames_dir):
-        boxes = det.detect(frame)
-        inside = [d for d in boxes if center_in_box(d, b)]
-        c = np.asarray(labels[name].get("center_uvd", [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0]), np.float64)
-        per_frame[name] = {
+    for lab in load_box_labels(labels_json, frames_dir):
+        boxes = det.detect(lab.frame)
+        inside = [d for d in boxes if center_in_box(d, lab.box_xyxy)]
+        per_frame[lab.name] = {
             "found": bool(inside),
             "detections": len(boxes),
             "score": float(inside[0].score) if inside else 0.0,
             "handedness": inside[0].handedness.value if inside else None,
-            "center_px_error": float(np.hypot(*(inside[0].center_uvd[:2] - c[:2]))) if inside else None,
-            "iou": box_iou(inside[0].box_xyxy, b) if inside else 0.0,
+            "center_px_error": float(np.hypot(*(inside[0].center_uvd[:2] - lab.center_uv))) if inside else None,
+            "iou": box_iou(inside[0].box_xyxy, lab.box_xyxy) if inside else 0.0,
         }
     found = sum(v["found"] for v in per_frame.values())
     return {

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from depthhand.bench.core import BenchResult, benchmark
+from depthhand.evaluate.real_labels import SR305_DESK_LABELS, load_box_labels
 
 TEST_SEED = 515_151
 SCENES = ("topdown", "frontal", "egocentric")
-LABELS = Path(__file__).resolve().parents[3] / "tests" / "data" / "sr305_boxes.json"
 
 
 def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path | None = None) -> dict[str, Any]:
@@ -47,16 +47,17 @@ def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path
     return out
 
 
-def real_sr305(frames_dir: Path, labels_json: Path = LABELS) -> dict[str, Any]:
+def real_sr305(frames_dir: Path | None = None, labels_json: Path = SR305_DESK_LABELS) -> dict[str, Any]:
     """Handedness of the labelled right hand in each real SR305 frame: pose chirality vs the detector's head."""
-    from depthhand.bench.detector import center_in_box, labelled_real_frames
+    from depthhand.bench.detector import center_in_box
     from depthhand.pipeline import HandPipeline
     from depthhand.pose.handedness import chirality_mm
 
     per_frame: dict[str, Any] = {}
     with HandPipeline() as pipe:
-        for name, frame, box in labelled_real_frames(labels_json, frames_dir):
-            boxes = [d for d in pipe.detector.detect(frame) if center_in_box(d, box)]
+        for lab in load_box_labels(labels_json, frames_dir):
+            name, frame = lab.name, lab.frame
+            boxes = [d for d in pipe.detector.detect(frame) if center_in_box(d, lab.box_xyxy)]
             if not boxes:
                 per_frame[name] = {"found": False}
                 continue

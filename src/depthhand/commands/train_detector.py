@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=25.0, help="stop (and export) after this wall time")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
     parser.add_argument(
-        "--real-labels", type=Path, help="JSON of real frames with box labels (sr305_boxes.json format)"
+        "--real-labels",
+        type=Path,
+        help="JSON of real frames with box labels (format: depthhand.evaluate.real_labels)",
     )
     parser.add_argument("--real-frames", type=Path, help="folder of the labelled real 16-bit PNG frames")
     parser.add_argument("--real-camera", default="sr305", help="camera preset of the real frames (default sr305)")

@@ -3,14 +3,13 @@
 Data: full synthetic frames from :mod:`depthhand.synth.scenes` (all families, distractors, randomised sensor noise,
 randomised camera presets, a random far cut-off that mimics short-range sensors dropping the background, a few
 frames without any hand), downscaled with :func:`depthhand.detect.cnn_decode.downscale_depth` and cached as uint16
-mm arrays; optionally real frames with box labels from a JSON file (format of ``tests/data/sr305_boxes.json``).
+mm arrays; optionally real frames with box labels from a JSON file (format: :mod:`depthhand.evaluate.real_labels`).
 Targets follow CenterNet (Zhou et al. 2019): a Gaussian at the projected palm centre, sub-cell offset, box edge
 distances and a right-hand logit at the centre cell.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,40 +184,24 @@ def load_cache(dirs: list[Path]) -> dict[str, npt.NDArray[Any]]:
 
 
 def load_real_labels(labels_json: str | Path, frames_dir: str | Path, camera: str) -> list[DetectorSample]:
-    """Real frames with box labels → detector samples.
+    """Real frames with box labels → detector samples (the file format: :mod:`depthhand.evaluate.real_labels`).
 
-    ``labels_json`` holds ``{"frames": {"<name>": {"box_xyxy": [u0, v0, u1, v1], "center_uvd": [u, v, d],
-    "handedness": "right"}}}`` (handedness optional, default right; centre optional, default box centre); frame
-    ``<name>`` is read from ``frames_dir/<name>.png`` (16-bit, raw units × the camera's ``depth_unit_mm``).
+    Raises:
+        ValueError: Unknown camera or a malformed label file.
+        FileNotFoundError: A labelled frame is missing or unreadable.
     """
-    import cv2
+    from depthhand.evaluate.real_labels import load_box_labels
 
-    from depthhand.geometry.camera import INTRINSICS
-
-    if camera not in INTRINSICS:
-        raise ValueError(f"camera must be one of {sorted(INTRINSICS)}, got {camera!r}")
-    unit = INTRINSICS[camera].depth_unit_mm
-    data = json.loads(Path(labels_json).read_text())
-    frames = data.get("frames") if isinstance(data, dict) else None
-    if not isinstance(frames, dict):
-        raise ValueError(f"{labels_json}: expected an object with a 'frames' mapping")
     out = []
-    for name, lab in frames.items():
-        path = Path(frames_dir) / f"{name}.png"
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise FileNotFoundError(f"{labels_json}: frame {name!r} not found or unreadable at {path}")
-        if "box_xyxy" not in lab:
-            raise ValueError(f"{labels_json}: frame {name!r} has no 'box_xyxy'")
-        b = np.asarray(lab["box_xyxy"], np.float64)
-        c = np.asarray(lab.get("center_uvd", [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]), np.float64)[:2]
-        small, lb = downscale_depth(raw.astype(np.float32) * unit)
+    for lab in load_box_labels(labels_json, frames_dir, camera):
+        b = lab.box_xyxy
+        small, lb = downscale_depth(lab.frame.depth_mm)
         out.append(
             DetectorSample(
                 depth_mm=small,
-                centers_uv=lb.to_input(c)[None],
+                centers_uv=lb.to_input(lab.center_uv)[None],
                 boxes_xyxy=np.concatenate([lb.to_input(b[:2]), lb.to_input(b[2:])])[None],
-                right=np.array([lab.get("handedness", "right") == "right"]),
+                right=np.array([lab.handedness.value == "right"]),
             )
         )
     return out
