@@ -2,7 +2,8 @@
 
 ``capture`` (a :class:`~depthhand.capture.base.DepthSource`) → ``detect`` (hand boxes and centres) → ``pose``
 (crop each hand, ONNX network, uncrop to camera mm) → ``track`` (ids, One Euro smoothing) →
-:class:`~depthhand.structures.FrameResult` (→ ``interact`` and ``serve``).
+:class:`~depthhand.structures.FrameResult` (→ ``interact`` and ``serve``). A live loop carries each result with its
+frame and truth as a :class:`LiveFrame`.
 
 :class:`HandPipeline` processes one frame at a time and never raises on a bad frame: a frame that cannot be used
 (wrong shape or dtype, NaNs everywhere, no valid depth) gives an empty result whose ``error`` says why. Stage
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from depthhand.capture.synthetic import SceneTruth
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, HandCrop, Handedness, HandPose
 from depthhand.track.tracker import HandTracker, TrackerConfig
@@ -107,6 +109,21 @@ def check_frame(frame: Any) -> str:
     if not (depth > 0).any():
         return "no valid depth pixels"
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFrame:
+    """One item of a live stream: what the pipeline made of a frame, the frame, and its truth where known.
+
+    Attributes:
+        result: Tracked hands, timings and any error of this frame.
+        frame: The depth frame the result came from.
+        truth: Its ground truth (synthetic and scripted sources), else ``None``.
+    """
+
+    result: FrameResult
+    frame: DepthFrame
+    truth: SceneTruth | None = None
 
 
 class HandPipeline:
@@ -209,20 +226,3 @@ class HandPipeline:
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
-
-
-def open_pipeline(source: str, options: PipelineOptions | None = None) -> Any:
-    """The pipeline over ``source`` as the server consumes it (:class:`depthhand.serve.publisher.PipelineHandle`).
-
-    Items are ``(FrameResult, depth_mm)``; live sources get newest-frame and reconnect semantics.
-    """
-    from depthhand.runner import iter_source
-    from depthhand.serve.publisher import PipelineHandle
-
-    pipe = HandPipeline(options)
-
-    def frames() -> Any:
-        for frame, _truth in iter_source(source):
-            yield pipe.process(frame), frame.depth_mm
-
-    return PipelineHandle(frames=frames(), source=source, joint_set=pipe.joint_set, close=pipe.close)

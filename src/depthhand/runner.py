@@ -1,8 +1,7 @@
 """The live loop behind ``depthhand run``: source → :class:`~depthhand.pipeline.HandPipeline` → JSONL / window.
 
-Live sensors are read through :class:`~depthhand.capture.live.ReconnectingSource` (a device that disappears is
-reopened with back-off) and :class:`~depthhand.capture.live.LatestFrameReader` (a slow loop gets the newest frame,
-never a queue). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
+Frames come from :func:`depthhand.capture.stream.open_stream` (live sensors: newest frame wins, reconnects with
+back-off). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
 On a synthetic source the loop also measures its own accuracy against the ground truth.
 """
 
@@ -10,15 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeGuard
 
 import numpy as np
 
+from depthhand.capture.stream import FrameStream, open_stream
 from depthhand.pipeline import HandPipeline, PipelineOptions
 from depthhand.structures import DepthFrame, FrameResult
+
+if TYPE_CHECKING:
+    from depthhand.synth.live import SynthTruth
 
 
 def joints_in_view(joints_uvd: np.ndarray, frame: DepthFrame) -> np.ndarray:
@@ -78,31 +80,6 @@ class RunSummary:
         }
 
 
-def iter_source(url: str, max_frames: int | None = None) -> Iterator[tuple[DepthFrame, Any]]:
-    """Frames of ``url`` with their ground truth (synthetic sources) or ``None``."""
-    from depthhand.capture.live import LatestFrameReader, ReconnectingSource
-    from depthhand.capture.sources import open_source
-    from depthhand.capture.synthetic import SyntheticSource
-
-    source = open_source(url)
-    count = 0
-    if isinstance(source, SyntheticSource) or not source.is_live:
-        with source:
-            for frame in source:
-                truth = source.truth_for(frame.index) if isinstance(source, SyntheticSource) else None
-                yield frame, truth
-                count += 1
-                if max_frames is not None and count >= max_frames:
-                    return
-        return
-    with LatestFrameReader(ReconnectingSource(lambda: open_source(url))) as reader:
-        for frame in reader:
-            yield frame, None
-            count += 1
-            if max_frames is not None and count >= max_frames:
-                return
-
-
 def run_source(
     url: str,
     options: PipelineOptions | None = None,
@@ -130,6 +107,7 @@ def run_source(
     """
     from depthhand.evaluate.live import LiveAccuracy
 
+    stream: FrameStream = open_stream(url, max_frames)  # a bad URL fails here, before anything is written
     summary = RunSummary()
     accuracy: LiveAccuracy | None = None
     window = _Window() if view else None
@@ -149,10 +127,11 @@ def run_source(
                     "axes": "x right, y down, z forward",
                 }
                 out.write(json.dumps(header) + "\n")
-            for frame, truth in iter_source(url, max_frames):
+            for item in stream:
+                frame, truth = item.frame, item.truth
                 result = pipe.process(frame)
                 summary.add(result)
-                if truth is not None and accuracy is not None and not result.error:
+                if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
                 if out is not None:
                     out.write(json.dumps(result_to_dict(result)) + "\n")
@@ -172,6 +151,7 @@ def run_source(
         pass
     finally:
         summary.seconds = time.perf_counter() - t0
+        summary.source_stats = stream.stats.to_dict()
         if out is not None:
             out.close()
         if window is not None:
@@ -179,6 +159,13 @@ def run_source(
     if accuracy is not None and accuracy.frames:
         summary.accuracy = accuracy.summary()
     return summary
+
+
+def _has_joint_truth(truth: object) -> TypeGuard[SynthTruth]:
+    """Whether ``truth`` is a synthetic scene's (true joints per hand), not a scripted one's."""
+    from depthhand.synth.live import SynthTruth
+
+    return isinstance(truth, SynthTruth)
 
 
 class _Window:

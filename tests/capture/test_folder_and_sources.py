@@ -112,7 +112,7 @@ def test_split_url() -> None:
 def test_open_source_rejects_bad_parameters(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['colour'\]"):
         open_source(f"folder:{tmp_path}?colour=1")
-    with pytest.raises(ValueError, match="scale='abc' is invalid"):
+    with pytest.raises(ValueError, match="scale='abc' is not a valid float"):
         open_source(f"folder:{tmp_path}?scale=abc")
     with pytest.raises(FileNotFoundError, match="recording"):
         open_source("realsense:/no/such/file.bag")
@@ -175,7 +175,7 @@ def test_synthetic_dispatch_is_clear() -> None:
     # A bad URL fails with a ValueError naming the culprit (parameters at once, scene and counts when built).
     bad = {
         "synthetic://frontal?realtime=0": r"'topdown' scene only, got 'frontal'",
-        "synthetic://topdown?colour=1": r"unknown parameter 'colour'; accepted: \['fps', ",
+        "synthetic://topdown?colour=1": r"unknown parameter\(s\) \['colour'\]; accepted: \['fps', ",
         "synthetic://topdown?seed=abc": r"seed='abc' is not a valid int",
         "synthetic://topdown?intrinsics=kinect": r"unknown intrinsics preset 'kinect'",
         "synthetic://topdown?hands=0&realtime=0": r"max_hands >= 1, got .*, 0",

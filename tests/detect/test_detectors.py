@@ -8,9 +8,9 @@ import pytest
 from depthhand.detect.background import BackgroundDetector, BackgroundDetectorConfig, BackgroundModel
 from depthhand.detect.base import HandDetector
 from depthhand.detect.classical import ClassicalDetector, ClassicalDetectorConfig
-from depthhand.detect.toyscene import ToyArm, toy_frame
 from depthhand.geometry.camera import INTRINSICS
 from depthhand.structures import CameraIntrinsics, DepthFrame
+from depthhand.synth.toyscene import ToyArm, toy_frame
 
 K = INTRINSICS["astra"]
 THREE_ON_TABLE = [

@@ -9,9 +9,9 @@ from depthhand.geometry.plane import fit_plane_from_depth, signed_height
 from depthhand.interact.engine import Interaction
 from depthhand.interact.evaluate import evaluate_touch
 from depthhand.interact.schema import depth_message, frame_message, hello_message
-from depthhand.interact.scripted import default_scene, demo_script, hover_script, scripted_frames, tap_script
 from depthhand.interact.touch import EventType
 from depthhand.skeleton import CANONICAL21, Finger
+from depthhand.synth.scripted import default_scene, demo_script, hover_script, scripted_frames, tap_script
 
 
 def test_scripted_geometry_is_consistent():

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from depthhand.capture.synthetic import SyntheticSource
-from depthhand.pipeline import HandPipeline, PipelineOptions, check_frame, open_pipeline, shipped_weights
+from depthhand.pipeline import HandPipeline, LiveFrame, PipelineOptions, check_frame, shipped_weights
 from depthhand.predict import parse_intrinsics, predict_files, read_depth_image
 from depthhand.runner import run_source
+from depthhand.serve.pipeline import open_pipeline
 from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult
 
 K = CameraIntrinsics(570.3, 570.3, 319.5, 239.5, 640, 480)
@@ -162,8 +163,10 @@ def test_run_writes_jsonl_and_measures_accuracy(tmp_path) -> None:
 def test_open_pipeline_for_the_server() -> None:
     handle = open_pipeline("synthetic://topdown?realtime=0&seed=2", PipelineOptions(num_threads=1))
     try:
-        result, depth = next(iter(handle.frames))
-        assert isinstance(result, FrameResult) and depth.shape == (480, 640)
+        item = next(iter(handle.frames))
+        assert isinstance(item, LiveFrame) and isinstance(item.result, FrameResult)
+        assert item.frame.depth_mm.shape == (480, 640) and item.truth is not None  # synthetic: truth rides along
+        assert item.result.frame_index == item.frame.index == item.truth.frame_index
         assert handle.joint_set.name == "canonical21"
     finally:
         handle.close()

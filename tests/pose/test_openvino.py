@@ -29,10 +29,10 @@ def test_openvino_matches_onnxruntime_on_the_shipped_model() -> None:
 
 def test_the_pipeline_runs_on_openvino() -> None:
     pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from depthhand.capture.stream import open_stream
     from depthhand.pipeline import HandPipeline
-    from depthhand.runner import iter_source
 
-    frames = [f for f, _ in iter_source("synthetic://topdown?realtime=0&seed=4", 3)]
+    frames = [c.frame for c in open_stream("synthetic://topdown?realtime=0&seed=4", 3)]
     with HandPipeline(PipelineOptions(pose_backend="openvino", num_threads=1)) as pipe:
         results = [pipe.process(f) for f in frames]
     assert any(r.hands for r in results)

@@ -39,7 +39,7 @@ def browser():
 @pytest.mark.slow
 def test_viewer_draws_skeletons_and_depth(browser, tmp_path):
     port = free_port()
-    proc = start_serve(["--source", "scripted"], tmp_path, port=port)
+    proc = start_serve(["--source", "scripted://demo"], tmp_path, port=port)
     try:
         page = browser.new_page(viewport={"width": 800, "height": 600})
         page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
@@ -66,11 +66,11 @@ def test_calibration_walkthrough_with_scripted_user(browser, tmp_path):
     from depthhand.geometry.plane import Plane, plane_to_local
     from depthhand.geometry.projector import apply_homography
     from depthhand.interact.calibration import load_calibration
-    from depthhand.interact.scripted import default_scene
-    from depthhand.serve.sources import true_projector_homography
+    from depthhand.synth.calibration_user import true_projector_homography
+    from depthhand.synth.scripted import default_scene
 
     port = free_port()
-    proc = start_serve(["--source", "scripted-calibration"], tmp_path, port=port)
+    proc = start_serve(["--source", "scripted://calibration"], tmp_path, port=port)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"http://127.0.0.1:{port}/calibrate?token={TOKEN}&auto=1")

@@ -42,7 +42,7 @@ async def first_frames(port: int, n: int) -> list[dict]:
     out = []
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/hands?token={TOKEN}") as ws:
         hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert hello["type"] == "hello" and hello["source"] == "scripted"
+        assert hello["type"] == "hello" and hello["source"] == "scripted://demo"
         while len(out) < n:
             msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if msg["type"] == "frame":
@@ -54,16 +54,17 @@ async def first_frames(port: int, n: int) -> list[dict]:
 @pytest.mark.slow
 def test_redis_worker_and_two_web_processes(redis_url, tmp_path):
     pytest.importorskip("websockets")
-    worker = start_serve(["--worker-only", "--source", "scripted", "--redis", redis_url], tmp_path)
+    worker = start_serve(["--worker-only", "--source", "scripted://demo", "--redis", redis_url], tmp_path)
     ports = [free_port(), free_port()]
-    webs = [start_serve(["--web-only", "--source", "scripted", "--redis", redis_url], tmp_path, port=p) for p in ports]
+    web_args = ["--web-only", "--source", "scripted://demo", "--redis", redis_url]
+    webs = [start_serve(web_args, tmp_path, port=p) for p in ports]
     try:
         for _ in range(100):
             if (http_json(ports[0], "/api/status").get("fps") or 0) > 10:
                 break
             time.sleep(0.1)
         status = http_json(ports[1], "/api/status")
-        assert status["mode"] == "web" and status["source"] == "scripted" and status["fps"] > 10
+        assert status["mode"] == "web" and status["source"] == "scripted://demo" and status["fps"] > 10
 
         async def both():
             return await asyncio.gather(first_frames(ports[0], 20), first_frames(ports[1], 20))

@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 from depthhand.interact.calibration import Calibration, save_calibration
-from depthhand.interact.scripted import default_scene, scripted_frames, tap_script
-from depthhand.serve.publisher import PipelineHandle, Publisher
+from depthhand.pipeline import LiveFrame
+from depthhand.serve.pipeline import PipelineHandle
+from depthhand.serve.publisher import Publisher
+from depthhand.structures import DepthFrame
+from depthhand.synth.scripted import default_scene, scripted_frames, tap_script
 
 from .conftest import TOKEN
 
@@ -48,12 +51,19 @@ class JsonlRecorder:
         return {"frames": 0}
 
 
+def live_frames(truth_frames):
+    """Scripted truth frames as the server's live items (the scripted poses stand in for the pipeline's)."""
+    for tf in truth_frames:
+        r = tf.result
+        yield LiveFrame(r, DepthFrame(tf.depth_mm, r.intrinsics, r.timestamp_us, "scripted", r.frame_index), tf)
+
+
 def make_publisher(rt, seconds: float = 6.0, realtime: bool = True, fps: float = 60.0, recorder=None) -> Publisher:
     plane, k = default_scene()
     frames = scripted_frames(
         tap_script(period_s=1.0), plane, k, fps=fps, duration_s=seconds, render=True, realtime=realtime
     )
-    handle = PipelineHandle(frames, "test-scripted", intrinsics=k, fps=fps, recorder=recorder)
+    handle = PipelineHandle(live_frames(frames), "test-scripted", intrinsics=k, fps=fps, recorder=recorder)
     # a calibration with the true plane, so touches happen
     save_calibration(Calibration(plane=plane), rt.options.data_dir / "calibration.json")
     return Publisher(handle, rt.state, rt.options.data_dir, window=3, depth_every=6)
@@ -208,7 +218,7 @@ def test_calibration_session_flow_over_rest(serve_runtime):
 
     from depthhand.geometry.plane import local_to_plane
     from depthhand.geometry.projector import apply_homography, invert_homography
-    from depthhand.serve.sources import true_projector_homography
+    from depthhand.synth.calibration_user import true_projector_homography
 
     c = Client(HTTP_HOST="localhost")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
@@ -284,12 +294,13 @@ def test_publisher_follows_the_pipelines_skeleton_and_survives_bad_items(serve_r
     mapping = joint_mapping("canonical21", "nyu14")
 
     def frames():
-        for i, tf in enumerate(scripted_frames(tap_script(), plane, k, duration_s=1.0)):
+        for i, item in enumerate(live_frames(scripted_frames(tap_script(), plane, k, duration_s=1.0, render=True))):
             if i == 3:
                 yield "not a frame"  # one bad item: logged, counted, skipped
-            joints = mapping.apply(tf.true_joints_xyz_mm[1]).astype(np.float32)
+            joints = mapping.apply(item.truth.true_joints_xyz_mm[1]).astype(np.float32)
             pose = HandPose(joints, xyz_to_uvd(joints, k).astype(np.float32), NYU14)
-            yield FrameResult(i, tf.result.timestamp_us, (TrackedHand(1, pose),), {"pose": 1.0}, "nyu", k)
+            result = FrameResult(i, item.result.timestamp_us, (TrackedHand(1, pose),), {"pose": 1.0}, "nyu", k)
+            yield LiveFrame(result, item.frame)
 
     async def main():
         save_calibration(Calibration(plane=plane), serve_runtime.options.data_dir / "calibration.json")
@@ -312,16 +323,14 @@ def test_publisher_follows_the_pipelines_skeleton_and_survives_bad_items(serve_r
 
 def test_plane_fit_on_request_recovers_the_table(serve_runtime, tmp_path):
     """``--fit-plane`` / ``request_plane_fit``: the plane comes from the next frames, hands being outliers."""
-    from depthhand.serve.publisher import split_item
-
     plane, k = default_scene()
     frames = scripted_frames(tap_script(period_s=1.0), plane, k, fps=30, duration_s=1.0, render=True, realtime=False)
-    handle = PipelineHandle(frames, "test-scripted", intrinsics=k, fps=30)
+    handle = PipelineHandle(live_frames(frames), "test-scripted", intrinsics=k, fps=30)
     pub = Publisher(handle, serve_runtime.state, tmp_path)  # empty data dir: no calibration yet
     assert pub.engine.plane is None
     pub.request_plane_fit(5)
     for item in list(handle.frames)[:5]:
-        pub._collect_plane(split_item(item)[1])
+        pub._collect_plane(item.frame.depth_mm)
     assert pub.engine.plane is not None
     assert abs(float(pub.engine.plane.normal @ plane.normal)) > 0.9999
     assert (tmp_path / "calibration.json").is_file()

@@ -21,8 +21,8 @@ def _sr305_frames() -> list[Any]:
 
 
 def _raised_hands_frames(n: int) -> list[Any]:
-    from depthhand.detect.toyscene import ToyArm, toy_frame
     from depthhand.geometry.camera import INTRINSICS
+    from depthhand.synth.toyscene import ToyArm, toy_frame
 
     k = INTRINSICS["astra"]
     arms = [
@@ -61,8 +61,8 @@ def detect_classical(quick: bool) -> BenchResult:
 def detect_background(quick: bool) -> BenchResult:
     """Median ms per frame; the model is learned from 10 empty frames (not timed)."""
     from depthhand.detect.background import BackgroundDetector, BackgroundModel
-    from depthhand.detect.toyscene import ToyArm, toy_frame
     from depthhand.geometry.camera import INTRINSICS
+    from depthhand.synth.toyscene import ToyArm, toy_frame
 
     k = INTRINSICS["astra"]
     model = BackgroundModel.learn([toy_frame([], k, i, seed=i)[0] for i in range(10)])

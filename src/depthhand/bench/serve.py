@@ -97,7 +97,7 @@ async def _clients(port: int, token: str, n: int, seconds: float) -> dict[str, A
 
 @benchmark("serve.load", "50 WebSocket clients @30 fps + 1 slow client on loopback: added latency, drops, memory")
 def load(quick: bool) -> BenchResult:
-    """Start ``depthhand serve`` (embedded, scripted source), connect the clients, measure."""
+    """Start ``depthhand serve`` (embedded, the full pipeline on the synthetic table), connect the clients, measure."""
     import asyncio
 
     import numpy as np
@@ -108,7 +108,8 @@ def load(quick: bool) -> BenchResult:
     token = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "DEPTHHAND_TOKEN": token}
-        cmd = [sys.executable, "-m", "depthhand.cli", "serve", "--port", str(port), "--data-dir", data, "--fps", "30"]
+        cmd = [sys.executable, "-m", "depthhand.cli", "serve", "--port", str(port), "--data-dir", data]
+        cmd += ["--source", "synthetic://topdown?fps=30"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             t0 = time.time()

@@ -3,7 +3,10 @@
 ===============================================  =============================================================
 URL                                              source
 ===============================================  =============================================================
-``synthetic://topdown?seed=1``                   :mod:`depthhand.synth.live` (rendered scene)
+``synthetic://topdown?seed=1``                   :class:`~depthhand.capture.synthetic.SyntheticSource`
+                                                 (rendered hand scene with ground truth; ``?poses=truth``)
+``scripted://demo``, ``scripted://calibration``    :class:`~depthhand.capture.synthetic.ScriptedSource`
+                                                 (scripted hands over a table; also ``tap``, ``hover``)
 ``folder:DIR?intrinsics=sr305&scale=0.125``      :class:`~depthhand.capture.folder.FolderSource`; a plain
                                                  directory path works too (``intrinsics.json`` inside it)
 ``rec:FILE.dhrec`` or ``FILE.dhrec``             :class:`~depthhand.capture.recording.RecordingSource`
@@ -23,16 +26,21 @@ scenes).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
-from depthhand.capture.base import DepthSource, MissingExtraError
+from depthhand.capture.base import DepthSource
+from depthhand.capture.params import take_params
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
-SCHEMES = ("synthetic", "folder", "rec", "realsense", "openni", "orbbec")
+RENAMED = {
+    "scripted": "scripted://demo",
+    "scripted-calibration": "scripted://calibration",
+    "synthetic-truth": "synthetic://topdown?poses=truth",
+}
+"""Source names of earlier versions → their URL now."""
+SCHEMES = ("synthetic", "scripted", "folder", "rec", "realsense", "openni", "orbbec")
 
 
 class ArraySource(DepthSource):
@@ -72,6 +80,8 @@ def split_url(url: str) -> tuple[str, str, dict[str, str]]:
     """
     if not url or not url.strip():
         raise ValueError("source URL is empty; expected e.g. synthetic://topdown, folder:DIR, rec:FILE.dhrec")
+    if url in RENAMED:
+        raise ValueError(f"source {url!r} is now {RENAMED[url]!r} (one URL grammar for every source)")
     body, _, query = url.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
     scheme, sep, rest = body.partition(":")
@@ -86,42 +96,11 @@ def split_url(url: str) -> tuple[str, str, dict[str, str]]:
     return "folder", body, params
 
 
-def _take(params: dict[str, str], allowed: dict[str, Callable[[str], Any]], url: str) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(f"{url}: unknown parameter(s) {unknown}; accepted: {sorted(allowed) or 'none'}")
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        try:
-            out[key] = allowed[key](value)
-        except ValueError as exc:
-            raise ValueError(f"{url}: parameter {key}={value!r} is invalid: {exc}") from exc
-    return out
-
-
 def _device_and_file(rest: str) -> tuple[str, str | None]:
     """``//SERIAL`` → (serial, None); ``FILE`` → ("", file)."""
     if rest.startswith("//"):
         return rest[2:].strip("/"), None
     return "", rest
-
-
-def _open_synthetic(rest: str, params: dict[str, str], url: str) -> DepthSource:
-    try:
-        module = importlib.import_module("depthhand.synth.live")
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"{url}: synthetic sources need depthhand.synth.live (the [synth] extra: numba); import failed: {exc}"
-        ) from exc
-    factory = getattr(module, "open_synthetic", None)
-    if factory is None:
-        raise MissingExtraError(f"{url}: depthhand.synth.live defines no open_synthetic(url) function")
-    source = factory(url)
-    if not isinstance(source, DepthSource):
-        raise TypeError(
-            f"{url}: depthhand.synth.live.open_synthetic returned {type(source).__name__}, not a DepthSource"
-        )
-    return source
 
 
 def open_source(url: str) -> DepthSource:
@@ -145,9 +124,15 @@ def open_source(url: str) -> DepthSource:
     """
     scheme, rest, params = split_url(url)
     if scheme == "synthetic":
-        return _open_synthetic(rest, params, url)
+        from depthhand.capture.synthetic import open_synthetic
+
+        return open_synthetic(url, rest, params)
+    if scheme == "scripted":
+        from depthhand.capture.synthetic import open_scripted
+
+        return open_scripted(url, rest, params)
     if scheme == "folder":
-        kw = _take(params, {"intrinsics": str, "scale": float, "fps": float}, url)
+        kw = take_params(params, {"intrinsics": str, "scale": float, "fps": float}, url)
         folder = Path(rest)
         if not folder.is_dir():
             raise FileNotFoundError(f"{url}: depth folder {folder} does not exist")
@@ -155,7 +140,7 @@ def open_source(url: str) -> DepthSource:
 
         return FolderSource(folder, kw.get("intrinsics"), kw.get("scale"), kw.get("fps", 30.0), url=url)
     if scheme == "rec":
-        kw = _take(params, {"on_corrupt": str}, url)
+        kw = take_params(params, {"on_corrupt": str}, url)
         if not Path(rest).is_file():
             raise FileNotFoundError(f"{url}: recording {rest} does not exist")
         from depthhand.capture.recording import RecordingSource
@@ -167,14 +152,14 @@ def open_source(url: str) -> DepthSource:
     if scheme == "realsense":
         from depthhand.capture.realsense import RealSenseSource
 
-        kw = _take(params, {"width": int, "height": int, "fps": int, "timeout_ms": int}, url)
+        kw = take_params(params, {"width": int, "height": int, "fps": int, "timeout_ms": int}, url)
         return RealSenseSource(serial, file, url=url, **kw)
     if scheme == "openni":
         from depthhand.capture.openni2 import OpenNI2Source
 
-        kw = _take(params, {"intrinsics": str, "redist": str, "timeout_ms": int}, url)
+        kw = take_params(params, {"intrinsics": str, "redist": str, "timeout_ms": int}, url)
         return OpenNI2Source(serial, file, url=url, **kw)
     from depthhand.capture.orbbec import OrbbecSource
 
-    kw = _take(params, {"width": int, "height": int, "fps": int, "timeout_ms": int}, url)
+    kw = take_params(params, {"width": int, "height": int, "fps": int, "timeout_ms": int}, url)
     return OrbbecSource(serial, file, url=url, **kw)

@@ -1,28 +1,82 @@
-"""``synthetic://SCENE?seed=&fps=&noise=&hands=&realtime=``: the synthetic live scene as a depth source.
+"""Scene sources: synthetic and scripted scenes as depth sources that know the truth of every frame.
 
-The source wraps :class:`depthhand.synth.live.SyntheticLive` and keeps the ground truth of the latest frame in
-:attr:`SyntheticSource.last_truth`, so a pipeline running on it can measure its own accuracy. With ``realtime=1``
-(the default) frames are paced at ``fps`` like a camera; ``realtime=0`` renders as fast as possible (offline
-evaluation and benchmarks).
+* ``synthetic://SCENE?seed=&fps=&noise=&hands=&realtime=&intrinsics=&poses=``: :class:`SyntheticSource`, the
+  rendered hand scene of :mod:`depthhand.synth.live`. ``poses=truth`` asks the pipeline to take the true joints
+  as its poses (the touch logic and the viewer on realistic scenes, without the pose network).
+* ``scripted://SCRIPT?fps=&noise=&seed=&realtime=``: :class:`ScriptedSource`, the scripted hands of
+  :mod:`depthhand.synth.scripted` over a tilted table (scripts ``demo``, ``tap``, ``hover`` and ``calibration``:
+  the user of :mod:`depthhand.synth.calibration_user`). Its poses always come from the script.
+
+With ``realtime=1`` (the default) frames are paced at ``fps`` like a camera; ``realtime=0`` renders as fast as
+possible (offline evaluation and benchmarks). :meth:`SceneSource.truth_for` gives the ground truth of a recent
+frame, so a pipeline running on the source can measure its own accuracy.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from depthhand.capture.base import DepthSource
+from depthhand.capture.base import DepthSource, MissingExtraError
+from depthhand.capture.params import take_params
 from depthhand.geometry.camera import INTRINSICS
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
-_PARAMS = {"seed": int, "fps": float, "noise": str, "hands": int, "realtime": int, "intrinsics": str}
+if TYPE_CHECKING:
+    from depthhand.synth.calibration_user import SessionFn
+    from depthhand.synth.live import SynthTruth
+    from depthhand.synth.scripted import TruthFrame
+
+SceneTruth: TypeAlias = "SynthTruth | TruthFrame"
+"""The ground truth of one frame of a scene source."""
+
+POSES = ("network", "truth")
+SCRIPTS = ("demo", "tap", "hover", "calibration")
+_KEEP_TRUTHS = 256
 
 
-class SyntheticSource(DepthSource):
-    """An endless animated top-down scene with ground truth (see the module docstring)."""
+class SceneSource(DepthSource):
+    """A rendered scene: frames come with their ground truth.
+
+    Attributes:
+        poses_from_truth: The pipeline should take the true joints as its poses instead of running the network.
+        fps: Frame rate, frames/s.
+    """
 
     is_live = True
+    poses_from_truth: bool = False
+    fps: float = 30.0
+
+    def __init__(self, url: str, fps: float, realtime: bool) -> None:
+        super().__init__(url)
+        if not 0 < fps <= 240:
+            raise ValueError(f"{url}: fps must be in (0, 240], got {fps}")
+        self.fps, self.realtime = fps, realtime
+        self._truths: OrderedDict[int, SceneTruth] = OrderedDict()
+        self._next_t = 0.0
+
+    def _pace(self) -> None:
+        if not self.realtime:
+            return
+        delay = self._next_t - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next_t = max(self._next_t + 1.0 / self.fps, time.monotonic() - 1.0 / self.fps)
+
+    def _keep(self, index: int, truth: SceneTruth) -> None:
+        self._truths[index] = truth
+        while len(self._truths) > _KEEP_TRUTHS:
+            self._truths.popitem(last=False)
+
+    def truth_for(self, frame_index: int) -> SceneTruth | None:
+        """Ground truth of one of the last 256 frames, or ``None`` if it is older."""
+        return self._truths.get(frame_index)
+
+
+class SyntheticSource(SceneSource):
+    """An endless animated scene of :mod:`depthhand.synth.live` (see the module docstring)."""
 
     def __init__(
         self,
@@ -34,19 +88,22 @@ class SyntheticSource(DepthSource):
         realtime: bool = True,
         intrinsics: CameraIntrinsics | None = None,
         url: str = "synthetic://topdown",
+        poses: str = "network",
     ) -> None:
-        super().__init__(url)
-        self.scene, self.seed, self.fps, self.noise, self.hands = scene, seed, fps, noise, hands
-        self.realtime = realtime
+        super().__init__(url, fps, realtime)
+        if poses not in POSES:
+            raise ValueError(f"{url}: poses must be one of {POSES}, got {poses!r}")
+        self.scene, self.seed, self.noise, self.hands = scene, seed, noise, hands
+        self.poses_from_truth = poses == "truth"
         self._intrinsics_override = intrinsics
         self._live: Any = None
-        self._next_t = 0.0
-        self.last_truth: Any = None
-        self._truths: OrderedDict[int, Any] = OrderedDict()
+        self.last_truth: SynthTruth | None = None
 
     def _open(self) -> CameraIntrinsics:
-        from depthhand.synth.live import SyntheticLive
-
+        try:
+            from depthhand.synth.live import SyntheticLive
+        except ImportError as exc:
+            raise MissingExtraError(f"{self.url}: synthetic scenes need the [synth] extra (numba): {exc}") from exc
         self._live = SyntheticLive(
             scene=self.scene,
             seed=self.seed,
@@ -60,55 +117,146 @@ class SyntheticSource(DepthSource):
         return intrinsics
 
     def _read(self) -> DepthFrame | None:
-        if self.realtime:
-            delay = self._next_t - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self._next_t = max(self._next_t + 1.0 / self.fps, time.monotonic() - 1.0 / self.fps)
+        self._pace()
         frame, truth = self._live.next_frame()
         self.last_truth = truth
-        self._truths[frame.index] = truth
-        while len(self._truths) > 256:
-            self._truths.popitem(last=False)
+        self._keep(frame.index, truth)
         return DepthFrame(frame.depth_mm, frame.intrinsics, frame.timestamp_us, self.url, frame.index)
 
     def _close(self) -> None:
         self._live = None
 
-    def truth_for(self, frame_index: int) -> Any:
-        """Ground truth (:class:`depthhand.synth.live.SynthTruth`) of a recent frame, or ``None`` if too old."""
-        return self._truths.get(frame_index)
+
+class ScriptedSource(SceneSource):
+    """Scripted hands over the tilted table of :func:`depthhand.synth.scripted.default_scene`, rendered depth.
+
+    Args:
+        script: One of :data:`SCRIPTS`.
+        fps: Frame rate, frames/s.
+        noise_mm: Joint jitter σ along the viewing ray, mm (the "pose" the pipeline reports).
+        seed: Jitter seed.
+        realtime: Pace frames at ``fps`` and stamp them with wall-clock time.
+        url: Source id.
+
+    Attributes:
+        session: For the ``calibration`` script: reads the server's calibration session (the targets to touch).
+            The server sets it; without it the user waits beside the table.
+    """
+
+    poses_from_truth = True
+
+    def __init__(
+        self,
+        script: str = "demo",
+        fps: float = 30.0,
+        noise_mm: float = 2.0,
+        seed: int = 0,
+        realtime: bool = True,
+        url: str = "scripted://demo",
+    ) -> None:
+        super().__init__(url, fps, realtime)
+        if script not in SCRIPTS:
+            raise ValueError(f"{url}: unknown script {script!r}; known: {', '.join(SCRIPTS)}")
+        if not 0 <= noise_mm <= 50:
+            raise ValueError(f"{url}: noise must be a joint jitter in [0, 50] mm, got {noise_mm}")
+        self.script, self.noise_mm, self.seed = script, noise_mm, seed
+        self.session: SessionFn | None = None
+        self._frames: Iterator[TruthFrame] | None = None
+
+    def _script(self) -> Callable[[float], list[Any]]:
+        from depthhand.synth import scripted
+
+        if self.script == "calibration":
+            from depthhand.synth.calibration_user import calibration_user
+
+            user = calibration_user(lambda: self.session() if self.session is not None else None, self.fps)
+            return lambda _t: [next(user)]
+        fn: Callable[[float], list[Any]] = {
+            "demo": scripted.demo_script,
+            "tap": scripted.tap_script,
+            "hover": scripted.hover_script,
+        }[self.script]()
+        return fn
+
+    def _open(self) -> CameraIntrinsics:
+        from depthhand.synth.scripted import default_scene, scripted_frames
+
+        plane, intrinsics = default_scene()
+        self._frames = scripted_frames(
+            self._script(),
+            plane,
+            intrinsics,
+            fps=self.fps,
+            noise_mm=self.noise_mm,
+            seed=self.seed,
+            render=True,
+            realtime=self.realtime,
+        )
+        return intrinsics
+
+    def _read(self) -> DepthFrame | None:
+        assert self._frames is not None
+        truth = next(self._frames)
+        index, stamp = truth.result.frame_index, truth.result.timestamp_us
+        self._keep(index, truth)
+        assert truth.depth_mm is not None and truth.result.intrinsics is not None
+        return DepthFrame(truth.depth_mm, truth.result.intrinsics, stamp, self.url, index)
+
+    def _close(self) -> None:
+        self._frames = None
+
+
+def _intrinsics_preset(name: str) -> CameraIntrinsics:
+    if name not in INTRINSICS:
+        raise ValueError(f"unknown intrinsics preset {name!r}; known: {sorted(INTRINSICS)}")
+    return INTRINSICS[name]
 
 
 def open_synthetic(url: str, rest: str, params: dict[str, str]) -> SyntheticSource:
-    """Build a :class:`SyntheticSource` from the parts of a ``synthetic://`` URL.
+    """A :class:`SyntheticSource` from the parts of a ``synthetic://`` URL.
 
     Raises:
         ValueError: For an unknown parameter or a bad value (the message lists the accepted ones).
     """
-    scene = rest.strip("/") or "topdown"
-    kw: dict[str, Any] = {}
-    for key, value in params.items():
-        if key not in _PARAMS:
-            raise ValueError(f"{url}: unknown parameter {key!r}; accepted: {sorted(_PARAMS)}")
-        try:
-            kw[key] = _PARAMS[key](value)
-        except ValueError as exc:
-            raise ValueError(f"{url}: parameter {key}={value!r} is not a valid {_PARAMS[key].__name__}") from exc
-    intrinsics = None
-    if "intrinsics" in kw:
-        name = kw.pop("intrinsics")
-        if name not in INTRINSICS:
-            raise ValueError(f"{url}: unknown intrinsics preset {name!r}; known: {sorted(INTRINSICS)}")
-        intrinsics = INTRINSICS[name]
-    noise = kw.pop("noise", "default")
+    kw = take_params(
+        params,
+        {
+            "seed": int,
+            "fps": float,
+            "noise": str,
+            "hands": int,
+            "realtime": int,
+            "intrinsics": _intrinsics_preset,
+            "poses": str,
+        },
+        url,
+    )
+    noise = kw.get("noise", "default")
     return SyntheticSource(
-        scene=scene,
+        scene=rest.strip("/") or "topdown",
         seed=kw.get("seed", 1),
         fps=kw.get("fps", 30.0),
         noise=None if noise in ("none", "") else noise,
         hands=kw.get("hands", 2),
         realtime=bool(kw.get("realtime", 1)),
-        intrinsics=intrinsics,
+        intrinsics=kw.get("intrinsics"),
+        url=url,
+        poses=kw.get("poses", "network"),
+    )
+
+
+def open_scripted(url: str, rest: str, params: dict[str, str]) -> ScriptedSource:
+    """A :class:`ScriptedSource` from the parts of a ``scripted://`` URL.
+
+    Raises:
+        ValueError: For an unknown script or parameter, or a bad value.
+    """
+    kw = take_params(params, {"fps": float, "noise": float, "seed": int, "realtime": int}, url)
+    return ScriptedSource(
+        script=rest.strip("/") or "demo",
+        fps=kw.get("fps", 30.0),
+        noise_mm=kw.get("noise", 2.0),
+        seed=kw.get("seed", 0),
+        realtime=bool(kw.get("realtime", 1)),
         url=url,
     )

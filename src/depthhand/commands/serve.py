@@ -5,19 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from depthhand.commands._pipeline_args import add_pipeline_arguments
+from depthhand.serve.options import DEFAULT_SOURCE
+
 NAME = "serve"
 HELP = "Run the live server: WebSocket /ws/hands, REST /api/*, three.js viewer and projector calibration."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add this verb's arguments."""
+    """Add this verb's arguments (with the pipeline options ``run`` and ``predict`` share)."""
+    add_pipeline_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
         "--source",
-        default="synthetic://topdown",
-        help="a pipeline source URL (default synthetic://topdown: the full pipeline on the synthetic table scene), "
-        "or a built-in test source: scripted, scripted-calibration, synthetic-truth",
+        default=DEFAULT_SOURCE,
+        help=f"source URL (default {DEFAULT_SOURCE}: the full pipeline on the synthetic table scene); also "
+        "scripted://demo, scripted://calibration (poses from a script), synthetic://topdown?poses=truth, a folder, "
+        "a recording or a sensor (see the README)",
     )
     parser.add_argument("--redis", metavar="URL", help="Redis channel layer + state (needed for the split modes)")
     split = parser.add_mutually_exclusive_group()
@@ -29,7 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="database, calibration.json (default $DEPTHHAND_DATA or ~/.local/share/depthhand/serve)",
     )
     parser.add_argument("--production", action="store_true", help="HTTPS-only cookies, HSTS, SSL redirect")
-    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the scripted sources")
     parser.add_argument("--check-deploy", action="store_true", help="run Django's deployment checks and exit")
     parser.add_argument("--allowed-host", action="append", default=[], help="extra host name to answer to")
     parser.add_argument(
@@ -41,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
+    from depthhand.commands._pipeline_args import pipeline_options
     from depthhand.serve.options import ServeOptions, default_data_dir
 
     mode = "worker" if args.worker_only else "web" if args.web_only else "embedded"
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir or default_data_dir(),
         production=args.production,
         allowed_hosts=tuple(args.allowed_host),
-        fps=args.fps,
+        pipeline=pipeline_options(args),
         fit_plane_on_start=args.fit_plane,
     )
     from depthhand.serve.server import prepare, run_web, run_worker

@@ -16,9 +16,9 @@ import numpy as np
 
 from depthhand.geometry.plane import Plane, project_to_plane
 from depthhand.interact.engine import Interaction
-from depthhand.interact.scripted import TruthFrame
 from depthhand.interact.touch import EventType, TouchSettings
 from depthhand.skeleton import Finger
+from depthhand.synth.scripted import TruthFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def evaluate_touch(
     """Run the touch state machine over truth-labelled frames and score it.
 
     Args:
-        frames_with_truth: Frames with true contacts (e.g. from :func:`depthhand.interact.scripted.scripted_frames`
+        frames_with_truth: Frames with true contacts (e.g. from :func:`depthhand.synth.scripted.scripted_frames`
             or the synthetic live source).
         plane: The table plane the detector uses (the calibrated one, or the true one for an upper bound).
         settings: Touch thresholds (default :class:`TouchSettings`).

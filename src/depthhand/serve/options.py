@@ -6,6 +6,13 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from depthhand.pipeline import PipelineOptions
+
+DEFAULT_SOURCE = "synthetic://topdown"
+"""What ``depthhand serve`` and ``demo`` run when no source is given: the full pipeline on the synthetic table."""
 
 
 def default_data_dir() -> Path:
@@ -21,7 +28,10 @@ class ServeOptions:
     Attributes:
         host: Interface to listen on.
         port: TCP port.
-        source: Live source (``scripted``, ``scripted-calibration``, or anything the pipeline factory accepts).
+        source: Source URL (:func:`depthhand.capture.sources.open_source`; ``scripted://demo``,
+            ``synthetic://topdown``, a folder, a recording, a sensor).
+        pipeline: How the pipeline is assembled (pose model, detector, backend, test-time views, …); ``None``: the
+            defaults.
         mode: ``embedded`` (pipeline + web in one process), ``worker`` (pipeline only) or ``web`` (web only).
         redis_url: Redis channel layer and state store (required for ``worker`` / ``web``).
         token: API token (``DEPTHHAND_TOKEN`` or generated).
@@ -30,7 +40,6 @@ class ServeOptions:
         production: HTTPS-only cookies, HSTS, SSL redirect (passes ``manage.py check --deploy``).
         debug: Django DEBUG (never with ``production``).
         allowed_hosts: Extra host names the server answers to.
-        fps: Frame rate of the scripted sources.
         window: Unacknowledged frames per WebSocket client before newer frames replace older ones.
         depth_every: Send a depth preview every this many frames (0 = never).
         fit_plane_on_start: Fit the table plane from the first frames when the calibration has none yet.
@@ -38,7 +47,8 @@ class ServeOptions:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    source: str = "scripted"
+    source: str = DEFAULT_SOURCE
+    pipeline: PipelineOptions | None = None
     mode: str = "embedded"
     redis_url: str | None = None
     token: str = field(default_factory=lambda: os.environ.get("DEPTHHAND_TOKEN") or secrets.token_urlsafe(24))
@@ -47,7 +57,6 @@ class ServeOptions:
     production: bool = False
     debug: bool = False
     allowed_hosts: tuple[str, ...] = ()
-    fps: float = 30.0
     window: int = 4
     depth_every: int = 6
     fit_plane_on_start: bool = False
@@ -65,5 +74,3 @@ class ServeOptions:
             raise ValueError("production and debug are mutually exclusive")
         if not 1 <= self.window <= 100:
             raise ValueError(f"window must be in 1..100, got {self.window}")
-        if not 0 < self.fps <= 240:
-            raise ValueError(f"fps must be in (0, 240], got {self.fps}")

@@ -1,11 +1,10 @@
 """Pipeline loop → interaction → wire messages → channel-layer group (the model never runs in a consumer).
 
-:class:`Publisher` iterates a pipeline (any iterable of :class:`~depthhand.structures.FrameResult`, of
-``(FrameResult, depth)`` pairs, or of objects with ``.result`` and ``.depth_mm`` such as the scripted/synthetic
-truth frames) in a background thread, runs :class:`~depthhand.interact.engine.Interaction`, and hands
-pre-encoded JSON to an asyncio loop that ``group_send`` call. It executes commands queued by the web side
-(plane fit, calibration reload, recording start/stop, settings) and publishes its status. One bad frame is logged
-and skipped; the loop does not die.
+:class:`Publisher` iterates a pipeline (:class:`~depthhand.serve.pipeline.PipelineHandle`, whose items are
+:class:`~depthhand.pipeline.LiveFrame`) in a background thread, runs
+:class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
+calls. It executes commands queued by the web side (plane fit, calibration reload, recording start/stop,
+settings) and publishes its status. One bad frame is logged and skipped; the loop does not die.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -29,60 +27,12 @@ from depthhand.interact.engine import Interaction
 from depthhand.interact.gestures import PinchSettings
 from depthhand.interact.schema import depth_message, event_message, frame_message, hello_message
 from depthhand.interact.touch import TouchSettings
+from depthhand.pipeline import LiveFrame
+from depthhand.serve.pipeline import PipelineHandle
 from depthhand.serve.settings import FRAME_GROUP
 from depthhand.serve.state import LiveState
-from depthhand.skeleton import CANONICAL21, JointSet
-from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult
 
 log = logging.getLogger("depthhand.serve")
-
-
-class Recorder(Protocol):
-    """Recording interface a pipeline may supply (injectable)."""
-
-    def start(self, path: str | None) -> dict[str, Any]:
-        """Start recording (to ``path`` or a default); returns a JSON-able description."""
-        ...
-
-    def stop(self) -> dict[str, Any]:
-        """Stop recording; returns a JSON-able description (frames written, path)."""
-        ...
-
-
-@dataclass
-class PipelineHandle:
-    """A running pipeline as the server sees it.
-
-    Attributes:
-        frames: The live iterable (blocking iteration is fine; it runs in a thread).
-        source: Description of the source for status and ``hello``.
-        joint_set: Skeleton of the poses.
-        intrinsics: The camera, when known before the first frame.
-        fps: Nominal frame rate.
-        recorder: Optional recorder.
-        close: Called when the server stops.
-    """
-
-    frames: Iterable[object]
-    source: str
-    joint_set: JointSet = CANONICAL21
-    intrinsics: CameraIntrinsics | None = None
-    fps: float = 30.0
-    recorder: Recorder | None = None
-    close: Callable[[], None] | None = None
-
-
-def split_item(item: object) -> tuple[FrameResult, np.ndarray | None]:
-    """Normalise a pipeline item to ``(FrameResult, depth_mm or None)``."""
-    if isinstance(item, FrameResult):
-        return item, None
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], FrameResult):
-        depth = item[1]
-        return item[0], depth.depth_mm if isinstance(depth, DepthFrame) else depth
-    result = getattr(item, "result", None)
-    if isinstance(result, FrameResult):
-        return result, getattr(item, "depth_mm", None)
-    raise ValueError(f"pipeline item must be a FrameResult, (FrameResult, depth) or have .result; got {type(item)}")
 
 
 def now_us() -> int:
@@ -179,8 +129,10 @@ class Publisher:
         self._status_extra["ended"] = True
         self._write_status()
 
-    def _step(self, item: object) -> None:
-        result, depth = split_item(item)
+    def _step(self, item: LiveFrame) -> None:
+        if not isinstance(item, LiveFrame):
+            raise TypeError(f"pipeline item must be a LiveFrame, got {type(item).__name__}")
+        result, depth = item.result, item.frame.depth_mm
         if self._intrinsics is None and result.intrinsics is not None:
             self._intrinsics = result.intrinsics
             self._publish_hello(broadcast=True)

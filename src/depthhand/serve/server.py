@@ -27,10 +27,10 @@ def prepare(options: ServeOptions) -> None:
 
 def make_publisher(options: ServeOptions) -> Publisher:
     """Open the source and wrap it in a :class:`Publisher`."""
-    from depthhand.serve.sources import open_source
+    from depthhand.serve.pipeline import open_pipeline
 
     rt = runtime.get()
-    handle = open_source(options.source, rt.state, fps=options.fps)
+    handle = open_pipeline(options.source, options.pipeline, rt.state)
     publisher = Publisher(handle, rt.state, options.data_dir, window=options.window, depth_every=options.depth_every)
     if options.fit_plane_on_start and publisher.engine.plane is None:
         publisher.request_plane_fit()

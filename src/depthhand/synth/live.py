@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from depthhand.capture.base import DepthSource
 from depthhand.geometry.camera import INTRINSICS
-from depthhand.structures import CameraIntrinsics, DepthFrame, Handedness
+from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult, Handedness, HandPose, TrackedHand
 from depthhand.synth.hand_model import HandShape, sample_shape
 from depthhand.synth.kinematics import rot_z
 from depthhand.synth.pose_prior import PoseTrajectory
@@ -52,6 +51,25 @@ class SynthTruth:
     fingertip_height_mm: F64
     touch: npt.NDArray[np.bool_]
     table_plane: F64
+
+    def to_result(self, frame: DepthFrame) -> FrameResult:
+        """The true joints as a pipeline result (the ``poses=truth`` mode: no pose network, no timings).
+
+        Args:
+            frame: The frame this truth belongs to (intrinsics, index, time, source).
+
+        Returns:
+            One tracked hand per true hand (its ``track_id``), canonical joints in camera mm and pixels.
+        """
+        from depthhand.geometry.camera import xyz_to_uvd
+        from depthhand.skeleton import CANONICAL21
+
+        hands = []
+        for k, track_id in enumerate(self.track_ids):
+            joints = np.asarray(self.joints_xyz_mm[k], np.float32)
+            uvd = xyz_to_uvd(joints, frame.intrinsics).astype(np.float32)
+            hands.append(TrackedHand(track_id, HandPose(joints, uvd, CANONICAL21, handedness=self.handedness[k])))
+        return FrameResult(frame.index, frame.timestamp_us, tuple(hands), {}, frame.source_id, frame.intrinsics)
 
 
 @dataclass(slots=True)
@@ -231,12 +249,3 @@ class SyntheticLive:
         )
         self._index += 1
         return frame, truth
-
-
-def open_synthetic(url: str) -> DepthSource:
-    """The depth source for a ``synthetic://SCENE?...`` URL (used by :func:`depthhand.capture.open_source`)."""
-    from depthhand.capture.sources import split_url
-    from depthhand.capture.synthetic import open_synthetic as build
-
-    _, rest, params = split_url(url)
-    return build(url, rest, params)
