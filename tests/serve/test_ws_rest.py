@@ -330,7 +330,7 @@ def test_plane_fit_on_request_recovers_the_table(serve_runtime, tmp_path):
     assert pub.engine.plane is None
     pub.request_plane_fit(5)
     for item in list(handle.frames)[:5]:
-        pub._collect_plane(item.frame.depth_mm)
+        pub.controller.observe(item.frame.depth_mm, k)
     assert pub.engine.plane is not None
     assert abs(float(pub.engine.plane.normal @ plane.normal)) > 0.9999
     assert (tmp_path / "calibration.json").is_file()

@@ -3,8 +3,10 @@
 :class:`Publisher` iterates a pipeline (:class:`~depthhand.serve.pipeline.PipelineHandle`, whose items are
 :class:`~depthhand.pipeline.LiveFrame`) in a background thread, runs
 :class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
-calls. It executes commands queued by the web side (plane fit, calibration reload, recording start/stop,
-settings) and publishes its status. One bad frame is logged and skipped; the loop does not die.
+calls. It is the frame pump: iterate → interact → encode → send. Between two frames it hands the commands the web side
+queued (:mod:`~depthhand.serve.commands`) to the
+:class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording), and it
+publishes its status. One bad frame is logged and skipped; the loop does not die.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from depthhand.geometry.plane import fit_plane_from_depth
-from depthhand.interact.calibration import Calibration, load_calibration, save_calibration, with_plane
 from depthhand.interact.engine import Interaction
 from depthhand.interact.gestures import PinchSettings
 from depthhand.interact.schema import depth_message, event_message, frame_message, hello_message
 from depthhand.interact.touch import TouchSettings
 from depthhand.pipeline import LiveFrame
+from depthhand.serve.commands import SetConfig, command_from_dict
+from depthhand.serve.controller import InstallationController
 from depthhand.serve.pipeline import PipelineHandle
 from depthhand.serve.settings import FRAME_GROUP
 from depthhand.serve.state import LiveState
@@ -69,20 +69,28 @@ class Publisher:
     ) -> None:
         self.handle = handle
         self.state = state
-        self.calibration_path = Path(data_dir) / "calibration.json"
         self.window = window
         self.depth_every = depth_every
-        self.engine = Interaction(touch=touch or TouchSettings(), pinch=pinch or PinchSettings())
+        self.controller = InstallationController(data_dir, touch, pinch, handle.recorder)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: Future[None] | None = None
         self._stats = _Stats()
         self._seq = 0
-        self._plane_request: tuple[int, list[np.ndarray]] | None = None
         self._intrinsics = handle.intrinsics
-        self._status_extra: dict[str, Any] = {"recording": {"active": False}, "plane_fit": None, "ended": False}
-        self._load_calibration()
+        self._ended = False
+        if self.controller.last_error:
+            self._stats.last_error = self.controller.last_error
+
+    @property
+    def engine(self) -> Interaction:
+        """The interaction engine in force (the controller's)."""
+        return self.controller.engine
+
+    def request_plane_fit(self, frames: int = 15, request_id: str | None = None) -> None:
+        """Fit the table plane from the next ``frames`` depth frames (see the controller)."""
+        self.controller.request_plane_fit(frames, request_id)
 
     # ----------------------------------------------------------------- lifecycle
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -126,7 +134,7 @@ class Publisher:
         except Exception as exc:
             self._stats.last_error = f"pipeline stopped: {type(exc).__name__}: {exc}"
             log.exception("pipeline stopped")
-        self._status_extra["ended"] = True
+        self._ended = True
         self._write_status()
 
     def _step(self, item: LiveFrame) -> None:
@@ -139,8 +147,8 @@ class Publisher:
         if result.hands and result.hands[0].pose.joint_set.name != self.handle.joint_set.name:
             self.handle.joint_set = result.hands[0].pose.joint_set  # the skeleton clients draw follows the poses
             self._publish_hello(broadcast=True)
-        if self._plane_request is not None and depth is not None:
-            self._collect_plane(depth)
+        if self.controller.observe(depth, self._intrinsics):
+            self._publish_hello(broadcast=True)  # a new plane: clients redraw the table
         inter = self.engine.process(result)
         self._seq += 1
         seq = self._seq
@@ -205,11 +213,7 @@ class Publisher:
             self._send([{"type": "hands.hello", "text": json.dumps(hello)}])
 
     def _write_config(self) -> None:
-        from dataclasses import asdict
-
-        touch = asdict(self.engine.touch)
-        touch["fingers"] = [f.name.lower() for f in self.engine.touch.fingers]
-        self.state.set("config", {"touch": touch, "pinch": asdict(self.engine.pinch)})
+        self.state.set("config", self.controller.config())
 
     def _write_status(self) -> None:
         st = self._stats
@@ -232,91 +236,20 @@ class Publisher:
                 "publish_skipped": st.publish_skipped,
                 "uptime_s": round(now - st.t_start, 1),
                 "updated_us": now_us(),
-                **self._status_extra,
+                **self.controller.status,
+                "ended": self._ended,
             },
         )
 
-    def _load_calibration(self) -> None:
-        if self.calibration_path.is_file():
-            try:
-                self.engine.set_calibration(load_calibration(self.calibration_path))
-            except ValueError as exc:
-                self._stats.last_error = f"calibration not loaded: {exc}"
-                log.warning("calibration not loaded: %s", exc)
-
     # ----------------------------------------------------------------- commands
     def _commands(self) -> None:
-        for cmd in self.state.pop_commands():
-            name = cmd.get("cmd")
+        for raw in self.state.pop_commands():
             try:
-                if name == "reload_calibration":
-                    self._load_calibration()
+                command = command_from_dict(raw)
+                if self.controller.apply(command):
                     self._publish_hello(broadcast=True)
-                elif name == "fit_plane":
-                    self.request_plane_fit(int(cmd.get("frames", 15)), cmd.get("id"))
-                elif name == "record":
-                    self._record(cmd)
-                elif name == "set_config":
-                    self._set_config(cmd)
-                else:
-                    log.warning("unknown command %r", name)
-            except (ValueError, OSError) as exc:
-                self._stats.last_error = f"command {name} failed: {exc}"
-
-    def request_plane_fit(self, frames: int = 15, request_id: object = None) -> None:
-        """Fit the table plane from the next ``frames`` depth frames (RANSAC: hands and objects are outliers)."""
-        self._plane_request = (frames, [])
-        self._status_extra["plane_fit"] = {"state": "collecting", "id": request_id}
-
-    def _record(self, cmd: dict[str, Any]) -> None:
-        rec = self.handle.recorder
-        if rec is None:
-            self._status_extra["recording"] = {"active": False, "error": "this source has no recorder"}
-            return
-        if cmd.get("action") == "start":
-            self._status_extra["recording"] = {"active": True, **rec.start(cmd.get("path"))}
-        else:
-            self._status_extra["recording"] = {"active": False, **rec.stop()}
-
-    def _set_config(self, cmd: dict[str, Any]) -> None:
-        from depthhand.skeleton import Finger
-
-        touch = dict(cmd.get("touch", {}))
-        if "fingers" in touch:
-            touch["fingers"] = tuple(Finger[f.upper()] for f in touch["fingers"])
-        cal = self.engine.calibration
-        plane = self.engine.plane
-        t = TouchSettings(**{**_fields(self.engine.touch), **touch})
-        p = PinchSettings(**{**_fields(self.engine.pinch), **cmd.get("pinch", {})})
-        self.engine = Interaction(touch=t, pinch=p, calibration=cal, plane=plane)
-        self._write_config()
-
-    def _collect_plane(self, depth: np.ndarray) -> None:
-        if self._plane_request is None:
-            return
-        n, frames = self._plane_request
-        frames.append(np.asarray(depth, dtype=np.float32))
-        if len(frames) < n:
-            return
-        self._plane_request = None
-        intr = self._intrinsics
-        if intr is None or (intr.height, intr.width) != frames[0].shape:
-            h, w = frames[0].shape
-            raise ValueError(f"depth frames {w}×{h} do not match the intrinsics; cannot fit the plane")
-        fit = fit_plane_from_depth(frames, intr)
-        cal = with_plane(self.engine.calibration, fit.plane, fit.rms_mm)
-        save_calibration(cal, self.calibration_path)
-        self.engine.set_calibration(cal)
-        self._status_extra["plane_fit"] = {"state": "done", **fit.to_dict()}
-        self._publish_hello(broadcast=True)
-
-
-def _fields(obj: object) -> dict[str, Any]:
-    from dataclasses import fields
-
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}  # type: ignore[arg-type]
-
-
-def calibration_of(path: Path) -> Calibration | None:
-    """The stored calibration, or ``None`` when there is none yet."""
-    return load_calibration(path) if path.is_file() else None
+                if isinstance(command, SetConfig):
+                    self._write_config()
+            except (ValueError, TypeError, OSError) as exc:
+                self._stats.last_error = f"command {raw.get('cmd')} failed: {exc}"
+                log.warning("command %r failed: %s", raw, exc)

@@ -33,6 +33,7 @@ from depthhand.serve.api import (
     validate,
 )
 from depthhand.serve.auth import token_from_parts, token_matches
+from depthhand.serve.commands import FitPlane, Record, ReloadCalibration, SetConfig, command_to_dict
 from depthhand.skeleton import Finger
 
 View = Callable[..., HttpResponse]
@@ -101,7 +102,7 @@ def config(request: HttpRequest) -> HttpResponse:
         PinchSettings(**pinch)
     except (ValueError, TypeError) as exc:
         raise ApiError(str(exc)) from exc
-    rt.state.push_command({"cmd": "set_config", **body})
+    rt.state.push_command(command_to_dict(SetConfig(body.get("touch", {}), body.get("pinch", {}))))
     return JsonResponse({"queued": True, "config": {"touch": touch, "pinch": pinch}}, status=202)
 
 
@@ -121,7 +122,7 @@ def calibration(request: HttpRequest) -> HttpResponse:
 def calibration_plane(request: HttpRequest) -> HttpResponse:
     """Ask the pipeline to fit the table plane from the next N frames (keep the table clear)."""
     body = validate(_json_body(request), PLANE_BODY)
-    runtime.get().state.push_command({"cmd": "fit_plane", "frames": body.get("frames", 15)})
+    runtime.get().state.push_command(command_to_dict(FitPlane(body.get("frames", 15))))
     return JsonResponse({"queued": True}, status=202)
 
 
@@ -186,7 +187,7 @@ def calibration_solve(request: HttpRequest) -> HttpResponse:
         cal = dataclasses.replace(cal, plane_rms_mm=load_calibration(path).plane_rms_mm)
     save_calibration(cal, path)
     rt.state.set("calibration_session", {**session, "active": False, "solved": True})
-    rt.state.push_command({"cmd": "reload_calibration"})
+    rt.state.push_command(command_to_dict(ReloadCalibration()))
     return JsonResponse({"calibration": cal.to_dict(), "errors": cal.errors})
 
 
@@ -194,7 +195,7 @@ def calibration_solve(request: HttpRequest) -> HttpResponse:
 def recording(request: HttpRequest) -> HttpResponse:
     """Start or stop recording through the pipeline's recorder."""
     body = validate(_json_body(request), RECORDING_BODY)
-    runtime.get().state.push_command({"cmd": "record", **body})
+    runtime.get().state.push_command(command_to_dict(Record(body["action"], body.get("path"))))
     return JsonResponse({"queued": True}, status=202)
 
 
