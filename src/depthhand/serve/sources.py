@@ -109,7 +109,7 @@ def _paced(items: Iterator[TruthFrame], fps: float) -> Iterator[TruthFrame]:
 
 
 def _synthetic_truth(fps: float, realtime: bool) -> PipelineHandle:
-    from depthhand.interact.evaluate import truth_frames_from_synthetic
+    from depthhand.evaluate.touch import truth_frames_from_synthetic
     from depthhand.synth.live import SyntheticLive
 
     live = SyntheticLive(seed=1, fps=fps)
