@@ -4,7 +4,7 @@ Nothing imports it.
 
 Usage: python scripts/detector_thresholds.py [--frames N] [--out docs/models/detector_thresholds.png]
 
-Synthetic frames use the detector benchmark's held-out seed (``depthhand.bench.detector.TEST_SEED``) and its
+Synthetic frames use the detector evaluation's held-out seed (``depthhand.evaluate.detector.TEST_SEED``) and its
 matching rule; on the real frames a detection is the hand when its centre lies in the labelled box
 (``depthhand.evaluate.real_labels.SR305_DESK_LABELS``), anything else is false. Prints a Markdown table and
 draws the plot.
@@ -29,8 +29,8 @@ def main() -> None:
     from tqdm import tqdm
 
     from depthhand.atomic import atomic_path
-    from depthhand.bench.detector import TEST_SEED, DetectionTally, center_in_box, tally_frame
     from depthhand.detect.cnn import CnnHandDetector
+    from depthhand.evaluate.detector import TEST_SEED, DetectionTally, center_in_box, tally_frame
     from depthhand.evaluate.real_labels import load_box_labels
     from depthhand.structures import DepthFrame
     from depthhand.train.detector_data import labelled_hands, sample_synthetic_frame

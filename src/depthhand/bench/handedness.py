@@ -1,79 +1,17 @@
-"""Handedness quality: the pose's palm chirality (:mod:`depthhand.pose.handedness`) against the detector's head.
+"""Handedness benchmark: the pose's palm chirality (:mod:`depthhand.pose.handedness`) against the detector's head.
 
-* Synthetic: held-out 96×96 crops (seed :data:`TEST_SEED`, never used in training) per scene, run through the
-  shipped pose model; accuracy of the chirality of the *predicted* joints (and, as a check of the rule itself, of
-  the ground-truth joints), and how many fall inside the UNKNOWN dead band.
-* Real: the 11 SR305 desk frames (a right hand) through the CNN detector and the pose model; how many the chirality
-  calls right, and how many the detector's head calls right.
+The measurements (held-out synthetic crops per scene, the real SR305 desk frames) are
+:func:`depthhand.evaluate.handedness.synthetic_accuracy` and :func:`depthhand.evaluate.handedness.real_sr305`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from depthhand.bench.core import BenchResult, benchmark
-from depthhand.evaluate.real_labels import SR305_DESK_LABELS, load_box_labels
-
-TEST_SEED = 515_151
-SCENES = ("topdown", "frontal", "egocentric")
-
-
-def synthetic_accuracy(count: int, seed: int = TEST_SEED, model_path: str | Path | None = None) -> dict[str, Any]:
-    """Per-scene chirality accuracy on ``count`` held-out crops (predicted and ground-truth joints)."""
-    from depthhand.evaluate.model import predict_synthetic_crops
-    from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
-    from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
-    from depthhand.pose.handedness import DEFAULT_MARGIN_MM, chirality_mm
-    from depthhand.structures import Handedness
-
-    out: dict[str, Any] = {"crops_per_scene": count, "seed": seed, "margin_mm": DEFAULT_MARGIN_MM}
-    with PoseEstimator(PoseEstimatorOptions(model_path or shipped_weights(DEFAULT_POSE_MODEL), num_threads=2)) as est:
-        info = est.info
-        for i, scene in enumerate(SCENES):
-            pred, meta = predict_synthetic_crops(est, count, np.random.default_rng([seed, i]), scene)
-            right = np.array([h is Handedness.RIGHT for h in meta.handedness])
-            chi_pred = chirality_mm(pred, info.joint_set.name)
-            chi_gt = chirality_mm(meta.joints_xyz_mm)
-            decided = np.abs(chi_pred) >= DEFAULT_MARGIN_MM
-            out[scene] = {
-                "accuracy_sign": float(np.mean((chi_pred > 0) == right)),
-                "accuracy_decided": float(np.mean(((chi_pred > 0) == right)[decided])) if decided.any() else None,
-                "unknown_fraction": float(1 - decided.mean()),
-                "accuracy_ground_truth_joints": float(np.mean((chi_gt > 0) == right)),
-            }
-    return out
-
-
-def real_sr305(frames_dir: Path | None = None, labels_json: Path = SR305_DESK_LABELS) -> dict[str, Any]:
-    """Handedness of the labelled right hand in each real SR305 frame: pose chirality vs the detector's head."""
-    from depthhand.bench.detector import center_in_box
-    from depthhand.pipeline import HandPipeline
-    from depthhand.pose.handedness import chirality_mm
-
-    per_frame: dict[str, Any] = {}
-    with HandPipeline() as pipe:
-        for lab in load_box_labels(labels_json, frames_dir):
-            name, frame = lab.name, lab.frame
-            boxes = [d for d in pipe.detector.detect(frame) if center_in_box(d, lab.box_xyxy)]
-            if not boxes:
-                per_frame[name] = {"found": False}
-                continue
-            (pose,) = pipe.estimate(frame, boxes[:1])
-            per_frame[name] = {
-                "found": True,
-                "chirality_mm": round(float(chirality_mm(pose.joints_xyz_mm, pose.joint_set.name)), 1),
-                "pipeline": pose.handedness.value,
-                "detector_head": boxes[0].handedness.value,
-            }
-    return {
-        "frames": len(per_frame),
-        "pipeline_right": sum(v.get("pipeline") == "right" for v in per_frame.values()),
-        "detector_head_right": sum(v.get("detector_head") == "right" for v in per_frame.values()),
-        "per_frame": per_frame,
-    }
+from depthhand.evaluate.handedness import SCENES, real_sr305, synthetic_accuracy
 
 
 @benchmark("detect.handedness", "handedness from the pose's palm chirality: held-out synthetic crops and real SR305")
@@ -83,7 +21,7 @@ def bench_handedness(quick: bool) -> BenchResult:
 
     synth = synthetic_accuracy(100 if quick else 1000)
     frames = resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames"
-    real = real_sr305(frames) if frames.is_dir() else {"skipped": f"{frames} not found"}
+    real: dict[str, Any] = real_sr305(frames) if frames.is_dir() else {"skipped": f"{frames} not found"}
     value = float(np.mean([synth[s]["accuracy_sign"] for s in SCENES]))
     return BenchResult(
         "detect.handedness",

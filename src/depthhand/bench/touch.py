@@ -1,6 +1,6 @@
 """Touch quality on the synthetic live source (``serve.touch_synthetic``, ``serve.touch_pipeline``).
 
-Both score :func:`depthhand.interact.evaluate.evaluate_touch` on the animated top-down scene of
+Both score :func:`depthhand.evaluate.touch.evaluate_touch` on the animated top-down scene of
 :class:`depthhand.synth.live.SyntheticLive` (seed 1), whose renderer marks each fingertip within 3 mm of the table as
 touching, against the true table plane. ``touch_synthetic`` feeds the true joints (+ 0 / 2 mm jitter), isolating the
 touch logic; ``touch_pipeline`` feeds what the shipped detector + pose model + tracker find in the rendered depth.
@@ -42,7 +42,7 @@ def _record(details: dict[str, Any], tag: str, rep: Any) -> None:
 @benchmark("serve.touch_synthetic", "touch precision/recall/false touches per minute, true joints + jitter as pose")
 def touch_synthetic(quick: bool) -> BenchResult:
     """Touch logic on ``SyntheticLive`` with true joints (+ 0 / 2 mm jitter) as pose output."""
-    from depthhand.interact.evaluate import evaluate_touch, truth_frames_from_synthetic
+    from depthhand.evaluate.touch import evaluate_touch, truth_frames_from_synthetic
 
     n = 300 if quick else 1800
     pairs, plane, settings = _setup(n)
@@ -57,7 +57,7 @@ def touch_synthetic(quick: bool) -> BenchResult:
 @benchmark("serve.touch_pipeline", "touch precision/recall/false touches per minute, end to end (detector + pose)")
 def touch_pipeline(quick: bool) -> BenchResult:
     """Touch quality with the shipped detector and pose model on the rendered depth (the end-to-end figure)."""
-    from depthhand.interact.evaluate import evaluate_touch, truth_frames_from_pipeline
+    from depthhand.evaluate.touch import evaluate_touch, truth_frames_from_pipeline
     from depthhand.pipeline import HandPipeline
 
     n = 300 if quick else 1800

@@ -5,7 +5,15 @@
 * :mod:`~depthhand.evaluate.protocols`: per-dataset intrinsics, counts, subsets and ground-truth paths;
 * :mod:`~depthhand.evaluate.results_io`: uvd text / JSON / NPZ joints files;
 * :mod:`~depthhand.evaluate.report` and :mod:`~depthhand.evaluate.plot`: tables and figures (matplotlib is
-  imported only when a figure is drawn).
+  imported only when a figure is drawn);
+* :mod:`~depthhand.evaluate.model`: a pose model over a dataset or synthetic crops;
+* :mod:`~depthhand.evaluate.detector`, :mod:`~depthhand.evaluate.handedness`, :mod:`~depthhand.evaluate.touch`,
+  :mod:`~depthhand.evaluate.live`: detector recall / precision, handedness accuracy, touch precision / recall and
+  live pipeline accuracy (the ``@benchmark`` wrappers in :mod:`depthhand.bench` call these);
+* :mod:`~depthhand.evaluate.real_labels`: the box labels of real frames.
+
+Nothing here imports torch; ONNX Runtime, OpenCV, the renderer and the pipeline are imported inside the functions
+that need them.
 """
 
 from __future__ import annotations

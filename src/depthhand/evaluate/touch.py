@@ -4,21 +4,43 @@ A *contact* is a run of consecutive frames in which a (hand, finger) touches. A 
 ``touch_up``) matches a true contact of the same hand and finger when their frame intervals overlap; each true
 contact matches at most one detection. Position error is measured on frames where both say "touching": the
 distance between the detected fingertip's foot on the plane and the true contact point, mm.
+
+Truth sources: :func:`depthhand.synth.scripted.scripted_frames` (scripted taps and hovers),
+:func:`truth_frames_from_synthetic` (the synthetic live source with its true joints as pose output) and
+:func:`truth_frames_from_pipeline` (the same source through the real pipeline). The benchmark wrappers are
+``depthhand.bench.touch`` (``serve.touch_synthetic``, ``serve.touch_pipeline``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, project_to_plane
 from depthhand.interact.engine import Interaction
 from depthhand.interact.touch import EventType, TouchSettings
 from depthhand.skeleton import Finger
 from depthhand.synth.scripted import TruthFrame
+
+if TYPE_CHECKING:
+    from depthhand.structures import DepthFrame, FrameResult
+    from depthhand.synth.live import SynthTruth
+
+F64 = npt.NDArray[np.float64]
+TouchKey = tuple[int, Finger]
+"""``(hand_id, finger)``."""
+
+
+class FramePipeline(Protocol):
+    """What :func:`truth_frames_from_pipeline` needs of a pipeline (e.g. :class:`depthhand.pipeline.HandPipeline`)."""
+
+    def process(self, frame: DepthFrame) -> FrameResult:
+        """Detect, estimate and track the hands of one frame."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +78,14 @@ class TouchReport:
 
 @dataclass
 class _Run:
+    """A contact: frames ``start`` … ``end`` (inclusive; −1 while open)."""
+
     start: int
     end: int = -1
     matched: bool = False
-    points: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
-def _open_runs(runs: dict[tuple[int, Finger], list[_Run]], key: tuple[int, Finger], frame: int, active: bool) -> None:
+def _open_runs(runs: dict[TouchKey, list[_Run]], key: TouchKey, frame: int, active: bool) -> None:
     lst = runs.setdefault(key, [])
     if active and (not lst or lst[-1].end != -1):
         lst.append(_Run(frame))
@@ -86,9 +109,9 @@ def evaluate_touch(
         The scores.
     """
     engine = Interaction(touch=settings or TouchSettings(), plane=plane)
-    truth_runs: dict[tuple[int, Finger], list[_Run]] = {}
-    det_runs: dict[tuple[int, Finger], list[_Run]] = {}
-    det_active: set[tuple[int, Finger]] = set()
+    truth_runs: dict[TouchKey, list[_Run]] = {}
+    det_runs: dict[TouchKey, list[_Run]] = {}
+    det_active: set[TouchKey] = set()
     n = 0
     frames_without = 0
     errors: list[float] = []
@@ -119,7 +142,7 @@ def evaluate_touch(
         for lst in runs.values():
             if lst and lst[-1].end == -1:
                 lst[-1].end = n - 1
-    delays = []
+    delays: list[int] = []
     for key, dets in det_runs.items():
         for d in dets:
             for t in truth_runs.get(key, []):
@@ -154,7 +177,7 @@ def evaluate_touch(
 
 
 def truth_frames_from_synthetic(
-    live: Iterable[tuple[Any, Any]], n_frames: int, noise_mm: float = 0.0, seed: int = 0
+    live: Iterable[tuple[DepthFrame, SynthTruth]], n_frames: int, noise_mm: float = 0.0, seed: int = 0
 ) -> Iterator[TruthFrame]:
     """Adapt ``depthhand.synth.live.SyntheticLive`` (``(DepthFrame, SynthTruth)`` pairs) to :class:`TruthFrame`.
 
@@ -167,6 +190,9 @@ def truth_frames_from_synthetic(
         n_frames: Frames to take.
         noise_mm: Joint jitter σ, mm.
         seed: Jitter seed.
+
+    Yields:
+        One :class:`TruthFrame` per frame, at most ``n_frames``.
     """
     from depthhand.geometry.camera import xyz_to_uvd
     from depthhand.skeleton import CANONICAL21
@@ -176,11 +202,11 @@ def truth_frames_from_synthetic(
     for i, (frame, truth) in enumerate(live):
         if i >= n_frames:
             break
-        hands = []
+        hands: list[TrackedHand] = []
         for k, track_id in enumerate(truth.track_ids):
             joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
-            noisy = (joints + rng.normal(0, noise_mm, joints.shape)).astype(np.float32) if noise_mm else joints
-            noisy = noisy.astype(np.float32)
+            jittered = joints + rng.normal(0, noise_mm, joints.shape) if noise_mm else joints
+            noisy = jittered.astype(np.float32)
             uvd = xyz_to_uvd(noisy, frame.intrinsics).astype(np.float32)
             pose = HandPose(noisy, uvd, CANONICAL21, handedness=truth.handedness[k])
             hands.append(TrackedHand(track_id, pose))
@@ -190,7 +216,7 @@ def truth_frames_from_synthetic(
 
 
 def truth_frames_from_pipeline(
-    live: Iterable[tuple[Any, Any]], n_frames: int, pipeline: Any, match_mm: float = 60.0
+    live: Iterable[tuple[DepthFrame, SynthTruth]], n_frames: int, pipeline: FramePipeline, match_mm: float = 60.0
 ) -> Iterator[TruthFrame]:
     """Like :func:`truth_frames_from_synthetic` with the real pipeline's output: the end-to-end touch measurement.
 
@@ -204,7 +230,10 @@ def truth_frames_from_pipeline(
         live: The synthetic stream (``(DepthFrame, SynthTruth)`` pairs).
         n_frames: Frames to take.
         pipeline: A :class:`depthhand.pipeline.HandPipeline` (its ``process(frame)`` is called once per frame).
-        match_mm: Largest palm-centre distance for a pipeline hand to count as a true hand.
+        match_mm: Largest palm-centre distance for a pipeline hand to count as a true hand, mm.
+
+    Yields:
+        One :class:`TruthFrame` per frame, at most ``n_frames``.
     """
     import dataclasses
 
@@ -216,7 +245,7 @@ def truth_frames_from_pipeline(
         if i >= n_frames:
             break
         result = pipeline.process(frame)
-        pred = []
+        pred: list[F64] = []
         for th in result.hands:
             joints = np.asarray(th.pose.joints_xyz_mm, np.float64)
             if th.pose.joint_set.name != CANONICAL21.name:
@@ -232,13 +261,13 @@ def truth_frames_from_pipeline(
         yield TruthFrame(dataclasses.replace(result, hands=tuple(hands)), touches, clean, frame.depth_mm)
 
 
-def _truth_touches(truth: Any) -> tuple[dict[tuple[int, Finger], tuple[float, float, float]], dict[int, Any]]:
-    """True contacts (foot of each touching tip on the table) and clean joints per true hand id."""
+def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float, float]], dict[int, F64]]:
+    """True contacts (foot of each touching tip on the table, camera mm) and (21, 3) clean joints per true hand id."""
     from depthhand.skeleton import CANONICAL21
 
     plane = Plane(np.asarray(truth.table_plane[:3], dtype=np.float64), -float(truth.table_plane[3]))
-    touches: dict[tuple[int, Finger], tuple[float, float, float]] = {}
-    clean = {}
+    touches: dict[TouchKey, tuple[float, float, float]] = {}
+    clean: dict[int, F64] = {}
     for k, track_id in enumerate(truth.track_ids):
         joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
         clean[track_id] = joints

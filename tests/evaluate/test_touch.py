@@ -1,26 +1,13 @@
-from __future__ import annotations
+"""Touch evaluation (:mod:`depthhand.evaluate.touch`): scripted truth, the synthetic live source, the pipeline."""
 
-import json
+from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from depthhand.geometry.plane import fit_plane_from_depth, signed_height
-from depthhand.interact.engine import Interaction
-from depthhand.interact.evaluate import evaluate_touch
-from depthhand.interact.schema import depth_message, frame_message, hello_message
-from depthhand.interact.touch import EventType
-from depthhand.skeleton import CANONICAL21, Finger
-from depthhand.synth.scripted import default_scene, demo_script, hover_script, scripted_frames, tap_script
-
-
-def test_scripted_geometry_is_consistent():
-    plane, k = default_scene()
-    for tf in scripted_frames(tap_script(), plane, k, duration_s=2.0):
-        for (hand_id, finger), xyz in tf.touches.items():
-            tip = tf.true_joints_xyz_mm[hand_id][CANONICAL21.tip(finger)]
-            assert signed_height(tip, plane) <= 1.0 + 1e-9
-            assert abs(signed_height(np.asarray(xyz), plane)) < 1e-9
+from depthhand.evaluate.touch import evaluate_touch
+from depthhand.geometry.plane import signed_height
+from depthhand.synth.scripted import default_scene, hover_script, scripted_frames, tap_script
 
 
 def test_evaluate_touch_noise_free_is_perfect():
@@ -44,32 +31,10 @@ def test_evaluate_touch_with_noise_and_hover_false_touch_rate():
     assert low.false_touches_per_min == pytest.approx(30.0)
 
 
-def test_engine_events_pinch_and_messages_from_rendered_plane():
-    plane_true, k = default_scene()
-    frames = list(scripted_frames(demo_script(), plane_true, k, duration_s=4.0, render=True))
-    fit = fit_plane_from_depth([f.depth_mm for f in frames[:10]], k)
-    engine = Interaction(plane=fit.plane)
-    types = []
-    for tf in frames:
-        out = engine.process(tf.result)
-        types += [e.type for e in out.events]
-    assert EventType.TOUCH_DOWN in types and EventType.TOUCH_UP in types
-    assert EventType.PINCH_START in types and EventType.PINCH_END in types
-    msg = frame_message(frames[-1].result, out, seq=5, t_send_us=123)
-    text = json.dumps(msg)
-    assert msg["hands"][0]["fingers"]["index"]["state"] in {"none", "hover", "touch"}
-    assert len(msg["hands"][0]["joints_mm"]) == 21 and msg["t_send_us"] == 123 and len(text) < 6000
-    hello = hello_message(CANONICAL21, k, None, 30.0, "scripted", 3)
-    assert hello["skeleton"]["joints"][8] == "index_tip" and hello["skeleton"]["tips"]["index"] == 8
-    dm = depth_message(frames[0].depth_mm, 1, 0)
-    assert dm["png_b64"].startswith("iVBOR")  # PNG magic
-    assert Finger.INDEX in {f.finger for f in out.hands[1].fingers}
-
-
 def test_evaluate_on_the_synthetic_live_source():
     live_mod = pytest.importorskip("depthhand.synth.live")
+    from depthhand.evaluate.touch import truth_frames_from_synthetic
     from depthhand.geometry.plane import Plane
-    from depthhand.interact.evaluate import truth_frames_from_synthetic
 
     live = live_mod.SyntheticLive(seed=1)
     frames = list(truth_frames_from_synthetic(iter(live), 40))
@@ -87,7 +52,7 @@ def test_evaluate_on_the_synthetic_live_source():
 def test_pipeline_adapter_relabels_found_hands_with_their_true_ids():
     """End-to-end touch scoring: pipeline hands take the id of the nearest true hand; false hands get ids ≥ 10,000."""
     live_mod = pytest.importorskip("depthhand.synth.live")
-    from depthhand.interact.evaluate import truth_frames_from_pipeline
+    from depthhand.evaluate.touch import truth_frames_from_pipeline
     from depthhand.pipeline import HandPipeline
 
     live = live_mod.SyntheticLive(seed=1)
