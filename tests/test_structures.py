@@ -18,6 +18,39 @@ def test_intrinsics_validation_and_dict_round_trip() -> None:
         CameraIntrinsics.from_dict({"fx": 1.0})
 
 
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((1e300, 1.0, 0, 0, 10, 10), r"fx must be a finite focal length in \(0, 100000\) px, got 1e\+300"),
+        ((1.0, 1e5, 0, 0, 10, 10), "fy must be a finite focal length"),
+        ((float("nan"), 1.0, 0, 0, 10, 10), "fx must be a finite"),
+        ((1.0, -1.0, 0, 0, 10, 10), "fy must be a finite"),
+        ((1.0, 1.0, float("nan"), 0, 10, 10), "cx must be a finite principal point"),
+        ((1.0, 1.0, 0, float("inf"), 10, 10), "cy must be a finite principal point"),
+        ((1.0, 1.0, 0, 0, 10.5, 10), "width must be a positive whole number"),
+        ((1.0, 1.0, 0, 0, 10, float("nan")), "height must be a positive whole number"),
+        ((1.0, 1.0, 0, 0, True, 10), "width must be a number"),
+        (("500", 1.0, 0, 0, 10, 10), "fx must be a number"),
+        ((1.0, 1.0, 0, 0, 10, 10, float("inf")), "depth_unit_mm must be a positive finite"),
+        ((1.0, 1.0, 0, 0, 10, 10, 0.0), "depth_unit_mm must be a positive finite"),
+    ],
+)
+def test_no_path_builds_a_non_finite_camera(args: tuple, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        CameraIntrinsics(*args)
+    names = ("fx", "fy", "cx", "cy", "width", "height", "depth_unit_mm")
+    with pytest.raises(ValueError, match=match.split(" must")[0]):
+        CameraIntrinsics.from_dict(dict(zip(names, args, strict=False)))
+
+
+def test_intrinsics_whole_float_sizes_become_ints() -> None:
+    k = CameraIntrinsics(1.0, 1.0, 0.5, 0.5, 640.0, 480)  # type: ignore[arg-type]
+    assert k.width == 640 and isinstance(k.width, int)
+    assert CameraIntrinsics.from_dict({**k.to_dict(), "height": 480.0}) == k
+    with pytest.raises(ValueError, match="JSON object"):
+        CameraIntrinsics.from_dict([1, 2])  # type: ignore[arg-type]
+
+
 def test_intrinsics_scaling_keeps_rays() -> None:
     k = CameraIntrinsics(588.03, 587.07, 320.0, 240.0, 640, 480)
     half = k.scaled(0.5)

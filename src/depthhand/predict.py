@@ -1,11 +1,17 @@
 """Single-image mode (``depthhand predict``): depth images from any camera → per-hand poses (+ overlays).
 
-Each image is processed on its own: detection and pose, no tracking or smoothing across images.
+Each image is processed on its own: detection and pose, no tracking or smoothing across images. A batch keeps going
+past images it cannot read (missing, a directory, corrupt, the wrong kind of image, the wrong size for the camera):
+:func:`predict_batch` returns the results of the readable ones and a reason for each of the others. Mistakes that
+concern the whole batch (the intrinsics spec, the depth scale, the overlay folder) raise before any image is read.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +19,30 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand import atomic
-from depthhand.geometry.camera import INTRINSICS
+from depthhand.geometry.camera import intrinsics_spec_needs_size, parse_intrinsics
 from depthhand.pipeline import HandPipeline, PipelineOptions
 from depthhand.structures import CameraIntrinsics, DepthFrame
+
+__all__ = [
+    "DEPTH_FORMATS",
+    "PredictBatch",
+    "parse_intrinsics",
+    "predict_batch",
+    "predict_files",
+    "read_depth_image",
+    "records_to_json",
+    "write_json",
+]
 
 DEPTH_FORMATS = ("png16", "nyu-rgb")
 
 
-def parse_intrinsics(text: str, width: int | None = None, height: int | None = None) -> CameraIntrinsics:
-    """``nyu`` (a preset name) or ``fx,fy,cx,cy[,width,height]``; width/height default to the image's."""
-    if text in INTRINSICS:
-        return INTRINSICS[text]
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (4, 6):
-        raise ValueError(
-            f"--intrinsics must be a preset ({', '.join(sorted(INTRINSICS))}) or fx,fy,cx,cy[,width,height]; "
-            f"got {text!r}"
-        )
-    w = int(values[4]) if len(values) == 6 else width
-    h = int(values[5]) if len(values) == 6 else height
-    if w is None or h is None:
-        raise ValueError("--intrinsics fx,fy,cx,cy needs the image size (give fx,fy,cx,cy,width,height)")
-    return CameraIntrinsics(values[0], values[1], values[2], values[3], w, h)
+def check_depth_scale(depth_scale: float) -> None:
+    """Raise ``ValueError`` unless ``depth_scale`` (mm per raw unit) is positive and finite."""
+    if isinstance(depth_scale, bool) or not isinstance(depth_scale, (int, float)):
+        raise ValueError(f"--depth-scale must be a number (mm per raw unit), got {depth_scale!r}")
+    if not (math.isfinite(depth_scale) and depth_scale > 0):
+        raise ValueError(f"--depth-scale must be a positive finite number of mm per raw unit, got {depth_scale}")
 
 
 def read_depth_image(
@@ -48,33 +52,117 @@ def read_depth_image(
 
     Args:
         path: Image file.
-        depth_format: ``png16`` (single-channel 16-bit, value × ``depth_scale`` = mm) or ``nyu-rgb`` (NYU's
-            colour PNG, depth = G·256 + B mm).
-        depth_scale: Millimetres per raw unit for ``png16`` (e.g. 0.125 for the SR305).
+        depth_format: ``png16`` (single-channel 16-bit PNG/TIFF/PGM, or a float TIFF: value × ``depth_scale`` =
+            mm) or ``nyu-rgb`` (NYU's colour PNG, depth = G·256 + B mm).
+        depth_scale: Millimetres per raw unit for ``png16`` (e.g. 0.125 for the SR305); positive and finite.
 
     Raises:
-        FileNotFoundError: If the file is missing or unreadable.
-        ValueError: If the image does not have the layout ``depth_format`` expects.
+        FileNotFoundError: If the file is missing.
+        ValueError: Saying which, naming the file: a directory, a ``.npy`` array, a corrupt file, an image that does
+            not have the layout ``depth_format`` expects (with the shape and dtype found); or a bad argument.
     """
-    import cv2
+    from depthhand.capture.folder import read_image_file
 
     if depth_format not in DEPTH_FORMATS:
         raise ValueError(f"--depth-format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise FileNotFoundError(f"{path}: missing or not a readable image")
+    check_depth_scale(depth_scale)
+    file = Path(path)
+    if file.suffix.lower() == ".npy" and file.is_file():
+        raise ValueError(f"{file}: a NumPy .npy array, not an image; predict reads PNG/TIFF/PGM depth images")
+    image = read_image_file(file)
     if depth_format == "nyu-rgb":
         from depthhand.datasets.nyu import decode_nyu_depth
 
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"{path}: nyu-rgb expects an 8-bit 3-channel PNG, got {image.shape} {image.dtype}")
+            raise ValueError(f"{file}: nyu-rgb expects an 8-bit 3-channel PNG, got {image.shape} {image.dtype}")
         return decode_nyu_depth(image.astype(np.uint8, copy=False))
-    if image.ndim != 2 or image.dtype not in (np.uint16, np.uint8, np.float32):
-        raise ValueError(f"{path}: png16 expects a single-channel 16-bit image, got shape {image.shape} {image.dtype}")
+    if image.ndim != 2 or image.dtype not in (np.uint16, np.float32):
+        kind = "an 8-bit" if image.dtype.itemsize == 1 else "a"
+        raise ValueError(
+            f"{file}: png16 expects a single-channel 16-bit image, got {kind} image of shape {image.shape} "
+            f"dtype {image.dtype}"
+        )
     depth = image.astype(np.float32) * np.float32(depth_scale)
     depth[~np.isfinite(depth) | (depth < 0)] = 0
     out: npt.NDArray[np.float32] = depth
     return out
+
+
+@dataclass
+class PredictBatch:
+    """What :func:`predict_batch` made of a list of images.
+
+    Attributes:
+        records: One per readable image, in input order: ``file``, ``hands`` (joints in mm and uvd, names,
+            handedness, score) and, when the pipeline rejected the frame, ``error``.
+        failures: ``(file, reason)`` for each image that could not be read; ``reason`` names the file.
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def predict_batch(
+    paths: Sequence[str | Path],
+    intrinsics: str,
+    depth_format: str = "png16",
+    depth_scale: float = 1.0,
+    options: PipelineOptions | None = None,
+    overlay_dir: str | Path | None = None,
+) -> PredictBatch:
+    """Poses of the hands in each readable image; a reason for each unreadable one.
+
+    Args:
+        paths: Depth images.
+        intrinsics: A spec of :func:`depthhand.geometry.camera.parse_intrinsics`; ``fx,fy,cx,cy`` takes each
+            image's size.
+        depth_format: See :func:`read_depth_image`.
+        depth_scale: mm per raw unit (``png16``).
+        options: Pipeline options.
+        overlay_dir: Write ``<stem>_overlay.png`` (depth + skeletons) for each readable image here (created).
+
+    Raises:
+        ValueError: For a bad intrinsics spec, depth format or scale, or an ``overlay_dir`` that is a file; before
+            any image is read.
+    """
+    from depthhand.viz import draw_overlay, write_png
+
+    if depth_format not in DEPTH_FORMATS:
+        raise ValueError(f"--depth-format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
+    check_depth_scale(depth_scale)
+    # Check the spec now, not at the first image: for fx,fy,cx,cy any size tells whether the numbers are valid.
+    checked = parse_intrinsics(intrinsics, width=1, height=1)
+    fixed: CameraIntrinsics | None = None if intrinsics_spec_needs_size(intrinsics) else checked
+    overlay = Path(overlay_dir) if overlay_dir is not None else None
+    if overlay is not None:
+        if overlay.exists() and not overlay.is_dir():
+            raise ValueError(f"--overlay {overlay} is an existing file, not a folder")
+        try:
+            overlay.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"--overlay {overlay}: cannot create the folder ({exc.strerror or exc})") from None
+    batch = PredictBatch()
+    with HandPipeline(options) as pipe:
+        for i, path in enumerate(paths):
+            try:
+                depth = read_depth_image(path, depth_format, depth_scale)
+                h, w = depth.shape
+                k = fixed if fixed is not None else parse_intrinsics(intrinsics, width=w, height=h)
+                if (k.height, k.width) != depth.shape:
+                    raise ValueError(f"{path}: image is {w}×{h}, intrinsics {intrinsics!r} are {k.width}×{k.height}")
+            except (ValueError, OSError) as exc:
+                batch.failures.append((str(path), str(exc)))
+                continue
+            pipe.tracker.reset()
+            result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
+            rec: dict[str, Any] = {"file": str(path), "hands": [h.pose.to_dict() for h in result.hands]}
+            if result.error:
+                rec["error"] = result.error
+            batch.records.append(rec)
+            if overlay is not None:
+                image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
+                write_png(overlay / (Path(path).stem + "_overlay.png"), image)
+    return batch
 
 
 def predict_files(
@@ -85,36 +173,28 @@ def predict_files(
     options: PipelineOptions | None = None,
     overlay_dir: str | Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Poses of the hands in each image.
+    """Like :func:`predict_batch`, but every image must be readable.
 
     Returns:
-        One record per image: ``file``, ``hands`` (joints in mm and uvd, names, handedness, score) or ``error``.
-    """
-    from depthhand.viz import draw_overlay, write_png
+        :attr:`PredictBatch.records`, one per image.
 
-    records: list[dict[str, Any]] = []
-    if overlay_dir is not None:
-        Path(overlay_dir).mkdir(parents=True, exist_ok=True)
-    with HandPipeline(options) as pipe:
-        for i, path in enumerate(paths):
-            depth = read_depth_image(path, depth_format, depth_scale)
-            k = parse_intrinsics(intrinsics, depth.shape[1], depth.shape[0])
-            if (k.height, k.width) != depth.shape:
-                raise ValueError(
-                    f"{path}: image is {depth.shape[1]}×{depth.shape[0]}, intrinsics are {k.width}×{k.height}"
-                )
-            pipe.tracker.reset()
-            result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
-            rec: dict[str, Any] = {"file": str(path), "hands": [h.pose.to_dict() for h in result.hands]}
-            if result.error:
-                rec["error"] = result.error
-            records.append(rec)
-            if overlay_dir is not None:
-                image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
-                write_png(Path(overlay_dir) / (Path(path).stem + "_overlay.png"), image)
-    return records
+    Raises:
+        ValueError: As :func:`predict_batch`, and naming the first image that could not be read.
+    """
+    batch = predict_batch(paths, intrinsics, depth_format, depth_scale, options, overlay_dir)
+    if batch.failures:
+        raise ValueError(batch.failures[0][1])
+    return batch.records
+
+
+def records_to_json(records: list[dict[str, Any]]) -> str:
+    """The records as strict JSON text (``ValueError`` rather than ``NaN``/``Infinity`` tokens)."""
+    try:
+        return json.dumps(records, indent=1, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"a prediction holds a NaN or infinite number; refusing invalid JSON ({exc})") from None
 
 
 def write_json(records: list[dict[str, Any]], path: str | Path) -> None:
-    """Write predictions atomically."""
-    atomic.write_json(path, records, indent=1)
+    """Write predictions atomically as strict JSON."""
+    atomic.write_text(path, records_to_json(records))

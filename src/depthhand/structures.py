@@ -11,6 +11,7 @@ types, never positional tuples. Coordinate names carry their frame and unit:
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from depthhand.skeleton import JointSet
 
 FloatArray = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
+
+MAX_FOCAL_PX = 1e5
+"""Upper bound of a focal length, px: larger values are typos (100 000 px is a 0.4° field of view at 640 px)."""
 
 
 class Handedness(enum.Enum):
@@ -55,15 +59,23 @@ class CameraIntrinsics:
 
     def __post_init__(self) -> None:
         for name in ("fx", "fy"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"CameraIntrinsics.{name} must be a positive finite focal length, got {value}")
+            value = _as_float(self, name)
+            if not (math.isfinite(value) and 0 < value < MAX_FOCAL_PX):
+                raise ValueError(
+                    f"CameraIntrinsics.{name} must be a finite focal length in (0, {MAX_FOCAL_PX:g}) px, got {value}"
+                )
+        for name in ("cx", "cy"):
+            value = _as_float(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"CameraIntrinsics.{name} must be a finite principal point in px, got {value}")
         for name in ("width", "height"):
-            value = getattr(self, name)
-            if int(value) != value or value <= 0:
-                raise ValueError(f"CameraIntrinsics.{name} must be a positive integer, got {value}")
-        if not np.isfinite(self.depth_unit_mm) or self.depth_unit_mm <= 0:
-            raise ValueError(f"CameraIntrinsics.depth_unit_mm must be positive, got {self.depth_unit_mm}")
+            size = _as_float(self, name)
+            if not (math.isfinite(size) and size.is_integer() and size > 0):
+                raise ValueError(f"CameraIntrinsics.{name} must be a positive whole number of px, got {size}")
+            object.__setattr__(self, name, int(size))
+        unit = _as_float(self, "depth_unit_mm")
+        if not (math.isfinite(unit) and unit > 0):
+            raise ValueError(f"CameraIntrinsics.depth_unit_mm must be a positive finite mm per raw unit, got {unit}")
 
     @property
     def matrix(self) -> Float64Array:
@@ -96,19 +108,35 @@ class CameraIntrinsics:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CameraIntrinsics:
-        """Inverse of :meth:`to_dict`; raises ``ValueError`` naming a missing field."""
-        missing = [k for k in ("fx", "fy", "cx", "cy", "width", "height") if k not in data]
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: Naming a missing field, a field that is not a number, or a value :class:`CameraIntrinsics`
+                refuses (see its checks).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"intrinsics must be a JSON object with {', '.join(_FIELDS)}, got {type(data).__name__}")
+        missing = [k for k in _FIELDS if k not in data]
         if missing:
-            raise ValueError(f"intrinsics are missing field(s) {missing}; expected fx, fy, cx, cy, width, height")
-        return cls(
-            fx=float(data["fx"]),
-            fy=float(data["fy"]),
-            cx=float(data["cx"]),
-            cy=float(data["cy"]),
-            width=int(data["width"]),
-            height=int(data["height"]),
-            depth_unit_mm=float(data.get("depth_unit_mm", 1.0)),
-        )
+            raise ValueError(f"intrinsics are missing field(s) {missing}; expected {', '.join(_FIELDS)}")
+        values: dict[str, Any] = {}
+        for key in (*_FIELDS, "depth_unit_mm"):
+            if key in data:
+                value = data[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                    raise ValueError(f"intrinsics field {key!r} must be a number, got {value!r}")
+                values[key] = value if key in ("width", "height") else float(value)
+        return cls(**values)
+
+
+_FIELDS = ("fx", "fy", "cx", "cy", "width", "height")
+
+
+def _as_float(obj: object, name: str) -> float:
+    value = getattr(obj, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{type(obj).__name__}.{name} must be a number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from depthhand.capture.base import MissingExtraError, require
-from depthhand.capture.folder import FolderSource, natural_key
+from depthhand.capture.folder import FolderSource, natural_key, read_depth_file, read_timestamps_csv
 from depthhand.capture.sources import ArraySource, open_source, split_url
-from depthhand.geometry.camera import INTRINSICS
+from depthhand.geometry.camera import INTRINSICS, write_intrinsics_json
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 SR305 = "real/sr305-desk/frames"
@@ -47,7 +47,7 @@ def _folder(tmp_path: Path, k: CameraIntrinsics, n: int = 4) -> tuple[Path, list
 def test_folder_with_intrinsics_json_and_timestamps(tmp_path: Path) -> None:
     k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24, depth_unit_mm=0.5)
     folder, raws = _folder(tmp_path, k)
-    (folder / "intrinsics.json").write_text(json.dumps(k.to_dict()))
+    write_intrinsics_json(folder / "intrinsics.json", k)
     (folder / "timestamps.csv").write_text("file,timestamp_us\nf0.png,10\nf5.png,20\nf10.png,35\nf15.png,41\n")
     frames = list(open_source(str(folder)))
     assert [f.timestamp_us for f in frames] == [10, 20, 35, 41]
@@ -81,13 +81,86 @@ def test_folder_errors(tmp_path: Path) -> None:
         FolderSource(empty).open()
     with pytest.raises(FileNotFoundError, match="holds no"):
         FolderSource(empty, intrinsics="nyu").open()
-    with pytest.raises(FileNotFoundError, match="neither a preset"):
+    with pytest.raises(ValueError, match="'no_such_camera' is neither a preset nor an existing file"):
         FolderSource(empty, intrinsics="no_such_camera").open()
     (empty / "intrinsics.json").write_text('{"fx": 1}')
-    with pytest.raises(ValueError, match="missing field"):
+    with pytest.raises(ValueError, match=r"intrinsics file .*intrinsics\.json: .*missing field"):
         FolderSource(empty).open()
-    with pytest.raises(ValueError, match="fps"):
-        FolderSource(empty, fps=0)
+    for fps in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="fps must be a positive finite"):
+            FolderSource(empty, fps=fps)
+    for scale in ("0", "-0.125", "nan", "inf"):
+        with pytest.raises(ValueError, match=r"depth unit .* must be a positive finite"):
+            open_source(f"folder:{empty}?intrinsics=nyu&scale={scale}")
+
+
+def test_folder_intrinsics_specs(tmp_path: Path) -> None:
+    k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24)
+    folder, _ = _folder(tmp_path, k)
+    (folder / "f0.png").write_bytes(b"corrupt")  # the size comes from the first *readable* file
+    for spec in ("100,100,15.5,11.5", "100,100,15.5,11.5,32,24"):
+        with open_source(f"folder:{folder}?intrinsics={spec}&scale=0.5") as src:
+            assert src.intrinsics == CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24, depth_unit_mm=0.5)
+            assert len(list(src)) == 3
+    write_intrinsics_json(folder / "cam.json", k)
+    assert FolderSource(folder, intrinsics="cam.json").intrinsics == k  # relative to the folder
+    with pytest.raises(ValueError, match=r"intrinsics '1e300,100,15.5,11.5': .*fx must be a finite focal length"):
+        FolderSource(folder, intrinsics="1e300,100,15.5,11.5").open()
+    with pytest.raises(ValueError, match=r"'100,100,nan,11.5,32,24': .*cx must be a finite"):
+        FolderSource(folder, intrinsics="100,100,nan,11.5,32,24").open()
+
+
+def test_a_folder_with_no_readable_file_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"not a png")
+    cv2.imwrite(str(folder / "b.png"), np.full((24, 32), 7, np.uint8))  # 8-bit: a picture, not depth
+    src = FolderSource(folder, intrinsics="1,1,0,0,32,24")
+    with pytest.raises(ValueError, match=rf"depth folder {folder}: none of its 2 file\(s\) could be read") as info:
+        list(src)
+    assert "b.png: 8-bit image (uint8)" in str(info.value)  # the last failure, naming file and dtype
+    assert src.stats.frames_skipped == 2
+    with pytest.raises(ValueError, match=f"depth folder {folder}: none of its 2"):  # needs a size: fails at open
+        FolderSource(folder, intrinsics="1,1,0,0").open()
+
+
+def test_eight_bit_files_are_skipped_naming_the_dtype(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24)
+    folder, _ = _folder(tmp_path, k, n=2)
+    cv2.imwrite(str(folder / "f1.png"), np.full((24, 32), 7, np.uint8))
+    with FolderSource(folder, intrinsics="100,100,15.5,11.5,32,24") as src:
+        assert len(list(src)) == 2
+    assert f"{folder / 'f1.png'}: 8-bit image (uint8)" in caplog.text
+    with pytest.raises(ValueError, match=r"f1.png: 8-bit image \(uint8\)"):
+        read_depth_file(folder / "f1.png")
+    with pytest.raises(ValueError, match="is a directory"):
+        read_depth_file(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_depth_file(tmp_path / "nope.png")
+    (folder / "x.npy").write_bytes(b"not npy")
+    with pytest.raises(ValueError, match=r"x.npy: corrupt \.npy file"):
+        read_depth_file(folder / "x.npy")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("f0.png,10\nf5.png,abc\n", r"line 2: timestamp 'abc' is not a whole number"),
+        ("file,timestamp_us\nf0.png,1.5\n", r"line 2: timestamp '1.5' is not a whole number"),
+        ("file,timestamp_us\nf0.png\n", r"line 2 has 1 field\(s\)"),
+        ("f0.png,10\nf0.png,20\n", r"line 2: 'f0.png' is listed twice"),
+        (b"\xff\xfe\x00garbage", "cannot be read as a CSV"),
+    ],
+)
+def test_a_bad_timestamps_csv_is_an_error_naming_it(tmp_path: Path, text: str | bytes, message: str) -> None:
+    k = CameraIntrinsics(100.0, 100.0, 15.5, 11.5, 32, 24)
+    folder, _ = _folder(tmp_path, k)
+    ts = folder / "timestamps.csv"
+    ts.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=f"{ts}: {message}"):
+        FolderSource(folder, intrinsics="100,100,15.5,11.5,32,24").open()
+    ts.write_text("\nf0.png, 5 ,extra\n\n")  # blank lines and extra columns are fine; no header is fine
+    assert read_timestamps_csv(ts) == {"f0.png": 5}
 
 
 def test_split_url() -> None:

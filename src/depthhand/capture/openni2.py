@@ -5,8 +5,10 @@ Debian's ``libopenni2-0``, useful without hardware); ``openni:FILE.oni`` plays a
 native library is looked up in ``redist`` (argument), ``$OPENNI2_REDIST``, then the usual Debian/Ubuntu folders.
 An Orbbec Astra needs Orbbec's own OpenNI2 redistributable (reference §1.2): pass its folder as ``redist``.
 
-Intrinsics come from the stream's field of view; drivers that do not report it (the dummy driver) fall back to the
-``intrinsics`` preset argument or, failing that, to a nominal PrimeSense field of view (58° × 45°) with a warning.
+Intrinsics come from the ``intrinsics`` argument when given (any spec of
+:func:`depthhand.geometry.camera.parse_intrinsics`; ``fx,fy,cx,cy`` takes the stream's size), else from the stream's
+field of view; drivers that do not report it (the dummy driver) fall back to a nominal PrimeSense field of view
+(58° × 45°) with a warning.
 Depth is ``DEPTH_1_MM`` (or 100 µm) and timestamps are the driver's (µs).
 """
 
@@ -64,7 +66,8 @@ class OpenNI2Source(DepthSource):
     Args:
         uri: Device URI (``""`` = first device, ``"Dummy"`` = the dummy driver).
         file: An ``.oni`` recording to play instead.
-        intrinsics: Preset name used when the driver reports no field of view.
+        intrinsics: An intrinsics spec (:func:`depthhand.geometry.camera.parse_intrinsics`) used instead of the
+            driver's field of view (needed where the driver reports none); its size must be the stream's.
         redist: Folder of ``libOpenNI2.so`` (see :func:`find_redist`).
         timeout_ms: How long a live read waits before it fails.
         url: Source id.
@@ -138,9 +141,9 @@ class OpenNI2Source(DepthSource):
 
     def _intrinsics_for(self, stream: Any, w: int, h: int, error_type: Any) -> CameraIntrinsics:
         if self.preset:
-            from depthhand.capture.folder import load_intrinsics
+            from depthhand.geometry.camera import parse_intrinsics
 
-            k = load_intrinsics(self.preset)
+            k = parse_intrinsics(self.preset, width=w, height=h)
             if (k.width, k.height) != (w, h):
                 raise ValueError(f"{self.url}: intrinsics {self.preset!r} are {k.width}×{k.height}, stream is {w}×{h}")
             return k

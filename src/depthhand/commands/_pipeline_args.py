@@ -1,8 +1,13 @@
-"""Command-line options shared by the verbs that run the pipeline (``run``, ``predict``); not a verb itself."""
+"""Command-line options shared by the verbs that run the pipeline (``run``, ``predict``); not a verb itself.
+
+Also the checks those verbs (and ``record``) make on their arguments before any work: each raises ``ValueError``
+with a one-line message naming the option, which :func:`depthhand.cli.main` prints before exiting with status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +52,15 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
 
 
 def pipeline_options(args: argparse.Namespace) -> Any:
-    """The :class:`depthhand.pipeline.PipelineOptions` the parsed options ask for."""
+    """The :class:`depthhand.pipeline.PipelineOptions` the parsed options ask for.
+
+    Raises:
+        ValueError: For ``--threads`` below 1 (the other values are checked by the options themselves).
+    """
     from depthhand.pipeline import PipelineOptions
     from depthhand.track.tracker import TrackerConfig
 
+    check_count("--threads", args.threads)
     return PipelineOptions(
         pose_model=args.model,
         detector=args.detector,
@@ -61,3 +71,38 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         pose_tta_mirror=args.tta_mirror,
         tracker=TrackerConfig(birth_score=args.min_score),
     )
+
+
+def check_count(option: str, value: int | None, *, unlimited_when_omitted: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is ``None`` (option omitted) or at least 1.
+
+    Args:
+        option: The option's name, for the message (``"--max-frames"``).
+        value: The parsed value.
+        unlimited_when_omitted: Say in the message that omitting the option means no limit.
+    """
+    if value is not None and value < 1:
+        hint = " (omit it for no limit)" if unlimited_when_omitted else ""
+        raise ValueError(f"{option} must be at least 1{hint}, got {value}")
+
+
+def check_positive(option: str, value: float | None, unit: str = "") -> None:
+    """Raise ``ValueError`` unless ``value`` is ``None`` or a positive finite number (NaN and inf refused)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{option} must be a positive finite number{' of ' + unit if unit else ''}, got {value}")
+
+
+def check_output_file(option: str, path: Path | None) -> None:
+    """Raise ``ValueError`` if ``path`` cannot be a file to write: a directory, or in a folder that does not exist."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory; give the name of a file to write")
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+def check_output_folder(option: str, path: Path | None) -> None:
+    """Raise ``ValueError`` if ``path`` exists and is not a folder (it is created when missing)."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is an existing file, not a folder")

@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+from depthhand.commands._pipeline_args import (
+    add_pipeline_arguments,
+    check_count,
+    check_output_file,
+    check_output_folder,
+    pipeline_options,
+)
 
 NAME = "run"
 HELP = "Run the live pipeline (detect, pose, track) on a source; write poses as JSONL."
@@ -21,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="source URL (synthetic://topdown, folder:DIR, FILE.dhrec, realsense://, openni://, ...)",
     )
     parser.add_argument("--out", type=Path, help="write one JSON record per frame here (JSONL)")
-    parser.add_argument("--max-frames", type=int, help="stop after N frames")
+    parser.add_argument("--max-frames", type=int, help="stop after N >= 1 frames (default: until the source ends)")
     parser.add_argument("--view", action="store_true", help="show an OpenCV window (needs a display)")
     parser.add_argument("--overlay", type=Path, help="write overlay PNGs to this folder")
-    parser.add_argument("--overlay-every", type=int, default=30, help="frames between overlay PNGs")
+    parser.add_argument("--overlay-every", type=int, default=30, help="frames between overlay PNGs (>= 1)")
     add_pipeline_arguments(parser)
     parser.add_argument("--summary", type=Path, help="write the run summary (timings, accuracy) as JSON here")
 
@@ -33,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from depthhand.runner import run_source
 
+    check_arguments(args)
     options = pipeline_options(args)
     summary = run_source(
         args.source, options, args.out, args.max_frames, args.view, args.overlay, args.overlay_every, log=sys.stderr
@@ -51,3 +58,12 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         args.summary.write_text(json.dumps(info, indent=2))
     return 0
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse unusable values before the source is opened (``ValueError`` naming the option)."""
+    check_count("--max-frames", args.max_frames, unlimited_when_omitted=True)
+    check_count("--overlay-every", args.overlay_every)
+    check_output_file("--out", args.out)
+    check_output_file("--summary", args.summary)
+    check_output_folder("--overlay", args.overlay)

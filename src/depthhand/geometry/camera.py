@@ -1,7 +1,11 @@
-"""Pinhole projection between image (u, v, depth) and camera-space millimetres.
+"""Pinhole projection between image (u, v, depth) and camera-space millimetres, and the intrinsics-spec grammar.
 
 depthhand's camera frame is the OpenCV one: x right, y **down**, z forward, in mm. Some datasets store labels with
 y **up** (NYU, MSRA); :class:`Axes` names the convention and the functions convert explicitly.
+
+Every place that takes a camera as text (``predict --intrinsics``, ``folder:DIR?intrinsics=``,
+``openni://?intrinsics=``) goes through :func:`parse_intrinsics`; an intrinsics file is read and written by
+:func:`read_intrinsics_json` / :func:`write_intrinsics_json`.
 
 Example:
     >>> import numpy as np
@@ -17,6 +21,10 @@ Example:
 from __future__ import annotations
 
 import enum
+import json
+import math
+import os
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +54,185 @@ INTRINSICS: dict[str, CameraIntrinsics] = {
     "d435_848": CameraIntrinsics(424.0, 424.0, 424.0, 240.0, 848, 480),
 }
 """Intrinsics presets: the datasets' own (see the reference document) and nominal sensor values."""
+
+INTRINSICS_SPEC_HELP = (
+    f"a preset ({', '.join(sorted(INTRINSICS))}), fx,fy,cx,cy[,width,height] in px, or an intrinsics JSON file"
+)
+"""What :func:`parse_intrinsics` accepts, in words (for help texts and error messages)."""
+
+SpecPath = str | os.PathLike[str]
+
+
+def parse_intrinsics(
+    spec: SpecPath,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    depth_unit_mm: float | None = None,
+    base_dir: SpecPath | None = None,
+) -> CameraIntrinsics:
+    """The camera an intrinsics spec names; the one grammar for intrinsics given as text.
+
+    The spec is, in this order of precedence:
+
+    1. a preset name, a key of :data:`INTRINSICS` (``"sr305"``): that camera;
+    2. the path of an existing intrinsics JSON file (:func:`read_intrinsics_json`; a relative path is looked up in
+       the current directory, then in ``base_dir``); a :class:`~pathlib.Path` is always a file;
+    3. ``fx,fy,cx,cy`` (px): the image size is ``width`` × ``height`` from the caller (there is no default; without
+       them this form is refused), ``depth_unit_mm`` 1.0;
+    4. ``fx,fy,cx,cy,width,height`` (px): the full camera, the size whole numbers.
+
+    Numbers must pass :class:`~depthhand.structures.CameraIntrinsics`' checks: finite ``0 < fx, fy < 1e5`` px,
+    finite ``cx``, ``cy``, positive whole ``width``, ``height``.
+
+    Args:
+        spec: The spec (surrounding spaces are ignored).
+        width: Image width, px, for the ``fx,fy,cx,cy`` form (ignored by the other forms; the caller compares sizes).
+        height: Image height, px, as ``width``.
+        depth_unit_mm: mm per raw depth unit; overrides the spec's value (presets and files carry one) when given.
+        base_dir: Folder in which a relative file spec is also looked up (a folder source's own folder).
+
+    Returns:
+        The camera.
+
+    Raises:
+        ValueError: Naming the spec and what was expected: unknown preset or missing file, wrong count of numbers,
+            a field that is not a number, the size missing for ``fx,fy,cx,cy``, an out-of-range value, or an
+            unreadable intrinsics file.
+
+    Example:
+        >>> parse_intrinsics("nyu").fx
+        588.03
+        >>> parse_intrinsics("500,500,319.5,239.5", width=640, height=480).width
+        640
+    """
+    form = _classify(spec, base_dir)
+    if isinstance(form, Path):
+        k = read_intrinsics_json(form)
+    elif isinstance(form, str):
+        k = INTRINSICS[form]
+    else:
+        k = _from_numbers(str(spec).strip(), form, width, height)
+    if depth_unit_mm is not None:
+        try:
+            k = CameraIntrinsics(k.fx, k.fy, k.cx, k.cy, k.width, k.height, depth_unit_mm)
+        except ValueError as exc:
+            raise ValueError(f"intrinsics {str(spec)!r} with depth unit {depth_unit_mm!r} mm: {exc}") from None
+    return k
+
+
+def intrinsics_spec_needs_size(spec: SpecPath, base_dir: SpecPath | None = None) -> bool:
+    """Whether :func:`parse_intrinsics` needs the image size for ``spec`` (the ``fx,fy,cx,cy`` form)."""
+    try:
+        form = _classify(spec, base_dir)
+    except ValueError:
+        return False
+    return isinstance(form, list) and len(form) == 4
+
+
+def _classify(spec: SpecPath, base_dir: SpecPath | None) -> str | Path | list[float]:
+    """A preset name (str), an existing file (Path) or the 4 or 6 numbers (list); ValueError for anything else."""
+    if isinstance(spec, os.PathLike):
+        return _existing_file(Path(spec), base_dir, str(spec))
+    if not isinstance(spec, str):
+        raise ValueError(f"intrinsics spec must be text ({INTRINSICS_SPEC_HELP}), got {type(spec).__name__}")
+    text = spec.strip()
+    if not text:
+        raise ValueError(f"intrinsics spec is empty; expected {INTRINSICS_SPEC_HELP}")
+    if text in INTRINSICS:
+        return text
+    path = _find_file(Path(text), base_dir)
+    if path is not None:
+        return path
+    parts = [p.strip() for p in text.split(",")]
+    values = []
+    for part in parts:
+        try:
+            values.append(float(part))
+        except ValueError:
+            if len(parts) == 1:
+                raise ValueError(
+                    f"intrinsics {text!r} is neither a preset nor an existing file; expected {INTRINSICS_SPEC_HELP}"
+                ) from None
+            raise ValueError(
+                f"intrinsics {text!r}: {part!r} is not a number; expected fx,fy,cx,cy[,width,height] in px"
+            ) from None
+    if len(values) not in (4, 6):
+        raise ValueError(
+            f"intrinsics {text!r} has {len(values)} number(s); expected fx,fy,cx,cy or fx,fy,cx,cy,width,height (px)"
+        )
+    return values
+
+
+def _find_file(path: Path, base_dir: SpecPath | None) -> Path | None:
+    if path.is_file():
+        return path
+    if base_dir is not None and not path.is_absolute() and (Path(base_dir) / path).is_file():
+        return Path(base_dir) / path
+    return None
+
+
+def _existing_file(path: Path, base_dir: SpecPath | None, spec: str) -> Path:
+    found = _find_file(path, base_dir)
+    if found is None:
+        raise ValueError(f"intrinsics file {spec} does not exist; expected {INTRINSICS_SPEC_HELP}")
+    return found
+
+
+def _from_numbers(text: str, values: list[float], width: int | None, height: int | None) -> CameraIntrinsics:
+    fx, fy, cx, cy = values[:4]
+    if len(values) == 6:
+        if not all(math.isfinite(v) and v.is_integer() and v > 0 for v in values[4:]):
+            raise ValueError(
+                f"intrinsics {text!r}: width and height must be positive whole numbers of px, "
+                f"got {values[4]:g}, {values[5]:g}"
+            )
+        width, height = int(values[4]), int(values[5])
+    elif width is None or height is None:
+        raise ValueError(
+            f"intrinsics {text!r}: fx,fy,cx,cy needs the image size, which is not known here; "
+            "give fx,fy,cx,cy,width,height"
+        )
+    try:
+        return CameraIntrinsics(fx, fy, cx, cy, width, height)
+    except ValueError as exc:
+        raise ValueError(f"intrinsics {text!r}: {exc}") from None
+
+
+def read_intrinsics_json(path: SpecPath) -> CameraIntrinsics:
+    """Read an intrinsics file (the ``intrinsics.json`` of folder sources).
+
+    The file is a JSON object in :meth:`CameraIntrinsics.to_dict` form: ``fx``, ``fy``, ``cx``, ``cy`` (px),
+    ``width``, ``height`` (px) and optionally ``depth_unit_mm`` (mm per raw unit, default 1).
+
+    Raises:
+        ValueError: Naming the file: unreadable, not JSON, a missing or non-numeric field, an out-of-range value.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"intrinsics file {file}: cannot be read ({reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"intrinsics file {file}: not valid JSON ({exc})") from None
+    try:
+        return CameraIntrinsics.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"intrinsics file {file}: {exc}") from None
+
+
+def write_intrinsics_json(path: SpecPath, intrinsics: CameraIntrinsics) -> Path:
+    """Write ``intrinsics`` as an intrinsics file (the inverse of :func:`read_intrinsics_json`), atomically.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    from depthhand import atomic
+
+    return atomic.write_json(path, intrinsics.to_dict(), indent=1, allow_nan=False)
 
 
 def _as_points(points: ArrayLike, name: str) -> F64:
