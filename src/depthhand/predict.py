@@ -1,6 +1,9 @@
 """Single-image mode (``depthhand predict``): depth images from any camera → per-hand poses (+ overlays).
 
-Each image is processed on its own: detection and pose, no tracking or smoothing across images.
+Each image is processed on its own: detection and pose, no tracking or smoothing across images. The output is a
+JSON list with one :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per image (the same
+keys and values as ``depthhand run``'s JSONL and ``depthhand serve``'s ``frame`` messages): ``frame_index`` is the
+image's position in the list, ``source`` its path, ``timestamp_us`` 0.
 """
 
 from __future__ import annotations
@@ -88,7 +91,9 @@ def predict_files(
     """Poses of the hands in each image.
 
     Returns:
-        One record per image: ``file``, ``hands`` (joints in mm and uvd, names, handedness, score) or ``error``.
+        One :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per image: ``source`` (the
+        path), ``hands`` (joints in mm and uvd, joint set, handedness, score), ``timings_ms`` and ``error`` when the
+        image was rejected.
     """
     from depthhand.viz import draw_overlay, write_png
 
@@ -105,10 +110,7 @@ def predict_files(
                 )
             pipe.tracker.reset()
             result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
-            rec: dict[str, Any] = {"file": str(path), "hands": [h.pose.to_dict() for h in result.hands]}
-            if result.error:
-                rec["error"] = result.error
-            records.append(rec)
+            records.append(result.to_dict())
             if overlay_dir is not None:
                 image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
                 write_png(Path(overlay_dir) / (Path(path).stem + "_overlay.png"), image)
@@ -116,5 +118,5 @@ def predict_files(
 
 
 def write_json(records: list[dict[str, Any]], path: str | Path) -> None:
-    """Write predictions atomically."""
-    atomic.write_json(path, records, indent=1)
+    """Write predictions atomically (strict JSON: the records hold no NaN or infinity)."""
+    atomic.write_json(path, records, indent=1, allow_nan=False)
