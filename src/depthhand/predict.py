@@ -1,6 +1,9 @@
 """Single-image mode (``depthhand predict``): depth images from any camera → per-hand poses (+ overlays).
 
-Each image is processed on its own: detection and pose, no tracking or smoothing across images. A batch keeps going
+Each image is processed on its own: detection and pose, no tracking or smoothing across images. The output is a
+JSON list with one :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per image (the same
+keys and values as ``depthhand run``'s JSONL and ``depthhand serve``'s ``frame`` messages): ``frame_index`` is the
+image's position in the list, ``source`` its path, ``timestamp_us`` 0. A batch keeps going
 past images it cannot read (missing, a directory, corrupt, the wrong kind of image, the wrong size for the camera):
 :func:`predict_batch` returns the results of the readable ones and a reason for each of the others. Mistakes that
 concern the whole batch (the intrinsics spec, the depth scale, the overlay folder) raise before any image is read.
@@ -93,8 +96,8 @@ class PredictBatch:
     """What :func:`predict_batch` made of a list of images.
 
     Attributes:
-        records: One per readable image, in input order: ``file``, ``hands`` (joints in mm and uvd, names,
-            handedness, score) and, when the pipeline rejected the frame, ``error``.
+        records: One :meth:`FrameResult.to_dict` record per readable image, in input order: ``source``, ``hands``
+            (joints in mm and uvd, handedness, score) and, when the pipeline rejected the frame, ``error``.
         failures: ``(file, reason)`` for each image that could not be read; ``reason`` names the file.
     """
 
@@ -155,10 +158,7 @@ def predict_batch(
                 continue
             pipe.tracker.reset()
             result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
-            rec: dict[str, Any] = {"file": str(path), "hands": [h.pose.to_dict() for h in result.hands]}
-            if result.error:
-                rec["error"] = result.error
-            batch.records.append(rec)
+            batch.records.append(result.to_dict())
             if overlay is not None:
                 image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
                 write_png(overlay / (Path(path).stem + "_overlay.png"), image)

@@ -3,6 +3,10 @@
 Frames come from :func:`depthhand.capture.stream.open_stream` (live sensors: newest frame wins, reconnects with
 back-off). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
 On a synthetic source the loop also measures its own accuracy against the ground truth.
+
+The JSONL output is a header line (``schema``, ``joint_set``, ``joint_names``, units, axes) and then one
+:meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per frame: the same keys and values as
+``depthhand predict`` and the ``frame`` messages of ``depthhand serve``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from depthhand.structures import DepthFrame, FrameResult
 if TYPE_CHECKING:
     from depthhand.synth.live import SynthTruth
 
+POSES_SCHEMA = "depthhand.poses/2"
+"""Schema of the JSONL header; /2: records are :meth:`FrameResult.to_dict` (``frame_index``, ``track_id``)."""
+
 
 def joints_in_view(joints_uvd: np.ndarray, frame: DepthFrame) -> np.ndarray:
     """(K, J) True where a joint projects inside the frame (hands entering or leaving are partly outside)."""
@@ -29,25 +36,6 @@ def joints_in_view(joints_uvd: np.ndarray, frame: DepthFrame) -> np.ndarray:
     h, w = frame.depth_mm.shape
     inside: np.ndarray = (uvd[..., 0] >= 0) & (uvd[..., 0] < w) & (uvd[..., 1] >= 0) & (uvd[..., 1] < h)
     return inside
-
-
-def result_to_dict(result: FrameResult) -> dict[str, Any]:
-    """One JSONL record: frame index, capture time, per-hand joints (mm and uvd), ids, handedness, timings."""
-    return {
-        "frame": result.frame_index,
-        "timestamp_us": result.timestamp_us,
-        "source": result.source_id,
-        "hands": [
-            {
-                "id": h.track_id,
-                "lost_frames": h.lost_frames,
-                **h.pose.to_dict(),
-            }
-            for h in result.hands
-        ],
-        "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
-        **({"error": result.error} if result.error else {}),
-    }
 
 
 @dataclass
@@ -120,7 +108,7 @@ def run_source(
             accuracy = LiveAccuracy(pipe.joint_set)
             if out is not None:
                 header = {
-                    "schema": "depthhand.poses/1",
+                    "schema": POSES_SCHEMA,
                     "joint_set": pipe.joint_set.name,
                     "joint_names": list(pipe.joint_set.names),
                     "units": "mm",
@@ -134,7 +122,7 @@ def run_source(
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
                 if out is not None:
-                    out.write(json.dumps(result_to_dict(result)) + "\n")
+                    out.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
                     out.flush()
                 fps = summary.frames / max(time.perf_counter() - t0, 1e-9)
                 if window is not None or (overlay_dir is not None and summary.frames % overlay_every == 1):

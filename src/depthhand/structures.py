@@ -6,6 +6,13 @@ types, never positional tuples. Coordinate names carry their frame and unit:
 * ``*_xyz_mm``: camera frame, millimetres, x right, y down, z forward (the OpenCV convention).
 * ``*_uvd``: image pixels (u right, v down) and depth in millimetres.
 * ``*_crop``: cube-normalised coordinates in [-1, 1] relative to a :class:`HandCrop`.
+* ``*_projector_px``: projector pixels (only where a projector calibration exists, see :mod:`depthhand.interact`).
+
+JSON: :meth:`FrameResult.to_dict` is the one per-frame record of ``depthhand run`` (JSONL), ``depthhand predict``
+(JSON) and ``depthhand serve`` (the ``frame`` message of ``/ws/hands`` wraps it). Precision: coordinates (mm, pixels)
+to 0.01, confidences and scores to 0.001, timings to 0.001 ms, normalised projector coordinates to 0.0001
+(:data:`COORD_DECIMALS`, :data:`SCORE_DECIMALS`, :data:`MS_DECIMALS`, :data:`UV_DECIMALS`, applied by
+:func:`json_floats`); a non-finite number is written as ``null``, so every record is strict JSON.
 """
 
 from __future__ import annotations
@@ -25,6 +32,35 @@ Float64Array = npt.NDArray[np.float64]
 
 MAX_FOCAL_PX = 1e5
 """Upper bound of a focal length, px: larger values are typos (100 000 px is a 0.4° field of view at 640 px)."""
+
+
+COORD_DECIMALS = 2
+"""Decimals of every coordinate in JSON records: mm, image and projector pixels (0.01)."""
+SCORE_DECIMALS = 3
+"""Decimals of confidences and scores in [0, 1] in JSON records (0.001)."""
+MS_DECIMALS = 3
+"""Decimals of stage timings in JSON records (0.001 ms)."""
+UV_DECIMALS = 4
+"""Decimals of normalised projector coordinates in [0, 1] (``projector_uv``) in JSON messages."""
+
+
+def json_floats(values: npt.ArrayLike, decimals: int) -> Any:
+    """Numbers (scalar or nested) rounded in float64 to ``decimals`` as plain JSON: lists, floats, ``None`` for NaN/inf.
+
+    Args:
+        values: A number or an array of any shape.
+        decimals: Digits after the decimal point.
+
+    Returns:
+        A float (or ``None``) for a scalar, else nested lists of the array's shape.
+    """
+    arr = np.asarray(np.round(np.asarray(values, dtype=np.float64), decimals), dtype=np.float64)
+    finite = np.isfinite(arr)
+    if finite.all():
+        return arr.tolist()
+    out = arr.astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 class Handedness(enum.Enum):
@@ -290,16 +326,15 @@ class HandPose:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form with joint names."""
+        """The pose part of a hand in a JSON record (see :meth:`FrameResult.to_dict`)."""
         return {
-            "joint_set": self.joint_set.name,
-            "joint_names": list(self.joint_set.names),
-            "joints_xyz_mm": np.round(self.joints_xyz_mm.astype(np.float64), 2).tolist(),
-            "joints_uvd": np.round(self.joints_uvd.astype(np.float64), 2).tolist(),
-            "confidence": np.round(self.confidence.astype(np.float64), 3).tolist(),
-            "visible": self.visible.astype(bool).tolist(),
             "handedness": self.handedness.value,
-            "score": float(self.score),
+            "score": json_floats(self.score, SCORE_DECIMALS),
+            "joint_set": self.joint_set.name,
+            "joints_xyz_mm": json_floats(self.joints_xyz_mm, COORD_DECIMALS),
+            "joints_uvd": json_floats(self.joints_uvd, COORD_DECIMALS),
+            "confidence": json_floats(self.confidence, SCORE_DECIMALS),
+            "visible": self.visible.astype(bool).tolist(),
         }
 
 
@@ -320,6 +355,10 @@ class TrackedHand:
     box: HandBox | None = None
     age_frames: int = 0
     lost_frames: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """One hand of a JSON record: ``track_id``, ``lost_frames`` and the pose (:meth:`HandPose.to_dict`)."""
+        return {"track_id": self.track_id, "lost_frames": self.lost_frames, **self.pose.to_dict()}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -343,3 +382,23 @@ class FrameResult:
     source_id: str = ""
     intrinsics: CameraIntrinsics | None = None
     error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON record of a frame: ``depthhand run`` (JSONL), ``predict`` and the wire's ``frame`` message.
+
+        Keys: ``frame_index``, ``timestamp_us``, ``source``, ``hands`` (each ``track_id``, ``lost_frames``,
+        ``handedness``, ``score``, ``joint_set``, ``joints_xyz_mm`` (J, 3) camera mm, ``joints_uvd`` (J, 3) image
+        pixels and depth mm, ``confidence`` (J,), ``visible`` (J,)), ``timings_ms`` and ``error`` (only when set).
+        Joint names are those of ``joint_set`` (:mod:`depthhand.skeleton`; also in the JSONL header and the wire's
+        ``hello``). Precision and non-finite values: see the module docstring.
+        """
+        record: dict[str, Any] = {
+            "frame_index": int(self.frame_index),
+            "timestamp_us": int(self.timestamp_us),
+            "source": self.source_id,
+            "hands": [h.to_dict() for h in self.hands],
+            "timings_ms": {k: json_floats(v, MS_DECIMALS) for k, v in self.timings_ms.items()},
+        }
+        if self.error:
+            record["error"] = self.error
+        return record

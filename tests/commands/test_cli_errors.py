@@ -111,7 +111,7 @@ def test_predict_says_which_kind_of_unreadable_each_file_is_and_keeps_the_good_o
         "depthhand predict: error: 6 of 8 image(s) could not be read",
     ]
     records = json.loads(out.read_text())  # the good results, written atomically (no temporary file left)
-    assert [r["file"] for r in records] == [str(good_png), str(second)]
+    assert [r["source"] for r in records] == [str(good_png), str(second)]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 

@@ -37,7 +37,7 @@ def test_engine_events_pinch_and_messages_from_rendered_plane():
     msg = frame_message(frames[-1].result, out, seq=5, t_send_us=123)
     text = json.dumps(msg)
     assert msg["hands"][0]["fingers"]["index"]["state"] in {"none", "hover", "touch"}
-    assert len(msg["hands"][0]["joints_mm"]) == 21 and msg["t_send_us"] == 123 and len(text) < 6000
+    assert len(msg["hands"][0]["joints_xyz_mm"]) == 21 and msg["t_send_us"] == 123 and len(text) < 6000
     hello = hello_message(CANONICAL21, k, None, 30.0, "scripted", 3)
     assert hello["skeleton"]["joints"][8] == "index_tip" and hello["skeleton"]["tips"]["index"] == 8
     dm = depth_message(frames[0].depth_mm, 1, 0)

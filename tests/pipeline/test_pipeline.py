@@ -133,9 +133,9 @@ def test_run_writes_jsonl_and_measures_accuracy(tmp_path) -> None:
     lines = out.read_text().splitlines()
     assert len(lines) == 7
     header = json.loads(lines[0])
-    assert header["joint_names"][0] == "WRIST" and header["units"] == "mm"
+    assert header["joint_names"][0] == "WRIST" and header["units"] == "mm" and header["schema"] == "depthhand.poses/2"
     records = [json.loads(x) for x in lines[1:]]
-    assert [r["frame"] for r in records] == list(range(6))
+    assert [r["frame_index"] for r in records] == list(range(6))
     for r in records:
         _check_timings(r["timings_ms"], rounded_to_ms=0.001)
     info = summary.to_dict()
@@ -183,7 +183,7 @@ def test_predict_png16_and_errors(tmp_path, synthetic_frames: list) -> None:
     records = predict_files(
         paths, f"{k.fx},{k.fy},{k.cx},{k.cy}", "png16", 0.125, PipelineOptions(num_threads=1), tmp_path / "ovl"
     )
-    assert [r["file"] for r in records] == [str(p) for p in paths]
+    assert [r["source"] for r in records] == [str(p) for p in paths]
     # Each image shows one right hand with known joints: predict finds exactly it, close to the truth.
     for record, (frame, truth) in zip(records, synthetic_frames, strict=True):
         assert "error" not in record

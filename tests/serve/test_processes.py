@@ -70,7 +70,7 @@ def test_redis_worker_and_two_web_processes(redis_url, tmp_path):
             return await asyncio.gather(first_frames(ports[0], 20), first_frames(ports[1], 20))
 
         a, b = asyncio.run(both())
-        assert len(a[0]["hands"][0]["joints_mm"]) == 21
+        assert len(a[0]["hands"][0]["joints_xyz_mm"]) == 21
         assert {f["seq"] for f in a} & {f["seq"] for f in b}  # the same worker frames reach both web processes
         # a write on one web process reaches the worker, which reports it to the other
         r = http_json(ports[0], "/api/config", "PUT", {"pinch": {"start_mm": 20.0}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.calibration import Calibration
@@ -51,13 +52,13 @@ class HandInteraction:
         hand_id: Track id.
         fingers: Per-finger readings (the fingers in the touch settings).
         pinch: Pinch status.
-        joints_px: (J, 2) joints in projector pixels when calibrated, else ``None``.
+        joints_projector_px: (J, 2) float64 joints in projector pixels when calibrated, else ``None``.
     """
 
     hand_id: int
     fingers: tuple[FingerReading, ...]
     pinch: PinchReading
-    joints_px: list[list[float]] | None
+    joints_projector_px: npt.NDArray[np.float64] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +127,10 @@ class Interaction:
                 h = float(signed_height(tips[finger], self.plane)) if self.plane is not None else float("nan")
                 px, uv = self._map(tips[finger])
                 fingers.append(FingerReading(finger, st.state, h, px, uv, st.contact_id))
-            joints_px = None
+            joints_projector_px = None
             if self.calibration.can_map:
-                joints_px = np.round(self.calibration.to_projector(th.pose.joints_xyz_mm), 1).tolist()
-            hands[th.track_id] = HandInteraction(th.track_id, tuple(fingers), reading, joints_px)
+                joints_projector_px = np.asarray(self.calibration.to_projector(th.pose.joints_xyz_mm), dtype=np.float64)
+            hands[th.track_id] = HandInteraction(th.track_id, tuple(fingers), reading, joints_projector_px)
         for hand_id, contact in self._pinch.end_missing(set(hands)):
             events.append(self._pinch_event(EventType.PINCH_END, contact, hand_id, result.timestamp_us, np.zeros(3), 0))
         mapped = []

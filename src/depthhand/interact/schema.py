@@ -1,8 +1,44 @@
 """Versioned wire messages of ``/ws/hands`` (reference §5.3): ``hello``, ``frame``, events, ``depth`` previews.
 
-All coordinates are camera millimetres, x right, y down, z forward; timestamps are integer microseconds since the
-Unix epoch (exact in JavaScript numbers). ``joints_px`` and finger ``px`` appear only when a projector calibration
-exists. Events carry ``event_id`` (unique, increasing) and ``contact_id`` (shared by down … up).
+Coordinates are camera millimetres (x right, y down, z forward) unless the key names another frame: ``*_uvd`` is
+image pixels and depth mm, ``*_projector_px`` projector pixels, ``*_projector_uv`` projector pixels divided by the
+projector size. Timestamps are integer microseconds since the Unix epoch (exact in JavaScript numbers). Numbers are
+rounded as in every depthhand JSON record (:mod:`depthhand.structures`: 0.01 mm / px, 0.001 for scores and ms);
+a non-finite number is ``null``.
+
+Schema version 2 renamed version 1's ``joints_mm`` → ``joints_xyz_mm``, ``joint_conf`` → ``confidence``,
+``joints_px`` → ``joints_projector_px``, ``id`` → ``track_id``, ``t_capture_us`` → ``timestamp_us`` (frames and
+depth previews), finger and event ``px`` / ``uv`` → ``projector_px`` / ``projector_uv``, event ``hand_id`` →
+``track_id`` and ``t_us`` → ``timestamp_us``; it added ``source``, ``joint_set``, ``joints_uvd``, ``visible`` and
+``error``. A ``frame`` message::
+
+    {"type": "frame", "v": 2, "seq": 17, "t_send_us": 1700000000123456,
+     "frame_index": 17, "timestamp_us": 1700000000120000, "source": "scripted",
+     "hands": [{"track_id": 1, "lost_frames": 0, "handedness": "right", "score": 0.93, "joint_set": "canonical21",
+                "joints_xyz_mm": [[x, y, z], ...], "joints_uvd": [[u, v, d], ...], "confidence": [...],
+                "visible": [true, ...],
+                "joints_projector_px": [[x, y], ...] or null,
+                "fingers": {"index": {"state": "touch", "height_mm": 3.2, "projector_px": [x, y] or null,
+                                      "projector_uv": [u, v] or null, "contact_id": 4}, ...},
+                "pinch": {"active": false, "strength": 0.1, "distance_mm": 80.25}}],
+     "timings_ms": {"detect": 1.234, ..., "total": 5.4}, "error": "... (only when set)",
+     "t_relay_us": 1700000000125000}
+
+From ``frame_index`` to ``timings_ms`` / ``error``, and in each hand from ``track_id`` to ``visible``, the message is
+:meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>`: the same keys and values as the JSONL of
+``depthhand run`` and the JSON of ``depthhand predict``. ``joints_projector_px``, ``fingers`` and ``pinch`` are there
+when the interaction engine ran on the frame (the projector keys are ``null`` without a projector calibration);
+``t_relay_us`` is stamped last by the server's consumer. The head ``type``, ``v``, ``seq``, ``t_send_us`` comes first
+(the load benchmark reads it without decoding, :mod:`depthhand.bench.serve`).
+
+Events (``touch_down``, ``touch_move``, ``touch_up``, ``hover_*``, ``pinch_*``)::
+
+    {"type": "touch_down", "event_id": 12, "contact_id": 4, "track_id": 1, "finger": "index",
+     "timestamp_us": ..., "xyz_mm": [x, y, z], "height_mm": 3.2, "projector_px": [x, y] or null,
+     "projector_uv": [u, v] or null, "v": 2}
+
+``event_id`` is unique and increasing, ``contact_id`` shared by down … up. A ``depth`` preview:
+``{"type": "depth", "v": 2, "seq": ..., "timestamp_us": ..., "png_b64": "..."}``.
 """
 
 from __future__ import annotations
@@ -14,12 +50,20 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.interact.calibration import Calibration
-from depthhand.interact.engine import InteractionFrame
+from depthhand.interact.engine import HandInteraction, InteractionFrame
 from depthhand.interact.touch import InteractionEvent
 from depthhand.skeleton import JointSet
-from depthhand.structures import CameraIntrinsics, FrameResult
+from depthhand.structures import (
+    COORD_DECIMALS,
+    SCORE_DECIMALS,
+    UV_DECIMALS,
+    CameraIntrinsics,
+    FrameResult,
+    json_floats,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version ``v`` of every message; 2: the hand keys of :meth:`FrameResult.to_dict` (see the module docstring)."""
 AXES = "x_right,y_down,z_forward"
 
 
@@ -58,55 +102,51 @@ def calibration_summary(calibration: Calibration) -> dict[str, Any]:
     return {k: d[k] for k in ("plane", "H", "P", "projector", "errors", "created_utc")}
 
 
-def _r(values: npt.NDArray[np.floating], nd: int) -> list[Any]:
-    out: list[Any] = np.round(np.asarray(values, dtype=np.float64), nd).tolist()
-    return out
+def _interaction_fields(hi: HandInteraction) -> dict[str, Any]:
+    """The wire-only keys of one hand: projector joints, fingertip states and the pinch."""
+    return {
+        "joints_projector_px": None
+        if hi.joints_projector_px is None
+        else json_floats(hi.joints_projector_px, COORD_DECIMALS),
+        "fingers": {
+            f.finger.name.lower(): {
+                "state": f.state.value,
+                "height_mm": json_floats(f.height_mm, COORD_DECIMALS),
+                "projector_px": None if f.px is None else json_floats(f.px, COORD_DECIMALS),
+                "projector_uv": None if f.uv is None else json_floats(f.uv, UV_DECIMALS),
+                "contact_id": f.contact_id,
+            }
+            for f in hi.fingers
+        },
+        "pinch": {
+            "active": hi.pinch.active,
+            "strength": json_floats(hi.pinch.strength, SCORE_DECIMALS),
+            "distance_mm": json_floats(hi.pinch.distance_mm, COORD_DECIMALS),
+        },
+    }
 
 
 def frame_message(
     result: FrameResult, interaction: InteractionFrame | None, seq: int, t_send_us: int
 ) -> dict[str, Any]:
-    """One message per frame: hands with joints (mm, and projector px when calibrated) and fingertip states."""
-    hands = []
-    for th in result.hands:
-        pose = th.pose
-        hand: dict[str, Any] = {
-            "id": th.track_id,
-            "handedness": pose.handedness.value,
-            "score": round(float(pose.score), 3),
-            "lost_frames": th.lost_frames,
-            "joints_mm": _r(pose.joints_xyz_mm, 1),
-            "joint_conf": _r(pose.confidence, 2),
-        }
-        hi = None if interaction is None else interaction.hands.get(th.track_id)
-        if hi is not None:
-            hand["joints_px"] = hi.joints_px
-            hand["fingers"] = {
-                f.finger.name.lower(): {
-                    "state": f.state.value,
-                    "height_mm": None if not np.isfinite(f.height_mm) else round(f.height_mm, 1),
-                    "px": None if f.px is None else [round(v, 1) for v in f.px],
-                    "uv": None if f.uv is None else [round(v, 4) for v in f.uv],
-                    "contact_id": f.contact_id,
-                }
-                for f in hi.fingers
-            }
-            hand["pinch"] = {
-                "active": hi.pinch.active,
-                "strength": round(hi.pinch.strength, 3),
-                "distance_mm": round(hi.pinch.distance_mm, 1),
-            }
-        hands.append(hand)
-    return {
-        "type": "frame",
-        "v": SCHEMA_VERSION,
-        "seq": seq,
-        "frame_index": result.frame_index,
-        "t_capture_us": int(result.timestamp_us),
-        "t_send_us": int(t_send_us),
-        "timings_ms": {k: round(float(v), 2) for k, v in result.timings_ms.items()},
-        "hands": hands,
-    }
+    """One message per frame: :meth:`FrameResult.to_dict` under a head, hands extended by their interaction state.
+
+    Args:
+        result: The pipeline's frame.
+        interaction: The interaction engine's output for it, or ``None``.
+        seq: Message sequence number (clients acknowledge it).
+        t_send_us: When the pipeline handed the frame to the server, µs since the epoch.
+
+    Returns:
+        The message (see the module docstring).
+    """
+    record = result.to_dict()
+    if interaction is not None:
+        for th, hand in zip(result.hands, record["hands"], strict=True):
+            hi = interaction.hands.get(th.track_id)
+            if hi is not None:
+                hand.update(_interaction_fields(hi))
+    return {"type": "frame", "v": SCHEMA_VERSION, "seq": seq, "t_send_us": int(t_send_us), **record}
 
 
 def event_message(event: InteractionEvent) -> dict[str, Any]:
@@ -140,14 +180,14 @@ def depth_preview_png(depth_mm: npt.NDArray[np.floating], max_side: int = 160) -
 
 
 def depth_message(
-    depth_mm: npt.NDArray[np.floating], seq: int, t_capture_us: int, max_side: int = 160
+    depth_mm: npt.NDArray[np.floating], seq: int, timestamp_us: int, max_side: int = 160
 ) -> dict[str, Any]:
-    """A low-rate depth preview as a base64 PNG."""
+    """A low-rate depth preview as a base64 PNG (``timestamp_us``: capture time of the frame it shows)."""
     png = depth_preview_png(depth_mm, max_side)
     return {
         "type": "depth",
         "v": SCHEMA_VERSION,
         "seq": seq,
-        "t_capture_us": int(t_capture_us),
+        "timestamp_us": int(timestamp_us),
         "png_b64": base64.b64encode(png).decode("ascii"),
     }

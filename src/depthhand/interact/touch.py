@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.skeleton import Finger, JointSet
+from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
 
 
 class TouchState(enum.Enum):
@@ -120,18 +121,23 @@ class InteractionEvent:
     uv: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """Wire form (see :mod:`depthhand.interact.schema`)."""
+        """Wire form (see :mod:`depthhand.interact.schema`).
+
+        The keys are those of the ``frame`` message: ``hand_id`` is written ``track_id``, ``t_us`` ``timestamp_us``,
+        ``px`` and ``uv`` ``projector_px`` and ``projector_uv``; numbers are rounded like every JSON record
+        (:func:`depthhand.structures.json_floats`).
+        """
         return {
             "type": self.type.value,
             "event_id": self.event_id,
             "contact_id": self.contact_id,
-            "hand_id": self.hand_id,
+            "track_id": self.hand_id,
             "finger": self.finger.name.lower(),
-            "t_us": self.t_us,
-            "xyz_mm": [round(v, 1) for v in self.xyz_mm],
-            "height_mm": round(self.height_mm, 1),
-            "px": None if self.px is None else [round(v, 1) for v in self.px],
-            "uv": None if self.uv is None else [round(v, 4) for v in self.uv],
+            "timestamp_us": self.t_us,
+            "xyz_mm": json_floats(self.xyz_mm, COORD_DECIMALS),
+            "height_mm": json_floats(self.height_mm, COORD_DECIMALS),
+            "projector_px": None if self.px is None else json_floats(self.px, COORD_DECIMALS),
+            "projector_uv": None if self.uv is None else json_floats(self.uv, UV_DECIMALS),
         }
 
 

@@ -82,7 +82,7 @@ try {
     let b = 0;
     msg.hands.slice(0, MAX_HANDS).forEach((hand, h) => {
       c.setHex(COLORS[h % COLORS.length]);
-      hand.joints_mm.forEach((p, k) => {
+      hand.joints_xyz_mm.forEach((p, k) => {
         const q = toThree(p);
         const tip = hand.fingers && Object.values(hand.fingers).find((f) => state.hello && k === tipIndex(f));
         m.makeTranslation(q[0], q[1], q[2]);
@@ -91,8 +91,8 @@ try {
         j++;
       });
       for (const [a, z] of bones) {
-        bonePos.set(toThree(hand.joints_mm[a]), b * 6);
-        bonePos.set(toThree(hand.joints_mm[z]), b * 6 + 3);
+        bonePos.set(toThree(hand.joints_xyz_mm[a]), b * 6);
+        bonePos.set(toThree(hand.joints_xyz_mm[z]), b * 6 + 3);
         boneCol.set([c.r, c.g, c.b, c.r, c.g, c.b], b * 6);
         b++;
       }
@@ -122,8 +122,8 @@ try {
       ctx.strokeStyle = "#" + COLORS[h % COLORS.length].toString(16).padStart(6, "0");
       ctx.lineWidth = 3;
       for (const [a, z] of bones) {
-        const [x0, y0] = px(hand.joints_mm[a]);
-        const [x1, y1] = px(hand.joints_mm[z]);
+        const [x0, y0] = px(hand.joints_xyz_mm[a]);
+        const [x1, y1] = px(hand.joints_xyz_mm[z]);
         ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
         b++;
       }
@@ -139,7 +139,7 @@ function frame() {
   if (dirty && latest) {
     dirty = false;
     state.bones = draw(latest);
-    state.joints = latest.hands.reduce((n, h) => n + h.joints_mm.length, 0);
+    state.joints = latest.hands.reduce((n, h) => n + h.joints_xyz_mm.length, 0);
     state.renderedFrames++;
   }
   const now = performance.now();
@@ -161,8 +161,8 @@ function logEvent(msg) {
   }
   if (msg.type.endsWith("_move")) return;
   const li = document.createElement("li");
-  const where = msg.px ? ` px ${msg.px.map((v) => v.toFixed(0)).join(",")}` : "";
-  li.textContent = `${msg.type} hand ${msg.hand_id} ${msg.finger} #${msg.contact_id} h ${msg.height_mm} mm${where}`;
+  const where = msg.projector_px ? ` projector px ${msg.projector_px.map((v) => v.toFixed(0)).join(",")}` : "";
+  li.textContent = `${msg.type} hand ${msg.track_id} ${msg.finger} #${msg.contact_id} h ${msg.height_mm} mm${where}`;
   eventsEl.prepend(li);
   while (eventsEl.children.length > 12) eventsEl.lastChild.remove();
 }
