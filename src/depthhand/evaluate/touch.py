@@ -194,23 +194,11 @@ def truth_frames_from_synthetic(
     Yields:
         One :class:`TruthFrame` per frame, at most ``n_frames``.
     """
-    from depthhand.geometry.camera import xyz_to_uvd
-    from depthhand.skeleton import CANONICAL21
-    from depthhand.structures import FrameResult, HandPose, TrackedHand
-
     rng = np.random.default_rng(seed)
     for i, (frame, truth) in enumerate(live):
         if i >= n_frames:
             break
-        hands: list[TrackedHand] = []
-        for k, track_id in enumerate(truth.track_ids):
-            joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
-            jittered = joints + rng.normal(0, noise_mm, joints.shape) if noise_mm else joints
-            noisy = jittered.astype(np.float32)
-            uvd = xyz_to_uvd(noisy, frame.intrinsics).astype(np.float32)
-            pose = HandPose(noisy, uvd, CANONICAL21, handedness=truth.handedness[k])
-            hands.append(TrackedHand(track_id, pose))
-        result = FrameResult(frame.index, frame.timestamp_us, tuple(hands), {}, frame.source_id, frame.intrinsics)
+        result = truth.to_result(frame, noise_mm, rng)
         touches, clean = _truth_touches(truth)
         yield TruthFrame(result, touches, clean, frame.depth_mm)
 

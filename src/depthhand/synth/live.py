@@ -52,11 +52,15 @@ class SynthTruth:
     touch: npt.NDArray[np.bool_]
     table_plane: F64
 
-    def to_result(self, frame: DepthFrame) -> FrameResult:
+    def to_result(
+        self, frame: DepthFrame, noise_mm: float = 0.0, rng: np.random.Generator | None = None
+    ) -> FrameResult:
         """The true joints as a pipeline result (the ``poses=truth`` mode: no pose network, no timings).
 
         Args:
             frame: The frame this truth belongs to (intrinsics, index, time, source).
+            noise_mm: Isotropic joint jitter σ, mm (0: the exact joints).
+            rng: Source of the jitter (default: a fresh unseeded generator).
 
         Returns:
             One tracked hand per true hand (its ``track_id``), canonical joints in camera mm and pixels.
@@ -64,9 +68,12 @@ class SynthTruth:
         from depthhand.geometry.camera import xyz_to_uvd
         from depthhand.skeleton import CANONICAL21
 
+        if noise_mm and rng is None:
+            rng = np.random.default_rng()
         hands = []
         for k, track_id in enumerate(self.track_ids):
-            joints = np.asarray(self.joints_xyz_mm[k], np.float32)
+            exact = np.asarray(self.joints_xyz_mm[k], np.float64)
+            joints = (exact + rng.normal(0, noise_mm, exact.shape) if noise_mm and rng else exact).astype(np.float32)
             uvd = xyz_to_uvd(joints, frame.intrinsics).astype(np.float32)
             hands.append(TrackedHand(track_id, HandPose(joints, uvd, CANONICAL21, handedness=self.handedness[k])))
         return FrameResult(frame.index, frame.timestamp_us, tuple(hands), {}, frame.source_id, frame.intrinsics)
