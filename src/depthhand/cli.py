@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(run(args))
-    except (ValueError, FileNotFoundError, MissingExtraError, SourceError) as exc:
+    except (ValueError, OSError, MissingExtraError, SourceError) as exc:
         print(f"depthhand {args.verb}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -23,7 +23,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert "no issues" in (ok.stdout + ok.stderr)
     # the development settings do not pass: the check can fail
     dev = subprocess.run(base, env=env, capture_output=True, text=True, timeout=60)
-    assert dev.returncode != 0 and "security.W" in (dev.stdout + dev.stderr)
+    assert dev.returncode == 1 and "security.W" in dev.stderr and "add --production" in dev.stderr
+    assert "Traceback" not in dev.stderr and len(dev.stderr.strip().splitlines()) == 1
 
 
 def http_json(port: int, path: str, method: str = "GET", body: dict | None = None) -> dict:

@@ -19,7 +19,7 @@ from depthhand.synth.scripted import default_scene, scripted_frames, tap_script
 from .conftest import TOKEN
 
 
-def communicator(query: str = f"token={TOKEN}", headers=None):
+def communicator(query: str = f"token={TOKEN}&flow=ack", headers=None):
     from channels.testing import WebsocketCommunicator
 
     from depthhand.serve.asgi import application

@@ -1,14 +1,16 @@
 """``serve.load``: 50 WebSocket clients at 30 fps against a local embedded server, one of them slow (loopback only).
 
 Added latency = client receive time − ``t_send_us`` (the moment the pipeline thread handed the frame to the server
-loop). All 50 clients run in the benchmark's own process on the same 2-core machine as the server, so each client
-does as little as a client on its own machine would make visible: it stamps the time, reads ``seq`` and
-``t_send_us`` from the message head without decoding the JSON, and acknowledges every second frame.
-``server_relay_*`` isolates the server (``t_relay_us`` is stamped by the consumer just before the socket write).
+loop). ``serve.load`` runs acknowledging clients (the viewer's ``?flow=ack``), ``serve.load_plain`` plain ones (the
+default), ``serve.stalled`` 50 clients that never read. All clients run in the benchmark's own process on the same
+2-core machine as the server, so each client does as little as a client on its own machine would make visible: it stamps
+the time, reads ``seq`` and ``t_send_us`` from the message head without decoding the JSON, and acknowledges every second
+frame. ``server_relay_*`` isolates the server (``t_relay_us`` is stamped by the consumer just before the socket write).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +52,14 @@ _FRAME_HEAD = re.compile(
 )
 
 
-async def _clients(port: int, token: str, n: int, seconds: float) -> dict[str, Any]:
+async def _clients(port: int, token: str, n: int, seconds: float, flow: str) -> dict[str, Any]:
     import asyncio
     import json
 
     import websockets
 
-    url = f"ws://127.0.0.1:{port}/ws/hands?token={token}"
+    url = f"ws://127.0.0.1:{port}/ws/hands?token={token}&flow={flow}"
+    acks = flow == "ack"
     latencies: list[float] = []
     relay: list[float] = []
     stats = {"frames": 0, "gaps": 0, "slow_frames": 0, "slow_max_behind": 0}
@@ -88,54 +92,118 @@ async def _clients(port: int, token: str, n: int, seconds: float) -> dict[str, A
                         stats["gaps"] += seq - last - 1
                     last = seq
                 received += 1
-                if slow or received % 2 == 0:  # cumulative acks: every second frame (the hello's ack_every)
+                if acks and (slow or received % 2 == 0):  # cumulative acks: every second frame (hello's ack_every)
                     await ws.send(json.dumps({"type": "ack", "seq": seq}))
 
     await asyncio.gather(*(client(slow=i == 0) for i in range(n)))
     return {"latencies": latencies, "relay": relay, **stats}
 
 
-@benchmark("serve.load", "50 WebSocket clients @30 fps + 1 slow client on loopback: added latency, drops, memory")
+@contextlib.contextmanager
+def _server(token: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``depthhand serve`` (embedded, the full pipeline on the synthetic table at 30 fps), streaming."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "DEPTHHAND_TOKEN": token}
+        cmd = [sys.executable, "-m", "depthhand.cli", "serve", "--port", str(port), "--data-dir", data]
+        cmd += ["--source", "synthetic://topdown?fps=30"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert proc.stdout is not None
+            if b"listening" not in proc.stdout.readline():  # printed once the models are loaded and it serves
+                raise RuntimeError("serve benchmark: the server did not start")
+            time.sleep(1.0)
+            yield port, proc
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@benchmark("serve.load", "50 acknowledging WebSocket clients @30 fps + 1 slow one on loopback: latency, drops, memory")
 def load(quick: bool) -> BenchResult:
-    """Start ``depthhand serve`` (embedded, the full pipeline on the synthetic table), connect the clients, measure."""
+    """The viewer's flow control (``?flow=ack``): the clients acknowledge every second frame."""
+    return _load("serve.load", "ack", quick)
+
+
+@benchmark("serve.load_plain", "50 plain WebSocket clients (no acks) @30 fps + 1 slow one: latency, drops, memory")
+def load_plain(quick: bool) -> BenchResult:
+    """Any client (the default ``?flow=latest``): no acknowledgements; a slow client gets the newest frame."""
+    return _load("serve.load_plain", "latest", quick)
+
+
+@benchmark(
+    "serve.stalled", "50 WebSocket clients that never read, 60 s: server memory growth and a healthy client's rate"
+)
+def stalled(quick: bool) -> BenchResult:
+    """Clients that complete the handshake and then never read: their outboxes must stay bounded."""
+    import asyncio
+
+    seconds = 6.0 if quick else 60.0
+    token = secrets.token_urlsafe(24)
+    with _server(token) as (port, proc):
+        rss_before = _rss_mib(proc.pid)
+        socks = [_stalled_client(port, token) for _ in range(50)]
+        try:
+            out = asyncio.run(_clients(port, token, 1, seconds, "latest"))  # the one client is the slow one: skip it
+            healthy = asyncio.run(_clients(port, token, 2, 3.0, "latest"))
+        finally:
+            rss_after = _rss_mib(proc.pid)
+            for sock in socks:
+                sock.close()
+    grown = rss_after - rss_before
+    return BenchResult(
+        "serve.stalled",
+        round(grown, 1),
+        "MiB RSS growth",
+        1,
+        {
+            "stalled_clients": 50,
+            "seconds": seconds,
+            "server_rss_before_mib": round(rss_before, 1),
+            "server_rss_after_mib": round(rss_after, 1),
+            "healthy_client_fps_after": round(healthy["frames"] / 3.0, 1),
+            "slow_client_frames": out["slow_frames"],
+        },
+    )
+
+
+def _stalled_client(port: int, token: str) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        (
+            f"GET /ws/hands?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    return sock
+
+
+def _load(name: str, flow: str, quick: bool) -> BenchResult:
+    """Start the server, connect the clients with ``flow``, measure."""
     import asyncio
 
     import numpy as np
 
     seconds = 4.0 if quick else 60.0
     n_clients = 50
-    port = _free_port()
     token = secrets.token_urlsafe(24)
-    with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "DEPTHHAND_TOKEN": token}
-        cmd = [sys.executable, "-m", "depthhand.cli", "serve", "--port", str(port), "--data-dir", data]
-        cmd += ["--source", "synthetic://topdown?fps=30"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            t0 = time.time()
-            while time.time() - t0 < 30:
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.1)
-            time.sleep(1.0)
-            rss_before = _rss_mib(proc.pid)
-            cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
-            out = asyncio.run(_clients(port, token, n_clients, seconds))
-            cpu = _cpu_s(proc.pid) - cpu_before
-            wall = time.perf_counter() - wall_before
-            rss_after = _rss_mib(proc.pid)
-            load = os.getloadavg()[0]
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with _server(token) as (port, proc):
+        rss_before = _rss_mib(proc.pid)
+        cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
+        out = asyncio.run(_clients(port, token, n_clients, seconds, flow))
+        cpu = _cpu_s(proc.pid) - cpu_before
+        wall = time.perf_counter() - wall_before
+        rss_after = _rss_mib(proc.pid)
+        load = os.getloadavg()[0]
     if not out["latencies"]:
-        raise RuntimeError("serve.load: no frame messages received (server not streaming, or the frame format changed)")
+        raise RuntimeError(f"{name}: no frame messages received (server not streaming, or the frame format changed)")
     lat = np.asarray(out["latencies"])
     relay = np.asarray(out["relay"])
     expected = (n_clients - 1) * seconds * 30
     return BenchResult(
-        "serve.load",
+        name,
         float(np.percentile(lat, 95)),
         "ms p95 added latency",
         len(out["latencies"]),
@@ -146,6 +214,7 @@ def load(quick: bool) -> BenchResult:
             "server_relay_p50_ms": float(np.percentile(relay, 50)),
             "server_relay_p95_ms": float(np.percentile(relay, 95)),
             "clients": n_clients,
+            "flow": flow,
             "seconds": seconds,
             "frames_received": out["frames"],
             "frames_expected_approx": int(expected),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from depthhand.commands._pipeline_args import add_pipeline_arguments
@@ -68,8 +69,14 @@ def run(args: argparse.Namespace) -> int:
 
         configure(options)
         from django.core.management import call_command
+        from django.core.management.base import SystemCheckError
 
-        call_command("check", deploy=True, fail_level="WARNING")
+        try:
+            call_command("check", deploy=True, fail_level="WARNING")
+        except SystemCheckError as exc:
+            ids = sorted(set(re.findall(r"\((security\.\w+)\)", str(exc))))
+            hint = "" if args.production else " (these are the development settings: add --production)"
+            raise ValueError(f"the deployment checks found issues {', '.join(ids) or str(exc)}{hint}") from None
         return 0
     prepare(options)
     if mode == "worker":

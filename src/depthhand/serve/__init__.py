@@ -2,7 +2,7 @@
 
 Modes (``depthhand serve``):
 
-* embedded (default): one process — Daphne serves HTTP and WebSockets, the pipeline runs in a thread of the same
+* embedded (default): one process — uvicorn serves HTTP and WebSockets, the pipeline runs in a thread of the same
   process and publishes through the in-memory channel layer; SQLite for admin users and sessions.
 * scale-out: ``--redis URL`` with ``--worker-only`` (one per camera: runs the pipeline, publishes to Redis) and any
   number of ``--web-only`` processes (serve pages, API and WebSockets; one Redis subscription each).

@@ -1,18 +1,32 @@
-"""``/ws/hands``: relays pre-encoded messages from the channel-layer group to one browser (never runs a model).
+"""``/ws/hands``: relays pre-encoded messages from the channel-layer group to one client (never runs a model).
 
-Flow control (latest frame wins): a client acknowledges frames with ``{"type": "ack", "seq": N}`` (cumulative:
-all frames up to N; the hello's ``flow.ack_every`` (2) says how often — each ack costs the server more than a
-send). While ``window`` frames are unacknowledged, a newer frame *replaces* the waiting one instead of queueing,
-so a slow client gets the newest frame, never a backlog, and never slows the others: frames reach consumers through the
-process's :class:`~depthhand.serve.hub.Hub`, whose sends never wait for a client. Clients that do not want to
-acknowledge connect with ``?flow=none`` (then TCP buffering applies). Events (touch down/up, …) are always sent.
+Every client has an :class:`Outbox` of fixed size and its own sender task, so a client that reads slowly (or not at
+all) costs a bounded amount of memory and never holds up the others:
+
+* the newest frame only (a newer frame *replaces* one not yet sent: ``frames_replaced``);
+* the newest depth preview only;
+* control messages (``hello``, touch/pinch events) in order, at most :data:`MAX_CONTROL` of them (the oldest
+  beyond that are dropped: ``events_dropped``).
+
+The sender task waits for each send to complete; the ASGI server (uvicorn with wsproto) holds a send back while
+the client's TCP buffer is full, which is how "backed up" is seen. ``hello`` is always the first message.
+
+Flow modes (``?flow=``):
+
+* ``latest`` (default): any WebSocket client, no protocol of its own: every frame while it keeps up, the newest
+  frame when it falls behind.
+* ``ack``: the viewer's window. The client acknowledges frames with ``{"type": "ack", "seq": N}`` (cumulative; the
+  hello's ``flow.ack_every`` says how often); at most ``window`` frames are sent unacknowledged, newer ones replace
+  the waiting one. ``none`` is an alias of ``latest``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,6 +38,42 @@ from depthhand.serve.auth import scope_token, token_matches
 from depthhand.serve.hub import get_hub
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_BAD_REQUEST = 4400
+MAX_CONTROL = 256
+"""Most hello/event messages waiting for one client; beyond this the oldest are dropped."""
+FLOW_MODES = ("latest", "ack", "none")
+
+
+class Outbox:
+    """What one client has yet to receive: fixed memory (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.control: deque[str] = deque()
+        self.frame: dict[str, Any] | None = None
+        self.depth: str | None = None
+        self.ready = asyncio.Event()
+        self.replaced = 0
+        self.dropped = 0
+
+    def put_control(self, text: str) -> None:
+        """Queue a hello or an event (in order)."""
+        if len(self.control) >= MAX_CONTROL:
+            self.control.popleft()
+            self.dropped += 1
+        self.control.append(text)
+        self.ready.set()
+
+    def put_frame(self, event: dict[str, Any]) -> None:
+        """Offer a frame; it replaces one not yet sent."""
+        if self.frame is not None:
+            self.replaced += 1
+        self.frame = event
+        self.ready.set()
+
+    def put_depth(self, text: str) -> None:
+        """Offer a depth preview; it replaces one not yet sent."""
+        self.depth = text
+        self.ready.set()
 
 
 class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -44,34 +94,49 @@ class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await handler(message)
 
     async def connect(self) -> None:
-        """Check the token, join the group, send ``hello``."""
+        """Check the token, queue ``hello`` first, then start receiving the group's messages."""
         rt = runtime.get()
+        self.joined = False
         if not token_matches(scope_token(self.scope), rt.options.token):
             rt.clients.add(rejected=1)
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         qs = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        self.ack_mode = qs.get("flow", ["ack"])[0] != "none"
+        mode = qs.get("flow", ["latest"])[0]
+        if mode not in FLOW_MODES:
+            await self.accept()
+            await self.send(text_data=json.dumps({"type": "error", "error": f"flow must be one of {FLOW_MODES}"}))
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        self.ack_mode = mode == "ack"
         self.window = rt.options.window
-        self.sent_seq: list[int] = []  # frame seqs sent and not yet acknowledged
-        self.pending: dict[str, Any] | None = None
-        self.joined = True
+        self.sent_seq: list[int] = []  # ack mode: frame seqs sent and not yet acknowledged
+        self.outbox = Outbox()
         await self.accept()
-        get_hub().register(self)
-        rt.clients.add(connected=1)
         hello = await asyncio.to_thread(rt.state.get, "hello")
-        await self.send(text_data=json.dumps(hello or {"type": "hello", "v": 1, "waiting": True}))
+        self.outbox.put_control(self._hello_text(hello or {"type": "hello", "v": 2, "waiting": True}))
+        self.sender = asyncio.get_running_loop().create_task(self._send_loop(), name="depthhand-ws-sender")
+        self.joined = True
+        get_hub().register(self)  # after the hello: no event can overtake it
+        rt.clients.add(connected=1)
+
+    def _hello_text(self, hello: dict[str, Any]) -> str:
+        flow = {"mode": "ack" if self.ack_mode else "latest", "window": self.window, "ack_every": min(2, self.window)}
+        return json.dumps({**hello, "flow": {**hello.get("flow", {}), **flow, "ack": self.ack_mode}})
 
     async def disconnect(self, code: int) -> None:
-        """Leave the group."""
+        """Stop the sender and leave the hub."""
         if getattr(self, "joined", False):
             self.joined = False
             get_hub().unregister(self)
-            runtime.get().clients.add(connected=-1)
+            self.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sender
+            runtime.get().clients.add(connected=-1, events_dropped=self.outbox.dropped)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Acks and pings from the client; anything else is ignored (input is never trusted)."""
-        if not text_data or len(text_data) > 1000:
+        if not text_data or len(text_data) > 1000 or not getattr(self, "joined", False):
             return
         try:
             msg = json.loads(text_data)
@@ -82,44 +147,52 @@ class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if msg.get("type") == "ack" and isinstance(msg.get("seq"), int):
             seq = msg["seq"]
             self.sent_seq = [s for s in self.sent_seq if s > seq]
-            if self.pending is not None and len(self.sent_seq) < self.window:
-                pending, self.pending = self.pending, None
-                await self._send_frame(pending)
+            self.outbox.ready.set()
         elif msg.get("type") == "ping":
-            await self.send(text_data=json.dumps({"type": "pong", "t_us": time.time_ns() // 1000}))
+            self.outbox.put_control(json.dumps({"type": "pong", "t_us": time.time_ns() // 1000}))
+
+    def _may_send_frame(self) -> bool:
+        return not self.ack_mode or len(self.sent_seq) < self.window
+
+    async def _send_loop(self) -> None:
+        """Send what the outbox holds, control messages first; each send waits while the client is backed up."""
+        box = self.outbox
+        clients = runtime.get().clients
+        while True:
+            await box.ready.wait()
+            box.ready.clear()
+            while box.control or (box.frame is not None and self._may_send_frame()) or box.depth is not None:
+                if box.control:
+                    await self.send(text_data=box.control.popleft())
+                    continue
+                if box.frame is not None and self._may_send_frame():
+                    event, box.frame = box.frame, None
+                    text: str = event["text"]
+                    # stamp the relay time without re-encoding: the frame JSON ends with "}"
+                    await self.send(text_data=f'{text[:-1]},"t_relay_us":{time.time_ns() // 1000}}}')
+                    if self.ack_mode:
+                        self.sent_seq.append(int(event.get("seq", 0)))
+                    clients.add(frames_sent=1)
+                    continue
+                if box.depth is not None:
+                    depth, box.depth = box.depth, None
+                    if self._may_send_frame():  # a depth preview only while the client keeps up
+                        await self.send(text_data=depth)
+                else:
+                    break
 
     async def deliver(self, message: dict[str, Any]) -> None:
-        """Called by the process's :class:`~depthhand.serve.hub.Hub` for every group message."""
-        handler = getattr(self, str(message.get("type", "")).replace(".", "_"), None)
-        if handler is not None and self.joined:
-            await handler(message)
-
-    async def _send_frame(self, event: dict[str, Any]) -> None:
-        text: str = event["text"]
-        # stamp the relay time without re-encoding: the frame JSON ends with "}"
-        await self.send(text_data=f'{text[:-1]},"t_relay_us":{time.time_ns() // 1000}}}')
-        if self.ack_mode:
-            self.sent_seq.append(int(event.get("seq", 0)))
-        runtime.get().clients.add(frames_sent=1)
-
-    async def hands_frame(self, event: dict[str, Any]) -> None:
-        """A frame from the pipeline: send now, or replace the waiting frame when the window is full."""
-        if not self.ack_mode or len(self.sent_seq) < self.window:
-            await self._send_frame(event)
-        else:
-            if self.pending is not None:
+        """Called by the process's :class:`~depthhand.serve.hub.Hub` for every group message; never waits."""
+        if not self.joined:
+            return
+        kind = message.get("type")
+        if kind == "hands.frame":
+            if self.outbox.frame is not None:
                 runtime.get().clients.add(frames_replaced=1)
-            self.pending = event
-
-    async def hands_depth(self, event: dict[str, Any]) -> None:
-        """A depth preview: only when the client keeps up (dropped otherwise)."""
-        if not self.ack_mode or len(self.sent_seq) < self.window:
-            await self.send(text_data=event["text"])
-
-    async def hands_event(self, event: dict[str, Any]) -> None:
-        """Interaction events are small and rare: always sent."""
-        await self.send(text_data=event["text"])
-
-    async def hands_hello(self, event: dict[str, Any]) -> None:
-        """Updated ``hello`` (new calibration or intrinsics)."""
-        await self.send(text_data=event["text"])
+            self.outbox.put_frame(message)
+        elif kind == "hands.depth":
+            self.outbox.put_depth(message["text"])
+        elif kind == "hands.hello":
+            self.outbox.put_control(self._hello_text(json.loads(message["text"])))
+        elif kind == "hands.event":
+            self.outbox.put_control(message["text"])

@@ -19,6 +19,7 @@ class ClientStats:
     connected: int = 0
     frames_sent: int = 0
     frames_replaced: int = 0
+    events_dropped: int = 0
     rejected: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -31,7 +32,10 @@ class ClientStats:
     def to_dict(self) -> dict[str, int]:
         """Snapshot."""
         with self.lock:
-            return {k: getattr(self, k) for k in ("connected", "frames_sent", "frames_replaced", "rejected")}
+            return {
+                k: getattr(self, k)
+                for k in ("connected", "frames_sent", "frames_replaced", "events_dropped", "rejected")
+            }
 
 
 @dataclass

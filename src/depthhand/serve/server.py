@@ -1,10 +1,11 @@
-"""Run the server: embedded (Daphne + pipeline thread in one process), web-only, or pipeline worker-only."""
+"""Run the server: embedded (uvicorn + pipeline thread in one process), web-only, or pipeline worker-only."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import socket
 import threading
 
 from depthhand.serve import configure, runtime
@@ -37,29 +38,71 @@ def make_publisher(options: ServeOptions) -> Publisher:
     return publisher
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket, or a clear error (the port is taken, the host is not this machine's).
+
+    Raises:
+        ValueError: Naming the address and the reason.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ValueError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def run_web(options: ServeOptions, with_pipeline: bool) -> None:
-    """Serve HTTP + WebSocket with Daphne; in embedded mode also run the pipeline on Daphne's event loop."""
-    from daphne.endpoints import build_endpoint_description_strings
-    from daphne.server import Server
+    """Serve HTTP + WebSocket with uvicorn; in embedded mode also run the pipeline on the server's event loop.
+
+    uvicorn with wsproto holds a WebSocket send back while the client's TCP buffer is full, which is what lets each
+    client's outbox (:mod:`depthhand.serve.consumers`) keep a fixed size.
+
+    Raises:
+        ValueError: The address cannot be listened on, or the source cannot be opened (before anything runs).
+    """
+    import uvicorn
 
     from depthhand.serve.asgi import application
 
+    sock = listen_socket(options.host, options.port)
     publisher = make_publisher(options) if with_pipeline else None
-
-    def ready() -> None:
-        if publisher is not None:
-            publisher.start(asyncio.get_event_loop())
-        print(f"depthhand serve: listening on http://{options.host}:{options.port}/?token={options.token}", flush=True)
-
-    server = Server(
+    config = uvicorn.Config(
         application,
-        endpoints=build_endpoint_description_strings(host=options.host, port=options.port),
-        ready_callable=ready,
-        verbosity=0,
+        ws="wsproto",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        ws_max_size=64 * 1024,
     )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            if publisher is not None:
+                publisher.start(asyncio.get_running_loop())
+            print(
+                f"depthhand serve: listening on http://{options.host}:{options.port}/?token={options.token}", flush=True
+            )
+        await serving
+
     try:
-        server.run()
+        asyncio.run(main())
     finally:
+        sock.close()
         if publisher is not None:
             publisher.stop()
 

@@ -21,7 +21,7 @@ export function connect(handlers, onState) {
   let ackEvery = 1;
   let received = 0;
   const open = () => {
-    ws = new WebSocket(`${proto}://${location.host}/ws/hands?token=${encodeURIComponent(token)}`);
+    ws = new WebSocket(`${proto}://${location.host}/ws/hands?flow=ack&token=${encodeURIComponent(token)}`);
     ws.onopen = () => onState && onState("connected");
     ws.onclose = (ev) => {
       onState && onState(ev.code === 4401 ? "unauthorised: open this page with ?token=…" : "disconnected, retrying…");
