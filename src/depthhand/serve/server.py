@@ -84,6 +84,7 @@ def run_web(options: ServeOptions, with_pipeline: bool) -> None:
         access_log=False,
         timeout_graceful_shutdown=2,
         ws_max_size=64 * 1024,
+        ws_per_message_deflate=False,  # compressing every frame for every client costs more than it saves here
     )
     server = uvicorn.Server(config)
 
