@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -115,7 +116,8 @@ def test_corrupt_chunk_raises_or_is_skipped(tmp_path: Path, frames: list[DepthFr
     src = open_source(f"rec:{path}?on_corrupt=skip")
     out = list(src)
     assert [f.index for f in out] == list(range(10)) + list(range(20, 25))
-    assert src.stats.frames_skipped == 1 and "CRC" in src.stats.last_error
+    assert src.stats.corrupt_chunks == 1 and src.stats.frames_skipped == 10  # the 10 frames its header claims
+    assert f"{path}: corrupt chunk at byte {second}: CRC" in src.stats.last_error
 
 
 def test_garbage_between_chunks_is_skipped_by_resync(tmp_path: Path, frames: list[DepthFrame]) -> None:
@@ -125,7 +127,9 @@ def test_garbage_between_chunks_is_skipped_by_resync(tmp_path: Path, frames: lis
     path.write_bytes(data[:second] + b"\x00garbage" * 5 + data[second:])
     with pytest.raises(RecordingError, match="bad chunk header"):
         list(RecordingSource(path))
-    assert len(list(RecordingSource(path, on_corrupt="skip"))) == 25
+    src = RecordingSource(path, on_corrupt="skip")
+    assert len(list(src)) == 25
+    assert (src.stats.corrupt_chunks, src.stats.bytes_skipped, src.stats.frames_skipped) == (1, 40, 0)
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
@@ -178,3 +182,51 @@ def test_header_layout_is_little_endian(tmp_path: Path, frames: list[DepthFrame]
     off = _chunk_offsets(path)[0]
     assert data[off : off + 4] == CHUNK_MAGIC
     assert struct.unpack_from("<IHH", data, off + 4) == (3, 48, 64)
+
+
+class _FailingOnce:
+    """A file whose next write stores half the bytes, then fails (disk full, or a signal mid-write)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f, self.armed = f, False
+
+    def write(self, data: memoryview) -> int:
+        if self.armed:
+            self.armed = False
+            self.f.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        n: int = self.f.write(data)
+        return n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.f, name)
+
+
+def test_a_failed_chunk_write_is_cut_off_and_retried_at_close(tmp_path: Path, frames: list[DepthFrame]) -> None:
+    path = tmp_path / "full.dhrec"
+    rec = RecordingWriter(path, frames[0].intrinsics, chunk_frames=10)
+    failing = _FailingOnce(rec._file)
+    rec._file = failing  # type: ignore[assignment]
+    for f in frames[:10]:
+        rec.write(f)
+    failing.armed = True
+    for f in frames[10:19]:
+        rec.write(f)
+    with pytest.raises(OSError, match="No space"):
+        rec.write(frames[19])  # the second chunk's write fails half way
+    partial = tmp_path / "full.dhrec.partial"
+    src = RecordingSource(partial)  # default on_corrupt="raise": no half chunk is left in the file
+    assert [f.index for f in src] == list(range(10)) and not src.stats.truncated
+    rec.close()  # the queued chunk is written again, this time whole
+    out = list(RecordingSource(path))
+    assert len(out) == 20
+    for a, b in zip(frames[:20], out, strict=True):
+        _assert_same(a, b)
+
+
+def test_discard_leaves_nothing(tmp_path: Path, frames: list[DepthFrame]) -> None:
+    path = tmp_path / "none.dhrec"
+    rec = RecordingWriter(path, frames[0].intrinsics)
+    rec.write(frames[0])
+    rec.discard()
+    assert not path.exists() and not (tmp_path / "none.dhrec.partial").exists()

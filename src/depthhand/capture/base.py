@@ -62,7 +62,10 @@ class SourceStats:
         frames_read: Frames the source produced.
         frames_delivered: Frames handed to the consumer.
         frames_dropped: Frames overwritten before the consumer took them (newest-frame-wins buffering).
-        frames_skipped: Unreadable frames skipped (corrupt file, bad chunk).
+        frames_skipped: Unreadable frames skipped (a corrupt file; for a recording, the frames a skipped chunk's
+            header claims, an estimate since the header may be what is corrupt; 0 when it lacks the chunk magic).
+        corrupt_chunks: Corrupt regions of a recording skipped (one or more adjacent bad chunks, or garbage, each).
+        bytes_skipped: Bytes of a recording skipped over to reach the next valid chunk.
         reconnects: Successful reopenings after a failure.
         errors: Failures seen (each failed read or reopen).
         last_error: Text of the most recent failure.
@@ -73,6 +76,8 @@ class SourceStats:
     frames_delivered: int = 0
     frames_dropped: int = 0
     frames_skipped: int = 0
+    corrupt_chunks: int = 0
+    bytes_skipped: int = 0
     reconnects: int = 0
     errors: int = 0
     last_error: str = ""
@@ -99,6 +104,8 @@ class SourceStats:
                 "frames_delivered": self.frames_delivered,
                 "frames_dropped": self.frames_dropped,
                 "frames_skipped": self.frames_skipped,
+                "corrupt_chunks": self.corrupt_chunks,
+                "bytes_skipped": self.bytes_skipped,
                 "reconnects": self.reconnects,
                 "errors": self.errors,
                 "last_error": self.last_error,

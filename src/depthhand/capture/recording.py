@@ -12,8 +12,17 @@ uint16 step), ``source`` and ``created_utc``. Depth is stored as ``round(depth_m
 
 Chunks are written whole and flushed, so a crash loses at most the chunk being filled. The writer writes to
 ``FILE.partial`` and renames it to ``FILE`` on :meth:`RecordingWriter.close`; a ``.partial`` left by a crash reads
-like a finished file. The reader stops cleanly at a truncated last chunk (``stats.truncated``) and either raises
-:class:`RecordingError` on a corrupt chunk or skips to the next chunk with a warning (``on_corrupt="skip"``).
+like a finished file.
+
+The reader stops cleanly at a truncated last chunk (``stats.truncated``: the file ends inside it and no valid chunk
+follows). At a corrupt chunk (bad header, CRC mismatch, undecodable payload, or a ``payload_len`` running past the
+end of the file while a valid chunk follows) it either raises :class:`RecordingError` naming the file and byte
+offset (``on_corrupt="raise"``, the default) or resynchronises (``on_corrupt="skip"``): it searches forward from the
+bad chunk's first byte + 1 for the next ``CHUNK_MAGIC`` whose header and CRC validate, in windows with
+``bytes.find``, and goes on there. Each skipped region counts in ``stats.corrupt_chunks``, ``stats.bytes_skipped``
+and ``stats.frames_skipped`` (the frames its header claims, if it has the chunk magic); ``stats.last_error`` names
+the file and offset. A ``payload_len`` is trusted only up to the chunk's raw size plus compression overhead, so
+no read is much larger than one chunk.
 
 The design follows the reference's advice for an inspectable vendor-neutral format (depth + intrinsics +
 timestamps); the byte layout is depthhand's own.
@@ -21,8 +30,10 @@ timestamps); the byte layout is depthhand's own.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import struct
 import zlib
 from collections.abc import Iterator
@@ -46,6 +57,8 @@ _CHUNK_HEAD = struct.Struct("<4sIHHB3xII")  # magic, n, h, w, codec, pad, payloa
 CODECS = {"raw": 0, "zlib": 1, "lz4": 2}
 _CODEC_NAMES = {v: k for k, v in CODECS.items()}
 MAX_CHUNK_FRAMES = 10_000
+SCAN_WINDOW = 1 << 20
+"""Bytes read at a time while searching for the next valid chunk after a corrupt one."""
 
 Codec = Literal["raw", "zlib", "lz4"]
 
@@ -124,7 +137,7 @@ class RecordingWriter:
         if codec == "lz4":
             _compress(b"", self.codec, level)  # fail now, not at the first chunk, if lz4 is missing
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: BinaryIO | None = open(self.partial_path, "wb")  # noqa: SIM115 - closed in close()
+        self._file: io.FileIO | None = io.FileIO(self.partial_path, "wb")  # unbuffered: a failed write is undone
         header = {
             "format": "depthhand-rec",
             "version": VERSION,
@@ -135,8 +148,8 @@ class RecordingWriter:
             "axes": "x_right,y_down,z_forward",
         }
         blob = json.dumps(header).encode()
-        self._file.write(_FILE_HEAD.pack(MAGIC, VERSION, len(blob)) + blob + struct.pack("<I", zlib.crc32(blob)))
-        self._file.flush()
+        self._end = 0  # end of the last whole chunk
+        self._append(_FILE_HEAD.pack(MAGIC, VERSION, len(blob)) + blob + struct.pack("<I", zlib.crc32(blob)))
 
     def write(self, frame: DepthFrame) -> None:
         """Queue one frame; a full chunk is compressed and appended.
@@ -169,19 +182,48 @@ class RecordingWriter:
         payload = _compress(ts + idx + depth, self.codec, self.level)
         fields = _CHUNK_HEAD.pack(CHUNK_MAGIC, n, h, w, self.codec, len(payload), 0)[:-4]
         crc = zlib.crc32(payload, zlib.crc32(fields[4:]))
-        self._file.write(fields + struct.pack("<I", crc) + payload)
-        self._file.flush()
+        self._append(fields + struct.pack("<I", crc) + payload)
         self.frames_written += n
         self._pending.clear()
 
+    def _append(self, data: bytes) -> None:
+        """Write ``data`` whole at the end, or (disk full, a signal mid-write) cut it off again and raise."""
+        assert self._file is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._file.write(view) or 0 :]
+        except BaseException:
+            try:
+                os.ftruncate(self._file.fileno(), self._end)
+                self._file.seek(self._end)
+            except OSError:
+                pass  # the reader stops at the half chunk (stats.truncated)
+            raise
+        self._end += len(data)
+
     def close(self) -> Path:
-        """Write the last chunk and rename ``FILE.partial`` to ``FILE``; returns the final path."""
+        """Write the last chunk and rename ``FILE.partial`` to ``FILE``; returns the final path.
+
+        If that last write fails, the file still holds every earlier chunk: it is renamed all the same and the
+        error is raised.
+        """
         if self._file is not None:
-            self.flush()
+            try:
+                self.flush()
+            finally:
+                self._file.close()
+                self._file = None
+                self.partial_path.replace(self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Close without keeping anything: queued frames are dropped and ``FILE.partial`` is deleted."""
+        if self._file is not None:
+            self._pending.clear()
             self._file.close()
             self._file = None
-            self.partial_path.replace(self.path)
-        return self.path
+            self.partial_path.unlink(missing_ok=True)
 
     def __enter__(self) -> RecordingWriter:
         return self
@@ -214,7 +256,7 @@ class RecordingSource(DepthSource):
     Args:
         path: The recording (``.dhrec`` or a crash-left ``.dhrec.partial``).
         on_corrupt: ``"raise"`` a :class:`RecordingError` at a corrupt chunk, or ``"skip"`` it with a warning
-            (the reader then searches for the next chunk marker).
+            (the reader then searches for the next valid chunk; see the module docstring).
         url: Source id for the frames (default ``rec:PATH``).
     """
 
@@ -252,53 +294,14 @@ class RecordingSource(DepthSource):
             self._file = None
         self._frames = None
 
-    def _corrupt(self, f: BinaryIO, offset: int, why: str) -> bool:
-        """Handle a corrupt chunk at ``offset``: raise, or seek to the next marker and return True."""
-        message = f"{self.path}: corrupt chunk at byte {offset}: {why}"
-        if self.on_corrupt == "raise":
-            raise RecordingError(message + " (open with on_corrupt='skip' to skip it)")
-        log.warning("%s; skipping to the next chunk", message)
-        self.stats.error(message)
-        self.stats.add(frames_skipped=1)
-        f.seek(offset + 1)
-        data = f.read()
-        nxt = data.find(CHUNK_MAGIC)
-        if nxt < 0:
-            return False
-        f.seek(offset + 1 + nxt)
-        return True
-
     def _iter_frames(self, f: BinaryIO, intrinsics: CameraIntrinsics, unit_mm: float) -> Iterator[DepthFrame]:
-        while True:
-            offset = f.tell()
-            head = f.read(_CHUNK_HEAD.size)
-            if not head:
-                return
-            if len(head) < _CHUNK_HEAD.size:
-                self._truncated(offset)
-                return
-            magic, n, h, w, codec, payload_len, crc = _CHUNK_HEAD.unpack(head)
-            sane = magic == CHUNK_MAGIC and 0 < n <= MAX_CHUNK_FRAMES and codec in _CODEC_NAMES
-            if not sane or (h, w) != (intrinsics.height, intrinsics.width):
-                if self._corrupt(f, offset, "bad chunk header"):
-                    continue
-                return
-            payload = f.read(payload_len)
-            if len(payload) < payload_len:
-                self._truncated(offset)
-                return
-            if zlib.crc32(payload, zlib.crc32(head[4:-4])) != crc:
-                if self._corrupt(f, offset, "CRC mismatch"):
-                    continue
-                return
-            try:
-                data = _decompress(payload, codec)
-                if len(data) != n * (16 + 2 * h * w):
-                    raise ValueError(f"payload holds {len(data)} bytes, expected {n * (16 + 2 * h * w)}")
-            except (ValueError, zlib.error) as exc:
-                if self._corrupt(f, offset, str(exc)):
-                    continue
-                return
+        offset: int | None = f.tell()
+        while offset is not None:
+            chunk, offset = self._read_chunk(f, offset, intrinsics)
+            if chunk is None:
+                continue
+            n, data = chunk
+            h, w = intrinsics.height, intrinsics.width
             ts = np.frombuffer(data, "<i8", n, 0)
             idx = np.frombuffer(data, "<i8", n, 8 * n)
             depth = np.frombuffer(data, "<u2", n * h * w, 16 * n).reshape(n, h, w)
@@ -306,6 +309,99 @@ class RecordingSource(DepthSource):
                 d_mm = depth[i].astype(np.float32) * np.float32(unit_mm)
                 yield DepthFrame(d_mm, intrinsics, int(ts[i]), self.url, int(idx[i]))
 
+    def _read_chunk(self, f: BinaryIO, offset: int, k: CameraIntrinsics) -> tuple[tuple[int, bytes] | None, int | None]:
+        """Read the chunk at ``offset``: ``((n, decompressed payload) or None, where to go on or None at the end)``."""
+        f.seek(offset)
+        head = f.read(_CHUNK_HEAD.size)
+        if not head:
+            return None, None
+        if len(head) < _CHUNK_HEAD.size:
+            self._truncated(offset)
+            return None, None
+        magic, n, _, _, codec, payload_len, crc = _CHUNK_HEAD.unpack(head)
+        if not _plausible(head, k):
+            claimed = n if magic == CHUNK_MAGIC and 0 < n <= MAX_CHUNK_FRAMES else 0
+            return None, self._corrupt(f, offset, k, "bad chunk header", claimed)
+        end = offset + _CHUNK_HEAD.size + payload_len
+        size = os.fstat(f.fileno()).st_size
+        if end > size:  # a cut-off last chunk, or a corrupt payload_len: a valid chunk further on tells them apart
+            nxt = _find_chunk(f, offset + 1, k)
+            if nxt is None:
+                self._truncated(offset)
+                return None, None
+            why = f"payload_len {payload_len} runs past the end of the file ({size} bytes)"
+            return None, self._corrupt(f, offset, k, why, n, nxt)
+        payload = f.read(payload_len)
+        if zlib.crc32(payload, zlib.crc32(head[4:-4])) != crc:
+            return None, self._corrupt(f, offset, k, "CRC mismatch", n)
+        try:
+            data = _decompress(payload, codec)
+            if len(data) != n * (16 + 2 * k.height * k.width):
+                raise ValueError(f"payload holds {len(data)} bytes, expected {n * (16 + 2 * k.height * k.width)}")
+        except (ValueError, RuntimeError, zlib.error) as exc:
+            return None, self._corrupt(f, offset, k, f"undecodable payload: {exc}", n)
+        return (n, data), end
+
+    def _corrupt(
+        self, f: BinaryIO, offset: int, k: CameraIntrinsics, why: str, n_claimed: int, nxt: int | None = -1
+    ) -> int | None:
+        """Handle the corrupt chunk at ``offset``: raise, or return the next valid chunk's offset (None: none).
+
+        ``nxt`` is that offset when the caller already searched for it (-1: not searched yet).
+        """
+        message = f"{self.path}: corrupt chunk at byte {offset}: {why}"
+        if self.on_corrupt == "raise":
+            raise RecordingError(message + " (open with on_corrupt='skip' to skip it)")
+        if nxt == -1:
+            nxt = _find_chunk(f, offset + 1, k)
+        end = nxt if nxt is not None else os.fstat(f.fileno()).st_size
+        where = f"the next valid chunk at byte {nxt}" if nxt is not None else "the end (no valid chunk follows)"
+        message += f"; skipped {end - offset} bytes to {where}"
+        log.warning("%s", message)
+        self.stats.error(message)
+        self.stats.add(corrupt_chunks=1, bytes_skipped=end - offset, frames_skipped=n_claimed)
+        return nxt
+
     def _truncated(self, offset: int) -> None:
         log.warning("%s: recording ends inside the chunk at byte %d (crash or copy cut short)", self.path, offset)
         self.stats.truncated = True
+
+
+def _plausible(head: bytes, k: CameraIntrinsics) -> bool:
+    """Whether a chunk header's fields could be the writer's for frames of ``k`` (the CRC decides)."""
+    magic, n, h, w, codec, payload_len, _ = _CHUNK_HEAD.unpack(head)
+    if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_FRAMES or codec not in _CODEC_NAMES:
+        return False
+    raw = n * (16 + 2 * h * w)
+    return (h, w) == (k.height, k.width) and payload_len <= raw + raw // 64 + 4096  # zlib/lz4 worst-case growth
+
+
+def _find_chunk(f: BinaryIO, start: int, k: CameraIntrinsics) -> int | None:
+    """Offset of the first valid chunk (plausible header, CRC matches) at or after ``start``, or ``None``.
+
+    The file is searched in windows of :data:`SCAN_WINDOW` bytes with ``bytes.find``, never read whole.
+    """
+    size = os.fstat(f.fileno()).st_size
+    pos = start
+    while pos < size:
+        f.seek(pos)
+        window = f.read(SCAN_WINDOW + len(CHUNK_MAGIC) - 1)  # overlap: a marker across two windows is found once
+        i = window.find(CHUNK_MAGIC)
+        while 0 <= i < SCAN_WINDOW:
+            if _valid_chunk_at(f, pos + i, size, k):
+                return pos + i
+            i = window.find(CHUNK_MAGIC, i + 1)
+        pos += SCAN_WINDOW
+    return None
+
+
+def _valid_chunk_at(f: BinaryIO, offset: int, size: int, k: CameraIntrinsics) -> bool:
+    """Whether a chunk of frames of ``k`` whose header and CRC validate starts at ``offset``."""
+    f.seek(offset)
+    head = f.read(_CHUNK_HEAD.size)
+    if len(head) < _CHUNK_HEAD.size or not _plausible(head, k):
+        return False
+    payload_len, crc = (int(v) for v in _CHUNK_HEAD.unpack(head)[5:])
+    if offset + _CHUNK_HEAD.size + payload_len > size:
+        return False
+    return zlib.crc32(f.read(payload_len), zlib.crc32(head[4:-4])) == crc
