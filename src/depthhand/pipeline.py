@@ -23,12 +23,13 @@ import numpy as np
 
 from depthhand.capture.synthetic import SceneTruth
 from depthhand.detect.base import HandDetector
-from depthhand.structures import DepthFrame, FrameResult, HandBox, HandCrop, Handedness, HandPose
+from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
 from depthhand.track.tracker import HandTracker, TrackerConfig
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
 DETECTORS = ("auto", "cnn", "classical")
+RUNNING_MODES = ("video", "image")
 
 
 def shipped_weights(name: str) -> Path:
@@ -61,6 +62,8 @@ class PipelineOptions:
             three times the pose network's work for 0.3–0.4 mm less error, see :mod:`depthhand.pose.tta`).
         pose_tta_mirror: Also run the mirror image of every view (twice the views; with ``pose_tta_deg`` 15, six
             views, 0.4–0.7 mm less error than one).
+        mode: ``"video"`` (frames of one stream: hands are tracked and smoothed over time) or ``"image"`` (each
+            frame on its own, as ``depthhand predict`` runs: no tracking or smoothing across frames).
     """
 
     pose_model: str | Path | None = None
@@ -72,8 +75,11 @@ class PipelineOptions:
     pose_backend: str = "onnxruntime"
     pose_tta_deg: float = 0.0
     pose_tta_mirror: bool = False
+    mode: str = "video"
 
     def __post_init__(self) -> None:
+        if self.mode not in RUNNING_MODES:
+            raise ValueError(f"mode must be one of {RUNNING_MODES}, got {self.mode!r}")
         if self.detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
         if not 1 <= self.max_hands <= 4:
@@ -165,6 +171,8 @@ class HandPipeline:
         problem = check_frame(frame)
         if problem:
             return FrameResult(index, stamp, (), {"total": _ms(t0)}, getattr(frame, "source_id", ""), None, problem)
+        if self.options.mode == "image":
+            self.tracker.reset(ids=True)  # each frame on its own: nothing carried over, ids from 1
         timings: dict[str, float] = {}
         boxes: list[HandBox] = self.detector.detect(frame)[: self.options.max_hands]
         t1 = time.perf_counter()
@@ -182,33 +190,26 @@ class HandPipeline:
     ) -> list[HandPose]:
         """Crop each detected hand, run the pose network on all of them at once and uncrop (no tracking).
 
+        :meth:`PoseEstimator.estimate <depthhand.pose.estimator.PoseEstimator.estimate>` does the work; each pose
+        then takes its handedness from its palm's chirality (the detector's guess where that is undecided) and the
+        detection's score.
+
         Args:
             frame: The depth frame.
             boxes: The detections (one pose each, same order).
             timings: If given, ``crop`` and ``pose`` wall times (ms) are written into it.
         """
-        t0 = time.perf_counter()
-        centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
-        patches, crops = self.estimator.crop_hands(frame, centers)
-        t1 = time.perf_counter()
-        poses: list[HandPose] = []
-        if crops:
-            raw = self.estimator.predict_patches(patches)
-            poses = [self._pose(out, crop, box, frame) for out, crop, box in zip(raw, crops, boxes, strict=True)]
-        if timings is not None:
-            timings["crop"] = (t1 - t0) * 1e3
-            timings["pose"] = (time.perf_counter() - t1) * 1e3
-        return poses
-
-    def _pose(self, out: np.ndarray, crop: HandCrop, box: HandBox, frame: DepthFrame) -> HandPose:
         from depthhand.pose.handedness import handedness_from_joints
 
-        pose = self.estimator.decode(out, crop, frame.intrinsics)
-        # The pose's palm chirality beats the detector's handedness head (real SR305 frames: 11/11 vs 0/11).
-        hand = handedness_from_joints(pose.joints_xyz_mm, self.estimator.info.joint_set.name)
-        return dataclasses.replace(
-            pose, handedness=hand if hand is not Handedness.UNKNOWN else box.handedness, score=float(box.score)
-        )
+        centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
+        poses = self.estimator.estimate(frame, centers, timings)
+        out = []
+        for pose, box in zip(poses, boxes, strict=True):
+            # The palm's chirality beats the detector's handedness head (real SR305 frames: 11/11 vs 0/11).
+            hand = handedness_from_joints(pose.joints_xyz_mm, self.estimator.info.joint_set.name)
+            handedness = hand if hand is not Handedness.UNKNOWN else box.handedness
+            out.append(dataclasses.replace(pose, handedness=handedness, score=float(box.score)))
+        return out
 
     def close(self) -> None:
         """Release the models."""

@@ -11,6 +11,7 @@ concern the whole batch (the intrinsics spec, the depth scale, the overlay folde
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -145,7 +146,8 @@ def predict_batch(
         except OSError as exc:
             raise ValueError(f"--overlay {overlay}: cannot create the folder ({exc.strerror or exc})") from None
     batch = PredictBatch()
-    with HandPipeline(options) as pipe:
+    image_mode = dataclasses.replace(options or PipelineOptions(), mode="image")  # no tracking across images
+    with HandPipeline(image_mode) as pipe:
         for i, path in enumerate(paths):
             try:
                 depth = read_depth_image(path, depth_format, depth_scale)
@@ -156,7 +158,6 @@ def predict_batch(
             except (ValueError, OSError) as exc:
                 batch.failures.append((str(path), str(exc)))
                 continue
-            pipe.tracker.reset()
             result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
             batch.records.append(result.to_dict())
             if overlay is not None:

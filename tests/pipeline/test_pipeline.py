@@ -216,3 +216,29 @@ def test_shipped_models_find_and_pose_synthetic_hands() -> None:
     assert acc["false_hands_per_frame"] <= 0.3
     assert acc["mean_error_mm"] <= 30.0
     assert acc["handedness_accuracy"] >= 0.8  # the pose's palm chirality, voted over frames by the tracker
+
+
+def test_image_mode_carries_nothing_from_frame_to_frame(synthetic_frames: list) -> None:
+    """video mode keeps track ids (and smooths); image mode gives each frame the same answer as on its own."""
+    frames = [f for f, _ in synthetic_frames]
+    with HandPipeline(PipelineOptions(num_threads=1, mode="image")) as image:
+        alone = image.process(frames[-1])
+        after = [image.process(f) for f in frames][-1]
+    assert [h.track_id for h in alone.hands] == [h.track_id for h in after.hands]
+    for a, b in zip(alone.hands, after.hands, strict=True):
+        np.testing.assert_array_equal(a.pose.joints_xyz_mm, b.pose.joints_xyz_mm)
+    with HandPipeline(PipelineOptions(num_threads=1)) as video:
+        ids = [[h.track_id for h in video.process(f).hands] for f in frames]
+    assert ids[0] == ids[-1]  # the same hand keeps its id
+    with pytest.raises(ValueError, match="mode must be one of"):
+        PipelineOptions(mode="burst")
+
+
+def test_pipeline_estimate_is_the_estimator_plus_handedness_and_score(pipe: HandPipeline, synthetic_frames) -> None:
+    frame = synthetic_frames[0][0]
+    boxes = pipe.detector.detect(frame)[:1]
+    timings: dict[str, float] = {}
+    (pose,) = pipe.estimate(frame, boxes, timings)
+    (plain,) = pipe.estimator.estimate(frame, np.array([boxes[0].center_xyz_mm]))
+    np.testing.assert_array_equal(pose.joints_xyz_mm, plain.joints_xyz_mm)
+    assert pose.score == pytest.approx(boxes[0].score) and set(timings) == {"crop", "pose"}

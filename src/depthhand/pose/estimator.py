@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -161,22 +162,31 @@ class PoseEstimator:
             return self.run_network(patches)
         return average_views(self.run_network(view_patches(patches, self._views)), self._views)
 
-    def estimate(self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike) -> list[HandPose]:
+    def estimate(
+        self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike, timings: dict[str, float] | None = None
+    ) -> list[HandPose]:
         """Poses of the hands around ``centers_xyz_mm`` (all hands in one network call).
 
         Args:
             frame: The depth frame.
             centers_xyz_mm: (N, 3) or (3,) hand centres, camera mm; N may be 0.
+            timings: If given, the ``crop`` and ``pose`` (network and decode) wall times, ms, are written into it.
 
         Returns:
             One :class:`HandPose` per centre, joints in camera mm and image uvd; ``visible`` is False for joints
             outside the camera image (the network's guess beyond the edge, e.g. the wrist of a hand reaching in).
         """
+        t0 = time.perf_counter()
         patches, crops = self.crop_hands(frame, centers_xyz_mm)
-        if not crops:
-            return []
-        raw = self.predict_patches(patches)
-        return [self.decode(out, crop, frame.intrinsics) for out, crop in zip(raw, crops, strict=True)]
+        t1 = time.perf_counter()
+        poses: list[HandPose] = []
+        if crops:
+            raw = self.predict_patches(patches)
+            poses = [self.decode(out, crop, frame.intrinsics) for out, crop in zip(raw, crops, strict=True)]
+        if timings is not None:
+            timings["crop"] = (t1 - t0) * 1e3
+            timings["pose"] = (time.perf_counter() - t1) * 1e3
+        return poses
 
     def decode(self, output: npt.NDArray[np.floating], crop: HandCrop, intrinsics: CameraIntrinsics) -> HandPose:
         """One hand's network output → :class:`HandPose` in camera mm and image uvd.

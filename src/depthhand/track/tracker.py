@@ -164,9 +164,11 @@ class HandTracker:
         """Tracks alive (seen or coasting)."""
         return len(self._tracks)
 
-    def reset(self) -> None:
-        """Drop every track (ids keep counting up)."""
+    def reset(self, ids: bool = False) -> None:
+        """Drop every track; ids keep counting up unless ``ids`` (then the next hand is id 1 again)."""
         self._tracks.clear()
+        if ids:
+            self._next_id = 1
 
     def update(
         self,
