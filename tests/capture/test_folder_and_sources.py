@@ -250,7 +250,7 @@ def test_synthetic_dispatch_is_clear() -> None:
         "synthetic://frontal?realtime=0": r"'topdown' scene only, got 'frontal'",
         "synthetic://topdown?colour=1": r"unknown parameter\(s\) \['colour'\]; accepted: \['fps', ",
         "synthetic://topdown?seed=abc": r"seed='abc' is not a valid int",
-        "synthetic://topdown?intrinsics=kinect": r"unknown intrinsics preset 'kinect'",
+        "synthetic://topdown?intrinsics=kinect": r"intrinsics 'kinect' is neither a preset nor an existing file",
         "synthetic://topdown?hands=0&realtime=0": r"max_hands >= 1, got .*, 0",
     }
     for bad_url, message in bad.items():

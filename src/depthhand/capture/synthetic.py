@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from depthhand.capture.base import DepthSource, MissingExtraError
 from depthhand.capture.params import take_params
-from depthhand.geometry.camera import INTRINSICS
+from depthhand.geometry.camera import parse_intrinsics
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 if TYPE_CHECKING:
@@ -206,10 +206,8 @@ class ScriptedSource(SceneSource):
         self._frames = None
 
 
-def _intrinsics_preset(name: str) -> CameraIntrinsics:
-    if name not in INTRINSICS:
-        raise ValueError(f"unknown intrinsics preset {name!r}; known: {sorted(INTRINSICS)}")
-    return INTRINSICS[name]
+def _intrinsics(spec: str) -> CameraIntrinsics:
+    return parse_intrinsics(spec)  # a preset, an intrinsics JSON file or fx,fy,cx,cy,width,height
 
 
 def open_synthetic(url: str, rest: str, params: dict[str, str]) -> SyntheticSource:
@@ -226,7 +224,7 @@ def open_synthetic(url: str, rest: str, params: dict[str, str]) -> SyntheticSour
             "noise": str,
             "hands": int,
             "realtime": int,
-            "intrinsics": _intrinsics_preset,
+            "intrinsics": _intrinsics,
             "poses": str,
         },
         url,

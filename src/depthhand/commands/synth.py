@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sensor, for frames; 'random' for --crops)",
     )
     parser.add_argument("--shard-size", type=int, default=1000, help="frames per shard folder")
-    parser.add_argument("--intrinsics", help="camera preset name (geometry.camera.INTRINSICS); default per scene")
+    parser.add_argument("--intrinsics", help="camera: a preset name, an intrinsics JSON file or fx,fy,cx,cy,w,h")
     parser.add_argument("--preview", type=Path, help="write a gallery PNG (of the dataset when --out is given)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
-    from depthhand.geometry.camera import INTRINSICS
+    from depthhand.geometry.camera import parse_intrinsics
     from depthhand.synth.scenes import SCENES
 
     if args.crops is not None:
@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give --out DIR (write a dataset) and/or --preview OUT.png")
     intr = None
     if args.intrinsics:
-        if args.intrinsics not in INTRINSICS:
-            raise ValueError(f"--intrinsics must be one of {', '.join(INTRINSICS)}, got {args.intrinsics!r}")
-        intr = INTRINSICS[args.intrinsics]
+        intr = parse_intrinsics(args.intrinsics)
     noise = None if args.noise == "none" else args.noise
     if args.out is not None:
         from depthhand.synth.dataset import write_dataset
