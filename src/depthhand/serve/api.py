@@ -51,7 +51,7 @@ def _short(value: Any) -> str:
 def _number(value: Any, spec: FieldSpec, where: str, integer: bool) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise ApiError(f"{where} must be {'an integer' if integer else 'a number'}, got {_short(value)}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ApiError(f"{where} must be finite")
     if spec.minimum is not None and value < spec.minimum:
         raise ApiError(f"{where} must be ≥ {spec.minimum}, got {_short(value)}")
