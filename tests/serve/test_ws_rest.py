@@ -200,9 +200,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
     # what a publisher whose pipeline has a recorder advertises (no source of the real server records yet)
     serve_runtime.state.set("capabilities", {"recorder": True})
     try:
-        r = c.post(
-            f"/api/recording?token={TOKEN}", json.dumps({"action": "start", "path": "x"}), "application/json"
-        )
+        r = c.post(f"/api/recording?token={TOKEN}", json.dumps({"action": "start", "path": "x"}), "application/json")
         assert r.status_code == 401  # writes take the token from the header only
         r = c.post("/api/recording", json.dumps({"action": "start", "path": "x"}), "application/json", **auth)
         assert r.status_code == 202

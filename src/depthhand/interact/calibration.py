@@ -238,7 +238,7 @@ def solve_calibration(
     x = np.asarray(touch_xyz_mm, dtype=np.float64)
     if t.ndim != 2 or t.shape[1] != 2 or x.shape != (len(t), 3):
         raise ValueError(f"need (N, 2) target pixels and (N, 3) touches, got {t.shape} and {x.shape}")
-    if len(x) >= 2 and np.all(np.isfinite(x)):
+    if len(x) >= 4 and np.all(np.isfinite(x)):  # fewer: no mapping can be fitted (reported below)
         spread = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) / np.sqrt(len(x))
         if spread[1] < MIN_SPREAD_MM:
             raise CalibrationRejected(
