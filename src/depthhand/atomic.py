@@ -17,12 +17,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_path", "temp_path_for", "write_bytes", "write_json", "write_text"]
+__all__ = [
+    "atomic_open",
+    "atomic_path",
+    "remove_stale_temps",
+    "temp_path_for",
+    "write_bytes",
+    "write_json",
+    "write_text",
+]
 
 _MAX_NAME_CHARS = 96  # of the target's name kept in the temporary name (file names are limited to 255 bytes)
 _WRITE_MODES = ("w", "wt", "wb")
@@ -49,6 +58,30 @@ def temp_path_for(path: str | os.PathLike[str], suffix: str | None = None) -> Pa
     target = Path(path)
     ext = target.suffix if suffix is None else suffix
     return target.with_name(f".{target.name[:_MAX_NAME_CHARS]}.{secrets.token_hex(8)}.tmp{ext}")
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary siblings of ``path`` that a killed write left behind (see :func:`temp_path_for`).
+
+    Only names of the exact form ``.<name>.<16 hex digits>.tmp<suffix>[...]`` are removed; call it when no other
+    write of ``path`` can be in progress (on start, or before the next write of a single-writer file).
+
+    Args:
+        path: The final file.
+
+    Returns:
+        The removed paths.
+    """
+    target = Path(path)
+    pattern = re.compile(re.escape(f".{target.name[:_MAX_NAME_CHARS]}.") + r"[0-9a-f]{16}\.tmp")
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for sibling in target.parent.iterdir():
+            if pattern.match(sibling.name) and sibling.is_file():
+                with contextlib.suppress(OSError):
+                    sibling.unlink()
+                    removed.append(sibling)
+    return removed
 
 
 def _fsync_file(path: Path) -> None:
@@ -81,7 +114,9 @@ def _remove_temp(tmp: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None, fsync: bool = True) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], *, suffix: str | None = None, fsync: bool = True, mode: int | None = None
+) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path``, on any exception it is removed.
 
     The temporary file is in the same folder (see :func:`temp_path_for`) and does not exist yet: the writer creates
@@ -96,6 +131,7 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None, fsyn
             lack the suffix a library insists on.
         fsync: Flush the file and the folder to disk. ``False`` keeps the atomic rename (no half-written file
             after a crash of the process) but not durability after a power loss; for many small regenerable files.
+        mode: Permission bits of the new file (e.g. ``0o600``), set before the rename; ``None``: as created.
 
     Yields:
         The temporary path to write.
@@ -118,6 +154,8 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None, fsyn
         yield tmp
         if not tmp.is_file():
             raise FileNotFoundError(f"{target}: the writer did not create the temporary file {tmp.name}")
+        if mode is not None:
+            os.chmod(tmp, mode)
         if fsync:
             _fsync_file(tmp)
         os.replace(tmp, target)
@@ -170,24 +208,27 @@ def atomic_open(
         yield fh
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> Path:
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`).
 
     Args:
         path: The final file.
         data: The complete new contents.
         fsync: See :func:`atomic_path`.
+        mode: See :func:`atomic_path`.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
     target = Path(path)
-    with atomic_path(target, fsync=fsync) as tmp:
+    with atomic_path(target, fsync=fsync, mode=mode) as tmp:
         tmp.write_bytes(data)
     return target
 
 
-def write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8", *, fsync: bool = True) -> Path:
+def write_text(
+    path: str | os.PathLike[str], text: str, encoding: str = "utf-8", *, fsync: bool = True, mode: int | None = None
+) -> Path:
     """Write ``text`` to ``path`` atomically (no newline translation; see :func:`atomic_path`).
 
     Args:
@@ -195,14 +236,17 @@ def write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8",
         text: The complete new contents.
         encoding: Text encoding.
         fsync: See :func:`atomic_path`.
+        mode: See :func:`atomic_path`.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    return write_bytes(path, text.encode(encoding), fsync=fsync)
+    return write_bytes(path, text.encode(encoding), fsync=fsync, mode=mode)
 
 
-def write_json(path: str | os.PathLike[str], obj: Any, *, fsync: bool = True, **json_kwargs: Any) -> Path:
+def write_json(
+    path: str | os.PathLike[str], obj: Any, *, fsync: bool = True, mode: int | None = None, **json_kwargs: Any
+) -> Path:
     """Write ``json.dumps(obj, **json_kwargs)`` to ``path`` atomically, UTF-8, without a trailing newline.
 
     The object is serialised before anything is written, so an unserialisable object leaves no file behind.
@@ -211,6 +255,7 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, fsync: bool = True, **
         path: The final file.
         obj: A JSON-serialisable object.
         fsync: See :func:`atomic_path`.
+        mode: See :func:`atomic_path`.
         **json_kwargs: Passed to :func:`json.dumps` (``indent``, ``sort_keys``, ``default``, ...).
 
     Returns:
@@ -222,4 +267,4 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, fsync: bool = True, **
         >>> json.loads(out.read_text())
         {'a': 1}
     """
-    return write_text(path, json.dumps(obj, **json_kwargs), fsync=fsync)
+    return write_text(path, json.dumps(obj, **json_kwargs), fsync=fsync, mode=mode)

@@ -98,8 +98,8 @@ def test_import_configures_nothing_and_options_are_validated():
     from depthhand.serve.options import ServeOptions
 
     with pytest.raises(ValueError, match="needs --redis"):
-        ServeOptions(mode="worker", token="x" * 20)
+        ServeOptions(mode="worker", token="abcdefgh-0123456789")
     with pytest.raises(ValueError, match="at least 16"):
         ServeOptions(token="short")
     with pytest.raises(ValueError, match="mutually exclusive"):
-        ServeOptions(token="x" * 20, production=True, debug=True)
+        ServeOptions(token="abcdefgh-0123456789", production=True, debug=True)

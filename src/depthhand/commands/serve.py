@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check-deploy", action="store_true", help="run Django's deployment checks and exit")
     parser.add_argument("--allowed-host", action="append", default=[], help="extra host name to answer to")
     parser.add_argument(
+        "--public-read",
+        action="store_true",
+        help="let GET /api/status, /api/config and /api/calibration* answer without the token (writes still need it)",
+    )
+    parser.add_argument("--admin", action="store_true", help="serve Django's /admin/ (off by default)")
+    parser.add_argument(
         "--fit-plane",
         action="store_true",
         help="fit the table plane from the first frames when the calibration has none (RANSAC; hands are outliers)",
@@ -61,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         allowed_hosts=tuple(args.allowed_host),
         pipeline=pipeline_options(args),
         fit_plane_on_start=args.fit_plane,
+        public_read=args.public_read,
+        admin=args.admin,
     )
     from depthhand.serve.server import prepare, run_web, run_worker
 

@@ -12,6 +12,12 @@ File format (``"format": "depthhand-calibration", "version": 1``)::
      "H": [9 floats] | null, "P": [12 floats] | null,
      "errors": {"H": {"rms_px", "mean_px", "max_px"}, "P": {...}},
      "points": [{"target_px": [x, y], "xyz_mm": [x, y, z]}, ...]}
+
+Acceptance (:func:`solve_calibration`): the touches must spread at least :data:`MIN_SPREAD_MM` (standard deviation
+along their second principal axis; a stuck finger gives a few tenths of a mm), and the mapping kept must reproject
+its points with an RMS error of at most :data:`MAX_RMS_PX` pixels; otherwise :class:`CalibrationRejected` names the
+problem. :func:`save_calibration` keeps the file it replaces as ``calibration.prev.json``, writes files ``0600``
+and removes temporary files a killed write left behind.
 """
 
 from __future__ import annotations
@@ -41,6 +47,15 @@ from depthhand.geometry.projector import (
 FORMAT = "depthhand-calibration"
 VERSION = 1
 F64 = npt.NDArray[np.float64]
+MAX_RMS_PX = 20.0
+"""Largest accepted RMS reprojection error of a calibration, projector pixels (a fingertip is ≈ 15–30 px)."""
+MIN_SPREAD_MM = 10.0
+"""Smallest accepted spread of the touches (std along their second principal axis), mm."""
+FILE_MODE = 0o600
+
+
+class CalibrationRejected(ValueError):
+    """A calibration was fitted but is not good enough to replace the stored one (degenerate or inaccurate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +152,30 @@ class Calibration:
         )
 
 
-def save_calibration(calibration: Calibration, path: str | os.PathLike[str]) -> Path:
-    """Write the calibration JSON atomically (temp file in the same folder, then rename)."""
+def backup_path(path: str | os.PathLike[str]) -> Path:
+    """Where :func:`save_calibration` keeps the replaced file: ``calibration.json`` → ``calibration.prev.json``."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.prev{p.suffix}")
+
+
+def save_calibration(calibration: Calibration, path: str | os.PathLike[str], backup: bool = True) -> Path:
+    """Write the calibration JSON atomically (temp file in the same folder, then rename), mode ``0600``.
+
+    Args:
+        calibration: What to store.
+        path: The file.
+        backup: Keep the file being replaced as :func:`backup_path` (``calibration.prev.json``).
+
+    Returns:
+        ``path``.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(target, calibration.to_dict(), indent=2)
+    atomic.remove_stale_temps(target)
+    data = json.dumps(calibration.to_dict(), indent=2)  # unserialisable: fails before anything is touched
+    if backup and target.is_file():
+        atomic.write_bytes(backup_path(target), target.read_bytes(), mode=FILE_MODE)
+    atomic.write_text(target, data, mode=FILE_MODE)
     return target
 
 
@@ -195,12 +229,22 @@ def solve_calibration(
         coplanar.
 
     Raises:
+        CalibrationRejected: The touches are degenerate (spread below :data:`MIN_SPREAD_MM`) or the kept mapping's
+            RMS error is above :data:`MAX_RMS_PX` (a 3×4 projection above the limit is dropped when the homography
+            is within it).
         ValueError: If neither mapping can be fitted.
     """
     t = np.asarray(target_px, dtype=np.float64)
     x = np.asarray(touch_xyz_mm, dtype=np.float64)
     if t.ndim != 2 or t.shape[1] != 2 or x.shape != (len(t), 3):
         raise ValueError(f"need (N, 2) target pixels and (N, 3) touches, got {t.shape} and {x.shape}")
+    if len(x) >= 4 and np.all(np.isfinite(x)):  # fewer: no mapping can be fitted (reported below)
+        spread = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) / np.sqrt(len(x))
+        if spread[1] < MIN_SPREAD_MM:
+            raise CalibrationRejected(
+                f"calibration rejected: the touches spread only {spread[1]:.1f} mm (need ≥ {MIN_SPREAD_MM:g} mm in "
+                "two directions; was the finger stuck on one spot?)"
+            )
     errors: dict[str, dict[str, float]] = {}
     h = p = None
     reasons = []
@@ -220,6 +264,16 @@ def solve_calibration(
         reasons.append("a 3×4 projection needs ≥ 6 non-coplanar points")
     if h is None and p is None:
         raise ValueError("calibration failed: " + "; ".join(reasons))
+    if p is not None and errors["P"]["rms_px"] > MAX_RMS_PX and h is not None:
+        p = None  # the projection is worse than the limit; the homography may still do
+        errors.pop("P")
+    kept = "P" if p is not None else "H"
+    rms = errors[kept]["rms_px"]
+    if not rms <= MAX_RMS_PX:
+        raise CalibrationRejected(
+            f"calibration rejected: RMS reprojection error {rms:.1f} px of {kept} is above the limit of "
+            f"{MAX_RMS_PX:g} px (touch each target's centre, keep the table plane current)"
+        )
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     pts = tuple(((float(a), float(b)), (float(c), float(d), float(e))) for (a, b), (c, d, e) in zip(t, x, strict=True))
     return Calibration(projector_size, plane, h, p, errors, pts, plane_rms_mm, now)

@@ -41,15 +41,22 @@ class FieldSpec:
     description: str = ""
 
 
+def _short(value: Any) -> str:
+    text = (
+        repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"an integer of {len(str(value))} digits"
+    )
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _number(value: Any, spec: FieldSpec, where: str, integer: bool) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-        raise ApiError(f"{where} must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not math.isfinite(value):
+        raise ApiError(f"{where} must be {'an integer' if integer else 'a number'}, got {_short(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
         raise ApiError(f"{where} must be finite")
     if spec.minimum is not None and value < spec.minimum:
-        raise ApiError(f"{where} must be ≥ {spec.minimum}, got {value}")
+        raise ApiError(f"{where} must be ≥ {spec.minimum}, got {_short(value)}")
     if spec.maximum is not None and value > spec.maximum:
-        raise ApiError(f"{where} must be ≤ {spec.maximum}, got {value}")
+        raise ApiError(f"{where} must be ≤ {spec.maximum}, got {_short(value)}")
     return value
 
 
@@ -79,8 +86,8 @@ def validate(body: Any, fields: dict[str, FieldSpec], where: str = "body") -> di
                 raise ApiError(f"{path} must be a string of at most {spec.maximum} characters")
             out[name] = v
         elif spec.kind == "enum":
-            if v not in spec.choices:
-                raise ApiError(f"{path} must be one of {list(spec.choices)}, got {v!r}")
+            if not isinstance(v, str) or v not in spec.choices:
+                raise ApiError(f"{path} must be one of {list(spec.choices)}, got {_short(v)}")
             out[name] = v
         elif spec.kind == "vec3":
             if not isinstance(v, list) or len(v) != 3:
@@ -88,7 +95,7 @@ def validate(body: Any, fields: dict[str, FieldSpec], where: str = "body") -> di
             out[name] = [float(_number(x, spec, f"{path}[{i}]", False)) for i, x in enumerate(v)]
         elif spec.kind == "fingers":
             names = [f.name.lower() for f in Finger]
-            if not isinstance(v, list) or not v or any(x not in names for x in v):
+            if not isinstance(v, list) or not v or any(not isinstance(x, str) or x not in names for x in v):
                 raise ApiError(f"{path} must be a non-empty list of finger names from {names}")
             out[name] = v
         elif spec.kind == "object":
@@ -131,7 +138,7 @@ POINT_BODY = {
 }
 RECORDING_BODY = {
     "action": FieldSpec("enum", required=True, choices=("start", "stop")),
-    "path": FieldSpec("string", maximum=500, description="where to record (source-specific)"),
+    "path": FieldSpec("string", maximum=500, description="where to record: a relative path inside the data directory"),
 }
 
 
@@ -172,6 +179,8 @@ def openapi() -> dict[str, Any]:
         "202": {"description": "queued for the pipeline"},
         "400": {"description": "invalid input"},
         "401": {"description": "missing or wrong token"},
+        "409": {"description": "not possible in the current state (e.g. this source cannot record)"},
+        "413": {"description": "request body too large"},
     }
 
     def body(fields: dict[str, FieldSpec]) -> dict[str, Any]:
@@ -183,7 +192,8 @@ def openapi() -> dict[str, Any]:
             "title": "depthhand live server",
             "version": "1",
             "description": "Live hand tracking status, interaction settings, projector calibration and recording. "
-            "Writes need the token (Authorization: Bearer <token> or ?token=). WebSocket: /ws/hands?token=… "
+            "The token is needed for writes (Authorization: Bearer <token> only) and reads (header or ?token=, unless "
+            "the server runs with --public-read). Bodies are limited to 1 MiB (413). WebSocket: /ws/hands?token=… "
             "(messages: hello, frame, depth, touch_*/hover_*/pinch_* events; acknowledge frames with "
             '{"type": "ack", "seq": N}).',
         },

@@ -1,6 +1,7 @@
-"""Token authentication for the WebSocket and for every REST write.
+"""Token authentication for the WebSocket and the REST API.
 
-Clients pass the token as ``?token=…`` or as ``Authorization: Bearer …``. Comparison is constant-time.
+REST writes take the token from the ``Authorization: Bearer …`` header only (a token in a URL ends up in logs and
+browser history); REST reads and the WebSocket also accept ``?token=…``. Comparison is constant-time.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ def token_matches(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def token_from_parts(query_string: str, headers: Iterable[tuple[str, str]]) -> str | None:
-    """The token from a query string or an ``Authorization: Bearer`` header (names lower-case)."""
+def header_token(headers: Iterable[tuple[str, str]]) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or ``None``."""
     for name, value in headers:
         if name.lower() == "authorization" and value.lower().startswith("bearer "):
             return value[7:].strip()
+    return None
+
+
+def token_from_parts(query_string: str, headers: Iterable[tuple[str, str]]) -> str | None:
+    """The token from an ``Authorization: Bearer`` header or else the query string (header names any case)."""
+    given = header_token(headers)
+    if given is not None:
+        return given
     values = parse_qs(query_string).get("token")
     return values[0] if values else None
 

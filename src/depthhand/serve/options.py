@@ -15,6 +15,47 @@ DEFAULT_SOURCE = "synthetic://topdown"
 """What ``depthhand serve`` and ``demo`` run when no source is given: the full pipeline on the synthetic table."""
 
 
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_DISTINCT = 8
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` is too weak to protect the server, or ``None`` when it is acceptable.
+
+    A token needs at least :data:`MIN_TOKEN_CHARS` characters, no whitespace, and at least
+    :data:`MIN_TOKEN_DISTINCT` distinct characters (sixteen ``a`` are refused).
+    """
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"the API token must have at least {MIN_TOKEN_CHARS} characters"
+    if any(c.isspace() for c in token):
+        return "the API token must not contain whitespace"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"the API token is too predictable: it needs at least {MIN_TOKEN_DISTINCT} distinct characters"
+    return None
+
+
+def token_from_env() -> tuple[str, str]:
+    """The API token and where it came from: ``$DEPTHHAND_TOKEN``, the file ``$DEPTHHAND_TOKEN_FILE``, or generated.
+
+    Returns:
+        ``(token, origin)``; origin is ``"DEPTHHAND_TOKEN"``, the file's path, or ``""`` for a generated token.
+
+    Raises:
+        ValueError: ``DEPTHHAND_TOKEN_FILE`` names a file that cannot be read.
+    """
+    env = os.environ.get("DEPTHHAND_TOKEN")
+    if env:
+        return env, "DEPTHHAND_TOKEN"
+    file = os.environ.get("DEPTHHAND_TOKEN_FILE")
+    if file:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"DEPTHHAND_TOKEN_FILE {file}: cannot read the token ({exc})") from None
+        return text.strip(), file
+    return secrets.token_urlsafe(24), ""
+
+
 def default_data_dir() -> Path:
     """``$DEPTHHAND_DATA`` or ``~/.local/share/depthhand/serve``: SQLite database, calibration, recordings."""
     env = os.environ.get("DEPTHHAND_DATA")
@@ -34,7 +75,8 @@ class ServeOptions:
             defaults.
         mode: ``embedded`` (pipeline + web in one process), ``worker`` (pipeline only) or ``web`` (web only).
         redis_url: Redis channel layer and state store (required for ``worker`` / ``web``).
-        token: API token (``DEPTHHAND_TOKEN`` or generated).
+        token: API token (``DEPTHHAND_TOKEN``, the file ``DEPTHHAND_TOKEN_FILE``, or generated); weak tokens are
+            refused (:func:`token_problem`).
         secret_key: Django SECRET_KEY (``DEPTHHAND_SECRET_KEY`` or generated per run).
         data_dir: Database, calibration file and recordings.
         production: HTTPS-only cookies, HSTS, SSL redirect (passes ``manage.py check --deploy``).
@@ -43,6 +85,9 @@ class ServeOptions:
         window: Unacknowledged frames per WebSocket client before newer frames replace older ones.
         depth_every: Send a depth preview every this many frames (0 = never).
         fit_plane_on_start: Fit the table plane from the first frames when the calibration has none yet.
+        public_read: Let the REST reads (``GET /api/status``, ``/api/config``, ``/api/calibration*``) answer
+            without the token (writes and the WebSocket still need it).
+        admin: Serve Django's ``/admin/`` (off unless asked for).
     """
 
     host: str = "127.0.0.1"
@@ -51,7 +96,7 @@ class ServeOptions:
     pipeline: PipelineOptions | None = None
     mode: str = "embedded"
     redis_url: str | None = None
-    token: str = field(default_factory=lambda: os.environ.get("DEPTHHAND_TOKEN") or secrets.token_urlsafe(24))
+    token: str = field(default_factory=lambda: token_from_env()[0])
     secret_key: str = field(default_factory=lambda: os.environ.get("DEPTHHAND_SECRET_KEY") or secrets.token_urlsafe(50))
     data_dir: Path = field(default_factory=default_data_dir)
     production: bool = False
@@ -60,6 +105,8 @@ class ServeOptions:
     window: int = 4
     depth_every: int = 6
     fit_plane_on_start: bool = False
+    public_read: bool = False
+    admin: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("embedded", "worker", "web"):
@@ -68,8 +115,9 @@ class ServeOptions:
             raise ValueError(f"--{self.mode}-only needs --redis URL (the processes talk through Redis)")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
-        if len(self.token) < 16:
-            raise ValueError("the API token must have at least 16 characters (set DEPTHHAND_TOKEN)")
+        problem = token_problem(self.token)
+        if problem:
+            raise ValueError(f"{problem} (set DEPTHHAND_TOKEN or DEPTHHAND_TOKEN_FILE)")
         if self.production and self.debug:
             raise ValueError("production and debug are mutually exclusive")
         if not 1 <= self.window <= 100:

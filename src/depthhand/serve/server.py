@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 
+from depthhand import atomic
 from depthhand.serve import configure, runtime
 from depthhand.serve.options import ServeOptions
 from depthhand.serve.publisher import Publisher
@@ -16,13 +19,18 @@ log = logging.getLogger("depthhand.serve")
 
 
 def prepare(options: ServeOptions) -> None:
-    """Configure Django, create the data folder and the SQLite tables (admin users, sessions)."""
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    """Configure Django, create the data folder (``0700``) and the SQLite tables (``0600``; admin users, sessions)."""
+    if not options.data_dir.is_dir():
+        options.data_dir.mkdir(parents=True, mode=0o700)
+        options.data_dir.chmod(0o700)  # mkdir's mode is masked by the umask
     configure(options)
     if options.mode == "worker":  # the pipeline worker has no database
         return
     from django.core.management import call_command
 
+    db = options.data_dir / "db.sqlite3"
+    db.touch(mode=0o600, exist_ok=True)
+    db.chmod(0o600)
     call_command("migrate", interactive=False, verbosity=0)
 
 
@@ -36,6 +44,26 @@ def make_publisher(options: ServeOptions) -> Publisher:
     if options.fit_plane_on_start and publisher.engine.plane is None:
         publisher.request_plane_fit()
     return publisher
+
+
+def startup_banner(options: ServeOptions, terminal: bool) -> str:
+    """The line printed once at start: the URL with the token only on a terminal, else where the token is.
+
+    A generated token (no ``DEPTHHAND_TOKEN`` / ``DEPTHHAND_TOKEN_FILE``) that cannot be shown is written to
+    ``<data dir>/token`` (``0600``).
+    """
+    url = f"http://{options.host}:{options.port}/"
+    if terminal:
+        return f"depthhand serve: listening on {url}?token={options.token}"
+    if os.environ.get("DEPTHHAND_TOKEN") == options.token:
+        where = "the token is $DEPTHHAND_TOKEN"
+    elif os.environ.get("DEPTHHAND_TOKEN_FILE"):
+        where = f"the token is in {os.environ['DEPTHHAND_TOKEN_FILE']}"
+    else:
+        token_file = options.data_dir / "token"
+        atomic.write_text(token_file, options.token + "\n", mode=0o600)
+        where = f"the token is in {token_file}"
+    return f"depthhand serve: listening on {url} ({where}; open {url}?token=<token>)"
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -95,9 +123,7 @@ def run_web(options: ServeOptions, with_pipeline: bool) -> None:
         if server.started:
             if publisher is not None:
                 publisher.start(asyncio.get_running_loop())
-            print(
-                f"depthhand serve: listening on http://{options.host}:{options.port}/?token={options.token}", flush=True
-            )
+            print(startup_banner(options, sys.stdout.isatty()), flush=True)
         await serving
 
     try:

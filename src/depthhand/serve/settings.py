@@ -75,11 +75,19 @@ def build_settings(options: ServeOptions) -> dict[str, Any]:
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
         "SECURE_REFERRER_POLICY": "same-origin",
+        # bodies are bounded before Django (asgi.RequestGuard); this is the second line
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": 1024 * 1024,
+        "FILE_UPLOAD_MAX_MEMORY_SIZE": 1024 * 1024,
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
-            "handlers": {"console": {"class": "logging.StreamHandler"}},
-            "loggers": {"depthhand": {"handlers": ["console"], "level": "INFO"}},
+            "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s: %(message)s"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "loggers": {
+                "depthhand": {"handlers": ["console"], "level": "INFO"},
+                # unhandled exceptions in views (500s) with their traceback; 4xx answers are not logged
+                "django.request": {"handlers": ["console"], "level": "ERROR"},
+            },
         },
     }
     if options.production:

@@ -1,13 +1,14 @@
-"""HTTP routes: pages, REST API, admin (behind Django's login)."""
+"""HTTP routes: pages, REST API (unknown ``/api/`` paths answer a JSON 404), admin only with ``serve --admin``."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.urls import path
+from typing import Any
 
-from depthhand.serve import views
+from django.urls import path, re_path
 
-urlpatterns = [
+from depthhand.serve import runtime, views
+
+urlpatterns: list[Any] = [
     path("", views.viewer, name="viewer"),
     path("calibrate", views.calibrate, name="calibrate"),
     path("api/status", views.status),
@@ -19,5 +20,12 @@ urlpatterns = [
     path("api/calibration/solve", views.calibration_solve),
     path("api/recording", views.recording),
     path("api/openapi.json", views.openapi_json),
-    path("admin/", admin.site.urls),
+    re_path(r"^api/", views.api_not_found),
 ]
+if runtime.get().options.admin:
+    from django.contrib import admin
+
+    urlpatterns.append(path("admin/", admin.site.urls))
+
+handler404 = "depthhand.serve.views.not_found"
+handler500 = "depthhand.serve.views.server_error"

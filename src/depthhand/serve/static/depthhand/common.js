@@ -1,6 +1,16 @@
 // Shared helpers of the depthhand pages: token from the URL, WebSocket with acknowledgements and reconnects.
 export const params = new URLSearchParams(location.search);
-export const token = params.get("token") || "";
+// The token comes from ?token=… once; it is kept in sessionStorage (this tab only) and removed from the address
+// bar and history, so it is not shared with a copied link, a screenshot or the browser history.
+const TOKEN_KEY = "depthhand.token";
+export const token = params.get("token") || sessionStorage.getItem(TOKEN_KEY) || "";
+if (params.has("token")) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  const rest = new URLSearchParams(location.search);
+  rest.delete("token");
+  const query = rest.toString();
+  history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+}
 
 export async function api(path, method = "GET", body = undefined) {
   const res = await fetch(path, {
