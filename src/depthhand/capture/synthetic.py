@@ -133,7 +133,9 @@ class ScriptedSource(SceneSource):
     Args:
         script: One of :data:`SCRIPTS`.
         fps: Frame rate, frames/s.
-        noise_mm: Joint jitter σ along the viewing ray, mm (the "pose" the pipeline reports).
+        noise_mm: Joint jitter σ along the viewing ray, mm (the "pose" the pipeline reports); ``None``: 2 mm for the
+            ``demo`` script (a realistic viewer), 0 for the others (exact geometry: the calibration user's touches
+            land where the true homography says).
         seed: Jitter seed.
         realtime: Pace frames at ``fps`` and stamp them with wall-clock time.
         url: Source id.
@@ -149,7 +151,7 @@ class ScriptedSource(SceneSource):
         self,
         script: str = "demo",
         fps: float = 30.0,
-        noise_mm: float = 2.0,
+        noise_mm: float | None = None,
         seed: int = 0,
         realtime: bool = True,
         url: str = "scripted://demo",
@@ -157,6 +159,8 @@ class ScriptedSource(SceneSource):
         super().__init__(url, fps, realtime)
         if script not in SCRIPTS:
             raise ValueError(f"{url}: unknown script {script!r}; known: {', '.join(SCRIPTS)}")
+        if noise_mm is None:
+            noise_mm = 2.0 if script == "demo" else 0.0
         if not 0 <= noise_mm <= 50:
             raise ValueError(f"{url}: noise must be a joint jitter in [0, 50] mm, got {noise_mm}")
         self.script, self.noise_mm, self.seed = script, noise_mm, seed
@@ -253,7 +257,7 @@ def open_scripted(url: str, rest: str, params: dict[str, str]) -> ScriptedSource
     return ScriptedSource(
         script=rest.strip("/") or "demo",
         fps=kw.get("fps", 30.0),
-        noise_mm=kw.get("noise", 2.0),
+        noise_mm=kw.get("noise"),
         seed=kw.get("seed", 0),
         realtime=bool(kw.get("realtime", 1)),
         url=url,

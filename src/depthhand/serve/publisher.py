@@ -98,6 +98,7 @@ class Publisher:
         self._loop = loop
         self._publish_hello(broadcast=False)
         self._write_config()
+        self.state.set("capabilities", {"recorder": self.handle.recorder is not None})  # POST /api/recording asks
         self._thread = threading.Thread(target=self._run, name="depthhand-publisher", daemon=True)
         self._thread.start()
 
