@@ -67,7 +67,8 @@ async def _clients(port: int, token: str, n: int, seconds: float, flow: str) -> 
     stop_at = time.monotonic() + seconds
 
     async def client(slow: bool) -> None:
-        async with websockets.connect(url, max_queue=4) as ws:
+        # no keepalive pings: the slow client reads 2 messages/s, so a pong would wait behind its frames
+        async with websockets.connect(url, max_queue=4, ping_interval=None) as ws:
             last = received = 0
             while time.monotonic() < stop_at:
                 try:
@@ -141,6 +142,7 @@ def stalled(quick: bool) -> BenchResult:
     seconds = 6.0 if quick else 60.0
     token = secrets.token_urlsafe(24)
     with _server(token) as (port, proc):
+        asyncio.run(_clients(port, token, 2, 5.0, "latest"))  # warm up (first frames, caches) before the baseline
         rss_before = _rss_mib(proc.pid)
         socks = [_stalled_client(port, token) for _ in range(50)]
         try:
