@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from depthhand.bench.serve import stalled_client
+
 from .conftest import TOKEN, free_port, start_serve, stop
 
 SOURCE = "scripted://demo?fps=30"
@@ -80,20 +82,6 @@ def test_plain_clients_get_hello_first_and_then_every_frame(server):
     asyncio.run(main())
 
 
-def _stalled_client(port: int) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small receive window
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        (
-            f"GET /ws/hands?token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    return sock
-
-
 @pytest.mark.slow
 def test_stalled_plain_clients_do_not_hold_up_the_others(server):
     """50 clients that never read: a client that does read still gets frames at the source's rate.
@@ -102,7 +90,7 @@ def test_stalled_plain_clients_do_not_hold_up_the_others(server):
     socket buffers absorb everything, so a test this short cannot see it.)
     """
     port, _ = server
-    stalled = [_stalled_client(port) for _ in range(50)]
+    stalled = [stalled_client(port, TOKEN) for _ in range(50)]
     try:
 
         async def healthy() -> int:

@@ -144,7 +144,7 @@ def stalled(quick: bool) -> BenchResult:
     with _server(token) as (port, proc):
         asyncio.run(_clients(port, token, 2, 5.0, "latest"))  # warm up (first frames, caches) before the baseline
         rss_before = _rss_mib(proc.pid)
-        socks = [_stalled_client(port, token) for _ in range(50)]
+        socks = [stalled_client(port, token) for _ in range(50)]
         try:
             out = asyncio.run(_clients(port, token, 1, seconds, "latest"))  # the one client is the slow one: skip it
             healthy = asyncio.run(_clients(port, token, 2, 3.0, "latest"))
@@ -169,9 +169,10 @@ def stalled(quick: bool) -> BenchResult:
     )
 
 
-def _stalled_client(port: int, token: str) -> socket.socket:
+def stalled_client(port: int, token: str) -> socket.socket:
+    """A WebSocket client of ``/ws/hands`` on loopback that completes the handshake and then never reads."""
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small receive window
     sock.connect(("127.0.0.1", port))
     sock.sendall(
         (
