@@ -3,9 +3,11 @@
 Added latency = client receive time − ``t_send_us`` (the moment the pipeline thread handed the frame to the server
 loop). ``serve.load`` runs acknowledging clients (the viewer's ``?flow=ack``), ``serve.load_plain`` plain ones (the
 default), ``serve.stalled`` 50 clients that never read. All clients run in the benchmark's own process on the same
-2-core machine as the server, so each client does as little as a client on its own machine would make visible: it stamps
-the time, reads ``seq`` and ``t_send_us`` from the message head without decoding the JSON, and acknowledges every second
-frame. ``server_relay_*`` isolates the server (``t_relay_us`` is stamped by the consumer just before the socket write).
+2-core machine as the server, so each client does as little as a client on its own machine would make visible: it is
+a lean RFC 6455 reader (:mod:`depthhand.bench.ws_lean`: framing parsed in ``data_received``, no per-message future),
+stamps the arrival time, reads ``seq`` and ``t_send_us`` from the message head without decoding the JSON, and
+acknowledges every second frame. ``server_relay_*`` isolates the server (``t_relay_us`` is stamped by the consumer
+just before the socket write).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depthhand.bench.core import BenchResult, benchmark
+
+if TYPE_CHECKING:
+    from depthhand.bench.ws_lean import LeanClient
 
 
 def _rss_mib(pid: int) -> float:
@@ -53,50 +58,51 @@ _FRAME_HEAD = re.compile(
 
 
 async def _clients(port: int, token: str, n: int, seconds: float, flow: str) -> dict[str, Any]:
+    """``n`` lean clients (:mod:`depthhand.bench.ws_lean`) for ``seconds``; client 0 is the slow one."""
     import asyncio
     import json
 
-    import websockets
+    from depthhand.bench.ws_lean import connect
 
-    url = f"ws://127.0.0.1:{port}/ws/hands?token={token}&flow={flow}"
+    path = f"/ws/hands?token={token}&flow={flow}"
     acks = flow == "ack"
     latencies: list[float] = []
     relay: list[float] = []
     stats = {"frames": 0, "gaps": 0, "slow_frames": 0, "slow_max_behind": 0}
     newest = {"seq": 0}
-    stop_at = time.monotonic() + seconds
+    state: dict[int, list[int]] = {}  # client id -> [last seq, messages received]
 
-    async def client(slow: bool) -> None:
-        # no keepalive pings: the slow client reads 2 messages/s, so a pong would wait behind its frames
-        async with websockets.connect(url, max_queue=4, ping_interval=None) as ws:
-            last = received = 0
-            while time.monotonic() < stop_at:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(decode=False), timeout=max(0.05, stop_at - time.monotonic()))
-                except TimeoutError:
-                    break
-                now_us = time.time_ns() // 1000
-                head = _FRAME_HEAD.match(raw)
-                if head is None:  # hello, events, depth previews
-                    continue
-                seq, t_send_us = int(head["seq"]), int(head["t_send"])
-                if slow:
-                    stats["slow_frames"] += 1
-                    stats["slow_max_behind"] = max(stats["slow_max_behind"], newest["seq"] - seq)
-                    await asyncio.sleep(0.5)  # a client that handles 2 frames per second
-                else:
-                    latencies.append((now_us - t_send_us) / 1e3)
-                    relay.append((int(raw[raw.rindex(b":") + 1 : -1]) - t_send_us) / 1e3)  # "t_relay_us" is last
-                    stats["frames"] += 1
-                    newest["seq"] = max(newest["seq"], seq)
-                    if last and seq > last + 1:
-                        stats["gaps"] += seq - last - 1
-                    last = seq
-                received += 1
-                if acks and (slow or received % 2 == 0):  # cumulative acks: every second frame (hello's ack_every)
-                    await ws.send(json.dumps({"type": "ack", "seq": seq}))
+    def handler(slow: bool) -> Callable[[LeanClient, bytes, int], None]:
+        def on_message(client: LeanClient, raw: bytes, now_us: int) -> None:
+            head = _FRAME_HEAD.match(raw)
+            if head is None:  # hello, events, depth previews
+                return
+            seq, t_send_us = int(head["seq"]), int(head["t_send"])
+            last_received = state.setdefault(id(client), [0, 0])
+            if slow:
+                stats["slow_frames"] += 1
+                stats["slow_max_behind"] = max(stats["slow_max_behind"], newest["seq"] - seq)
+                client.pause_for(0.5)  # a client that handles 2 frames per second
+            else:
+                latencies.append((now_us - t_send_us) / 1e3)
+                relay.append((int(raw[raw.rindex(b":") + 1 : -1]) - t_send_us) / 1e3)  # "t_relay_us" is last
+                stats["frames"] += 1
+                newest["seq"] = max(newest["seq"], seq)
+                if last_received[0] and seq > last_received[0] + 1:
+                    stats["gaps"] += seq - last_received[0] - 1
+                last_received[0] = seq
+            last_received[1] += 1
+            if acks and (slow or last_received[1] % 2 == 0):  # cumulative acks: every second frame (ack_every)
+                client.send_text(json.dumps({"type": "ack", "seq": seq}))
 
-    await asyncio.gather(*(client(slow=i == 0) for i in range(n)))
+        return on_message
+
+    clients = [await connect("127.0.0.1", port, path, handler(slow=i == 0)) for i in range(n)]
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        for client in clients:
+            client.close()
     return {"latencies": latencies, "relay": relay, **stats}
 
 
