@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from depthhand.capture import sources
+from depthhand.capture.live import Backoff
 from depthhand.capture.sources import ArraySource, open_source
 from depthhand.capture.stream import CapturedFrame, FrameStream, open_stream
 from depthhand.capture.synthetic import ScriptedSource
@@ -28,22 +29,24 @@ class LiveArray(ArraySource):
     is_live = True
 
 
-def test_live_source_is_built_once_and_read_newest_first(monkeypatch):
-    built: list[str] = []
+def test_live_source_is_built_once_and_reopened_when_its_stream_ends():
+    built: list[LiveArray] = []
 
-    def fake_open(url: str):
-        built.append(url)
-        return LiveArray(frames(5), url)
+    def opener(url: str) -> LiveArray:
+        built.append(LiveArray(frames(5), url))
+        return built[-1]
 
-    monkeypatch.setattr("depthhand.capture.stream.open_source", fake_open)
-    stream = FrameStream("fake://live")
-    assert stream.live and built == ["fake://live"]
+    stream = FrameStream("fake://live", max_frames=12, opener=opener, backoff=Backoff(initial_s=0.001))
+    assert stream.live and stream.kind == "sensor" and len(built) == 1 and stream.state == "starting"
     got = list(stream)
-    # the source ended (read -> None): no reopen, so the one instance served every frame
-    assert built == ["fake://live"]
-    assert all(isinstance(c, CapturedFrame) and c.truth is None for c in got)
-    assert [c.frame.index for c in got] == sorted(c.frame.index for c in got) and got[-1].frame.index == 4
-    assert stream.stats.frames_read >= len(got)
+    assert len(got) == 12 and all(isinstance(c, CapturedFrame) and c.truth is None for c in got)
+    # the instance built first served the first frames; each time its stream ended, the 'sensor' was reopened
+    assert built[0].stats.frames_read == 5 and len(built) >= 3
+    status = stream.status()
+    assert status["state"] == "ended" and status["ended"] and status["frames"] == 12
+    assert status["reconnects"] >= len(built) - 2 and status["errors"] >= status["reconnects"]
+    assert "the stream ended" in status["last_error"]
+    assert status["dropped"] == stream._reader.stats.frames_dropped  # newest-frame-wins drops, counted
 
 
 def test_file_sources_give_every_frame_in_order_up_to_max_frames(tmp_path):

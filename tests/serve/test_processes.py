@@ -43,7 +43,7 @@ async def first_frames(port: int, n: int) -> list[dict]:
     out = []
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/hands?token={TOKEN}") as ws:
         hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert hello["type"] == "hello" and hello["source"] == "scripted://demo"
+        assert hello["type"] == "hello" and hello["source"]["url"] == "scripted://demo"
         while len(out) < n:
             msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if msg["type"] == "frame":
@@ -65,7 +65,7 @@ def test_redis_worker_and_two_web_processes(redis_url, tmp_path):
                 break
             time.sleep(0.1)
         status = http_json(ports[1], "/api/status")
-        assert status["mode"] == "web" and status["source"] == "scripted://demo" and status["fps"] > 10
+        assert status["mode"] == "web" and status["source"]["url"] == "scripted://demo" and status["fps"] > 10
 
         async def both():
             return await asyncio.gather(first_frames(ports[0], 20), first_frames(ports[1], 20))

@@ -8,9 +8,12 @@ overrides the intrinsics' mm per raw unit (0.125 for the SR305 frames). Timestam
 the folder (``file,timestamp_us`` rows after an optional header; a malformed file is an error naming it) or are
 ``index / fps``. Files are ordered naturally (``2.png`` before ``10.png``).
 
-A frame that cannot be read (corrupt file, 8-bit image, wrong size) is skipped with a warning and counted in
-``stats.frames_skipped``; the source keeps going. A folder none of whose files can be read is an error
-(``ValueError`` naming the folder and the last failure), not an empty source.
+A frame that cannot be read (a file deleted since the folder was listed, a corrupt file, an 8-bit image, a wrong
+size) is skipped with a warning and counted in ``stats.frames_skipped`` and ``stats.errors`` (the message in
+``stats.last_error``); the source keeps going. A file that changed while it was read (still being written) is read
+once more after :data:`RETRY_DELAY_S` before it is skipped. A folder none of whose files can be read is an error
+(``ValueError`` naming the folder and the last failure), not an empty source. With ``realtime`` frames are
+delivered at ``fps`` like a camera's (``folder:DIR?realtime=1&fps=30``), else as fast as they are read.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ from depthhand.structures import CameraIntrinsics, DepthFrame
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".pgm", ".npy")
+RETRY_DELAY_S = 0.05
+"""Wait before reading a file again that changed while it was read, seconds."""
 
 
 def natural_key(name: str) -> tuple[Any, ...]:
@@ -173,8 +180,9 @@ class FolderSource(DepthSource):
         intrinsics: A spec of :func:`~depthhand.geometry.camera.parse_intrinsics`, or ``None`` for
             ``folder/intrinsics.json``.
         depth_unit_mm: mm per raw image unit (positive, finite); overrides the intrinsics' value when given.
-        fps: Frame rate for synthesised timestamps when there is no ``timestamps.csv``.
+        fps: Frame rate for synthesised timestamps when there is no ``timestamps.csv`` (and of ``realtime``).
         url: Source id (default ``folder:FOLDER``).
+        realtime: Deliver the frames at ``fps`` (a replay that looks like a camera), not as fast as they are read.
 
     Example:
         >>> src = FolderSource("frames", intrinsics="sr305")  # doctest: +SKIP
@@ -187,6 +195,7 @@ class FolderSource(DepthSource):
         depth_unit_mm: float | None = None,
         fps: float = 30.0,
         url: str = "",
+        realtime: bool = False,
     ) -> None:
         super().__init__(url or f"folder:{folder}")
         if not (math.isfinite(fps) and fps > 0):
@@ -197,6 +206,8 @@ class FolderSource(DepthSource):
         self._intrinsics_spec = intrinsics
         self._unit = depth_unit_mm
         self.fps = fps
+        self.realtime = realtime
+        self._next_t = 0.0
         self.files: list[Path] = []
         self._timestamps: dict[str, int] = {}
         self._pos = 0
@@ -223,6 +234,7 @@ class FolderSource(DepthSource):
         self._timestamps = read_timestamps_csv(ts_file) if ts_file.is_file() else {}
         self._pos = 0
         self._delivered = 0
+        self._next_t = 0.0
         return k
 
     def _first_size(self) -> tuple[int, int]:
@@ -249,7 +261,7 @@ class FolderSource(DepthSource):
             self._pos += 1
             ts = self._timestamps.get(path.name, round(i * 1e6 / self.fps))
             try:
-                raw = read_depth_file(path)
+                raw = self._read_file(path)
                 frame = DepthFrame.from_raw(raw, k, timestamp_us=ts, source_id=self.url, index=i)
             except (ValueError, OSError) as exc:
                 log.warning("skipping %s: %s", path, exc)
@@ -257,11 +269,44 @@ class FolderSource(DepthSource):
                 self.stats.add(frames_skipped=1)
                 continue
             self._delivered += 1
+            self._pace()
             return frame
         if self._delivered == 0:
             raise self._nothing_readable(self.stats.last_error)
         return None
 
+    def _read_file(self, path: Path) -> np.ndarray:
+        """``read_depth_file``, once more after :data:`RETRY_DELAY_S` if the file changed while it was read."""
+        before = _signature(path)
+        try:
+            return read_depth_file(path)
+        except (ValueError, OSError):
+            after = _signature(path)
+            if before is None or after is None or after == before:
+                raise  # gone, or unchanged: reading it again gives the same answer
+        log.info("%s changed while it was read; reading it again", path)
+        time.sleep(RETRY_DELAY_S)
+        return read_depth_file(path)
+
+    def _pace(self) -> None:
+        if not self.realtime:
+            return
+        if not self._next_t:  # the first frame goes at once, the next one 1/fps later
+            self._next_t = time.monotonic()
+        delay = self._next_t - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next_t = max(self._next_t + 1.0 / self.fps, time.monotonic() - 1.0 / self.fps)
+
     def __len__(self) -> int:
         self.open()
         return len(self.files)
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    """(size, mtime ns) of a file, or ``None`` if it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns

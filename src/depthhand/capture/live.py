@@ -2,9 +2,10 @@
 
 * :class:`LatestFrameReader` reads a source on a background thread into a one-slot buffer. A slow consumer gets the
   newest frame; frames it never took are dropped and counted (``stats.frames_dropped``), never queued.
-* :class:`ReconnectingSource` wraps a source factory; when a read fails (:class:`SourceError` or any exception from
-  the driver) it closes the source, waits with exponential back-off and reopens it, so the loop keeps running
-  (``stats.reconnects``, ``stats.errors``).
+* :class:`ReconnectingSource` wraps a source factory; when a read fails (:class:`SourceError`, ``OSError`` or
+  ``RuntimeError`` from the driver), or the stream ends (``reopen_at_end``, a sensor), it closes the source and
+  reopens it, waiting with exponential back-off while the reopened source keeps failing before its first frame, so
+  the loop keeps running (``stats.reconnects``, ``stats.errors``, :attr:`~ReconnectingSource.state`).
 
 Combined: ``LatestFrameReader(ReconnectingSource(lambda: open_source(url)))``.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -51,44 +51,64 @@ class ReconnectingSource(DepthSource):
     Args:
         factory: Builds a fresh (unopened) source; called at open and after every failure.
         backoff: Waiting policy between attempts.
-        sleep: Sleep function (tests pass a fake clock's).
+        sleep: Sleep function (tests pass a fake clock's); default: a wait that :meth:`interrupt` cuts short.
+        reopen_at_end: Treat the end of the stream (``read() -> None``) as a failure and reopen (a sensor's stream
+            does not end); otherwise the end is passed through.
 
-    End of stream (``read() -> None``) is passed through, not treated as a failure.
+    A read that fails after frames came reopens at once; an open that fails, or a reopened source that fails (or
+    ends) again before its first frame, waits ``backoff.delay(attempt)`` first, ``attempt`` counting the failures
+    since the last frame. After ``backoff.max_attempts`` of them (0: never) it gives up with :class:`SourceError`.
+
+    Attributes:
+        state: ``"running"`` (open, or not yet opened), ``"reconnecting"`` (between a failure and the next
+            successful open) or ``"failed"`` (gave up).
     """
 
     def __init__(
         self,
         factory: Callable[[], DepthSource],
         backoff: Backoff | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
+        reopen_at_end: bool = False,
     ) -> None:
         self._factory = factory
         self._source: DepthSource | None = None
         self.backoff = backoff or Backoff()
-        self._sleep = sleep
         self._stop = threading.Event()
+        self._sleep = sleep or self._stop.wait
+        self.reopen_at_end = reopen_at_end
+        self.state = "running"
+        self._attempt = 0  # failures since the last frame
+        self._frames_since_open = 0
         first = factory()
         super().__init__(first.url)
         self._source = first
         self.is_live = first.is_live
 
+    def _failed(self, exc: BaseException) -> None:
+        """Count one failure before a frame; give up or wait the back-off."""
+        self._attempt += 1
+        if self.backoff.max_attempts and self._attempt >= self.backoff.max_attempts:
+            self.state = "failed"
+            raise SourceError(f"{self.url}: gave up after {self._attempt} attempts: {exc}") from exc
+        delay = self.backoff.delay(self._attempt - 1)
+        log.warning("%s: %s; retrying in %.2f s", self.url, exc, delay)
+        self._sleep(delay)
+
     def _connect(self, source: DepthSource | None) -> CameraIntrinsics:
-        attempt = 0
         while not self._stop.is_set():
             try:
                 src = source if source is not None else self._factory()
                 source = None
                 src.open()
                 self._source = src
+                self._frames_since_open = 0
+                self.state = "running"
                 return src.intrinsics
             except (SourceError, OSError, RuntimeError) as exc:
+                self.state = "reconnecting"
                 self.stats.error(f"open failed: {exc}")
-                attempt += 1
-                if self.backoff.max_attempts and attempt >= self.backoff.max_attempts:
-                    raise SourceError(f"{self.url}: gave up after {attempt} attempts: {exc}") from exc
-                delay = self.backoff.delay(attempt - 1)
-                log.warning("%s: open failed (%s); retrying in %.2f s", self.url, exc, delay)
-                self._sleep(delay)
+                self._failed(exc)
         raise SourceError(f"{self.url}: closed while reconnecting")
 
     def _open(self) -> CameraIntrinsics:
@@ -101,13 +121,23 @@ class ReconnectingSource(DepthSource):
             try:
                 if src is None:
                     raise SourceError("not connected")
-                return src.read()
+                frame = src.read()
+                if frame is not None:
+                    self._attempt = 0
+                    self._frames_since_open += 1
+                    return frame
+                if not self.reopen_at_end:
+                    return None
+                raise SourceError("the stream ended")
             except (SourceError, OSError, RuntimeError) as exc:
+                self.state = "reconnecting"
                 self.stats.error(f"read failed: {exc}")
                 log.warning("%s: read failed (%s); reconnecting", self.url, exc)
                 if src is not None:
                     self._close_quietly(src)
                 self._source = None
+                if self._frames_since_open == 0:  # the reopened source failed at once: back off, do not spin
+                    self._failed(exc)
                 self._connect(None)
                 self.stats.add(reconnects=1)
 

@@ -8,7 +8,8 @@ URL                                              source
 ``scripted://demo``, ``scripted://calibration``    :class:`~depthhand.capture.synthetic.ScriptedSource`
                                                  (scripted hands over a table; also ``tap``, ``hover``)
 ``folder:DIR?intrinsics=sr305&scale=0.125``      :class:`~depthhand.capture.folder.FolderSource`; a plain
-                                                 directory path works too (``intrinsics.json`` inside it)
+                                                 directory path works too (``intrinsics.json`` inside it;
+                                                 ``?fps=&realtime=1`` paces the frames like a camera)
 ``rec:FILE.dhrec`` or ``FILE.dhrec``             :class:`~depthhand.capture.recording.RecordingSource`
                                                  (``?on_corrupt=skip``)
 ``realsense://[SERIAL]``, ``realsense:FILE.bag``  :class:`~depthhand.capture.realsense.RealSenseSource`
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qsl
 
 from depthhand.capture.base import DepthSource
@@ -103,11 +105,13 @@ def _device_and_file(rest: str) -> tuple[str, str | None]:
     return "", rest
 
 
-def open_source(url: str) -> DepthSource:
+def open_source(url: str, *, on_corrupt: Literal["raise", "skip"] = "raise") -> DepthSource:
     """Build the source a URL names (not yet opened; use it as a context manager).
 
     Args:
         url: See the module docstring.
+        on_corrupt: What a ``rec:`` URL without ``?on_corrupt=`` does at a corrupt chunk (``depthhand serve``
+            skips; :class:`~depthhand.capture.recording.RecordingSource`).
 
     Returns:
         An unopened :class:`DepthSource`.
@@ -132,20 +136,21 @@ def open_source(url: str) -> DepthSource:
 
         return open_scripted(url, rest, params)
     if scheme == "folder":
-        kw = take_params(params, {"intrinsics": str, "scale": float, "fps": float}, url)
+        kw = take_params(params, {"intrinsics": str, "scale": float, "fps": float, "realtime": int}, url)
         folder = Path(rest)
         if not folder.is_dir():
             raise FileNotFoundError(f"{url}: depth folder {folder} does not exist")
         from depthhand.capture.folder import FolderSource
 
-        return FolderSource(folder, kw.get("intrinsics"), kw.get("scale"), kw.get("fps", 30.0), url=url)
+        fps, realtime = kw.get("fps", 30.0), bool(kw.get("realtime", 0))
+        return FolderSource(folder, kw.get("intrinsics"), kw.get("scale"), fps, url=url, realtime=realtime)
     if scheme == "rec":
         kw = take_params(params, {"on_corrupt": str}, url)
         if not Path(rest).is_file():
             raise FileNotFoundError(f"{url}: recording {rest} does not exist")
         from depthhand.capture.recording import RecordingSource
 
-        return RecordingSource(rest, on_corrupt=kw.get("on_corrupt", "raise"), url=url)
+        return RecordingSource(rest, on_corrupt=kw.get("on_corrupt", on_corrupt), url=url)
     serial, file = _device_and_file(rest)
     if file is not None and not Path(file).is_file():
         raise FileNotFoundError(f"{url}: recording {file} does not exist")

@@ -39,11 +39,18 @@ Events (``touch_down``, ``touch_move``, ``touch_up``, ``hover_*``, ``pinch_*``):
 
 ``event_id`` is unique and increasing, ``contact_id`` shared by down … up. A ``depth`` preview:
 ``{"type": "depth", "v": 2, "seq": ..., "timestamp_us": ..., "png_b64": "..."}``.
+
+``hello`` (always the first message) says what the source is doing in ``source``:
+``{"url": "folder:frames", "kind": "file", "state": "ended", "ended": true, "last_error": "..."}`` (``kind``
+``sensor`` / ``file`` / ``scene``; ``state`` ``starting`` / ``running`` / ``reconnecting`` / ``ended`` / ``failed`` /
+``stopped``), so a client that connects after a file source ended is told so. When the state changes, every client
+gets ``{"type": "source", "v": 2, "source": {...the same keys...}}``.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -72,10 +79,20 @@ def hello_message(
     intrinsics: CameraIntrinsics | None,
     calibration: Calibration | None,
     fps: float,
-    source: str,
+    source: str | Mapping[str, Any],
     window: int,
 ) -> dict[str, Any]:
-    """The first message on every connection."""
+    """The first message on every connection.
+
+    Args:
+        joint_set: Skeleton of the poses.
+        intrinsics: The camera, if known yet.
+        calibration: The installation's calibration, if any.
+        fps: Nominal frame rate, frames/s.
+        source: The source's URL, or its state (:func:`source_summary`'s keys; a URL alone is
+            ``{"url": URL}``).
+        window: Ack window of ``?flow=ack`` clients, frames.
+    """
     return {
         "type": "hello",
         "v": SCHEMA_VERSION,
@@ -91,9 +108,23 @@ def hello_message(
         "sensor": None if intrinsics is None else intrinsics.to_dict(),
         "calibration": None if calibration is None else calibration_summary(calibration),
         "fps": fps,
-        "source": source,
+        "source": {"url": source} if isinstance(source, str) else source_summary(source),
         "flow": {"ack": True, "window": window, "ack_every": min(2, window)},
     }
+
+
+SOURCE_KEYS = ("url", "kind", "state", "ended", "last_error")
+"""The keys of a source's state in ``hello`` and ``source`` messages (``/api/status`` has all its counters)."""
+
+
+def source_summary(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`SOURCE_KEYS` of a source's status (:meth:`depthhand.capture.stream.FrameStream.status`)."""
+    return {k: status[k] for k in SOURCE_KEYS if k in status}
+
+
+def source_message(status: Mapping[str, Any]) -> dict[str, Any]:
+    """Sent to every client when the source's state changes (ended, failed, reconnecting, running again)."""
+    return {"type": "source", "v": SCHEMA_VERSION, "source": source_summary(status)}
 
 
 def calibration_summary(calibration: Calibration) -> dict[str, Any]:

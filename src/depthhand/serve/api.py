@@ -194,12 +194,20 @@ def openapi() -> dict[str, Any]:
             "description": "Live hand tracking status, interaction settings, projector calibration and recording. "
             "The token is needed for writes (Authorization: Bearer <token> only) and reads (header or ?token=, unless "
             "the server runs with --public-read). Bodies are limited to 1 MiB (413). WebSocket: /ws/hands?token=… "
-            "(messages: hello, frame, depth, touch_*/hover_*/pinch_* events; acknowledge frames with "
+            "(messages: hello, frame, depth, touch_*/hover_*/pinch_* events, source (its state changed); acknowledge "
+            "frames with "
             '{"type": "ack", "seq": N}).',
         },
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "paths": {
-            "/api/status": {"get": {"summary": "fps, per-stage latency, source, drops, clients", "responses": ok}},
+            "/api/status": {
+                "get": {
+                    "summary": "fps (frames of the last 2 s), per-stage latency, frame errors, drops, clients, and "
+                    "source: {url, kind, state (running/reconnecting/ended/failed/stopped), ended, frames, skipped, "
+                    "dropped, corrupt_chunks, bytes_skipped, truncated, reconnects, errors, last_error}",
+                    "responses": ok,
+                }
+            },
             "/api/config": {
                 "get": {"summary": "touch and pinch settings", "responses": ok},
                 "put": {

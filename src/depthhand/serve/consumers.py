@@ -119,6 +119,10 @@ class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.joined = True
         get_hub().register(self)  # after the hello: no event can overtake it
         rt.clients.add(connected=1)
+        now = await asyncio.to_thread(rt.state.get, "hello") or {}
+        source = now.get("source")
+        if source is not None and source != (hello or {}).get("source"):  # it changed before we registered
+            self.outbox.put_control(json.dumps({"type": "source", "v": now.get("v", 2), "source": source}))
 
     def _hello_text(self, hello: dict[str, Any]) -> str:
         flow = {"mode": "ack" if self.ack_mode else "latest", "window": self.window, "ack_every": min(2, self.window)}

@@ -3,7 +3,8 @@
 :func:`open_pipeline` builds the stream once (:func:`depthhand.capture.stream.open_stream`) and, unless the source's
 poses come from its ground truth (``scripted://…``, ``synthetic://…?poses=truth``), a
 :class:`~depthhand.pipeline.HandPipeline` with the given options. The ``scripted://calibration`` user reads the
-server's calibration session through the state store.
+server's calibration session through the state store. A recording whose URL has no ``?on_corrupt=`` skips a corrupt
+chunk (counted in the stream's status) instead of stopping the pipeline.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class PipelineHandle:
         fps: Nominal frame rate.
         recorder: Optional recorder.
         close: Called when the server stops.
+        source_status: The source's state and counters
+            (:meth:`~depthhand.capture.stream.FrameStream.status`), callable from any thread.
+        interrupt: Unblocks an iteration of ``frames`` waiting for the source (called from another thread at stop).
     """
 
     frames: Iterator[LiveFrame]
@@ -53,6 +57,8 @@ class PipelineHandle:
     fps: float = 30.0
     recorder: Recorder | None = None
     close: Callable[[], None] | None = None
+    source_status: Callable[[], dict[str, Any]] | None = None
+    interrupt: Callable[[], None] | None = None
 
 
 def truth_result(item: CapturedFrame) -> FrameResult:
@@ -84,7 +90,7 @@ def open_pipeline(url: str, options: PipelineOptions | None = None, state: LiveS
         ValueError: A bad URL or option.
         FileNotFoundError: A named file or folder does not exist.
     """
-    stream = open_stream(url)
+    stream = open_stream(url, on_corrupt="skip")  # a served recording skips a corrupt chunk (counted in status)
     source = stream.source
     if isinstance(source, ScriptedSource) and state is not None:
         source.session = lambda: state.get("calibration_session")
@@ -102,4 +108,6 @@ def open_pipeline(url: str, options: PipelineOptions | None = None, state: LiveS
         joint_set=pipe.joint_set if pipe is not None else CANONICAL21,
         fps=source.fps if isinstance(source, SceneSource) else 30.0,
         close=pipe.close if pipe is not None else None,
+        source_status=stream.status,
+        interrupt=stream.close,
     )

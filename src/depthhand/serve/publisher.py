@@ -5,8 +5,14 @@
 :class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
 calls. It is the frame pump: iterate → interact → encode → send. Between two frames it hands the commands the web side
 queued (:mod:`~depthhand.serve.commands`) to the
-:class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording), and it
-publishes its status. One bad frame is logged and skipped; the loop does not die.
+:class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording). One bad
+frame is logged and skipped; the loop does not die.
+
+A second thread publishes the status every :data:`STATUS_PERIOD_S`, frames or not: ``fps`` counts the frames of the
+last :data:`FPS_WINDOW_S` against the current time (so it falls to 0 when no frames come), and ``source`` is the
+source's state and counters (:meth:`~depthhand.capture.stream.FrameStream.status`: skipped files and chunks, errors,
+reconnects). When the source's state changes (a file source ended, a sensor reconnecting), the stored ``hello``
+says so for new clients and every connected client gets a ``source`` message.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +30,14 @@ from typing import Any
 
 from depthhand.interact.engine import Interaction
 from depthhand.interact.gestures import PinchSettings
-from depthhand.interact.schema import depth_message, event_message, frame_message, hello_message
+from depthhand.interact.schema import (
+    depth_message,
+    event_message,
+    frame_message,
+    hello_message,
+    source_message,
+    source_summary,
+)
 from depthhand.interact.touch import TouchSettings
 from depthhand.pipeline import LiveFrame
 from depthhand.serve.commands import SetConfig, command_from_dict
@@ -34,6 +48,11 @@ from depthhand.serve.state import LiveState
 
 log = logging.getLogger("depthhand.serve")
 
+STATUS_PERIOD_S = 0.5
+"""How often the status is published, seconds."""
+FPS_WINDOW_S = 2.0
+"""``fps`` is the number of frames published in the last this many seconds, divided by them."""
+
 
 def now_us() -> int:
     """Wall-clock time, integer µs since the epoch."""
@@ -42,16 +61,26 @@ def now_us() -> int:
 
 @dataclass
 class _Stats:
-    t_start: float = field(default_factory=time.perf_counter)
+    t_start: float = field(default_factory=time.monotonic)
     frames: int = 0
     errors: int = 0
     publish_skipped: int = 0
     last_error: str = ""
-    window_frames: int = 0
-    window_t0: float = field(default_factory=time.perf_counter)
+    frame_times: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
     stage_sums: dict[str, float] = field(default_factory=dict)
-    fps: float = 0.0
+    stage_frames: int = 0
     stage_ms: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fps(self, now: float) -> float:
+        """Frames published in the last :data:`FPS_WINDOW_S` (or since the start), per second, at ``now``."""
+        with self.lock:
+            times = self.frame_times
+            while times and times[0] < now - FPS_WINDOW_S:
+                times.popleft()
+            n = len(times)
+        window = min(FPS_WINDOW_S, now - self.t_start)
+        return n / window if n and window > 0 else 0.0
 
 
 class Publisher:
@@ -80,6 +109,10 @@ class Publisher:
         self._seq = 0
         self._intrinsics = handle.intrinsics
         self._ended = False
+        self._failed = False
+        self._status_thread: threading.Thread | None = None
+        self._status_lock = threading.RLock()  # status and hello are written from both threads
+        self._source_state: dict[str, Any] = {}
         if self.controller.last_error:
             self._stats.last_error = self.controller.last_error
 
@@ -96,17 +129,25 @@ class Publisher:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the pipeline thread; messages are sent on ``loop`` (the ASGI server's or a worker's)."""
         self._loop = loop
+        self._stats.t_start = time.monotonic()
+        self._source_state = source_summary(self._source_status())
         self._publish_hello(broadcast=False)
         self._write_config()
         self.state.set("capabilities", {"recorder": self.handle.recorder is not None})  # POST /api/recording asks
+        self._write_status()
         self._thread = threading.Thread(target=self._run, name="depthhand-publisher", daemon=True)
         self._thread.start()
+        self._status_thread = threading.Thread(target=self._status_loop, name="depthhand-status", daemon=True)
+        self._status_thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and close the pipeline."""
+        """Stop the threads and close the pipeline."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self.handle.interrupt is not None:
+            self.handle.interrupt()  # a sensor's read may be waiting for a frame
+        for thread in (self._thread, self._status_thread):
+            if thread is not None:
+                thread.join(timeout)
         if self.handle.close is not None:
             self.handle.close()
 
@@ -117,9 +158,9 @@ class Publisher:
 
     # ----------------------------------------------------------------- loop
     def _run(self) -> None:
-        last_status = 0.0
+        frames = self.handle.frames
         try:
-            for item in self.handle.frames:
+            for item in frames:
                 if self._stop.is_set():
                     break
                 try:
@@ -129,14 +170,26 @@ class Publisher:
                     self._stats.errors += 1
                     self._stats.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("frame failed")
-                if time.perf_counter() - last_status > 0.5:
-                    self._write_status()
-                    last_status = time.perf_counter()
         except Exception as exc:
+            self._failed = True
             self._stats.last_error = f"pipeline stopped: {type(exc).__name__}: {exc}"
             log.exception("pipeline stopped")
+        finally:
+            close = getattr(frames, "close", None)
+            try:
+                if callable(close):
+                    close()  # the stream's with-blocks run here, in this thread
+            except Exception:
+                log.exception("closing the source failed")
         self._ended = True
-        self._write_status()
+        self._write_status()  # at once: clients hear of the end without waiting for the status thread
+
+    def _status_loop(self) -> None:
+        while not self._stop.wait(STATUS_PERIOD_S):
+            try:
+                self._write_status()
+            except Exception:  # the state store may be briefly unreachable (Redis); the next tick tries again
+                log.exception("status update failed")
 
     def _step(self, item: LiveFrame) -> None:
         if not isinstance(item, LiveFrame):
@@ -155,9 +208,11 @@ class Publisher:
         seq = self._seq
         st = self._stats
         st.frames += 1
-        st.window_frames += 1
-        for k, v in result.timings_ms.items():
-            st.stage_sums[k] = st.stage_sums.get(k, 0.0) + float(v)
+        with st.lock:
+            st.frame_times.append(time.monotonic())
+            st.stage_frames += 1
+            for k, v in result.timings_ms.items():
+                st.stage_sums[k] = st.stage_sums.get(k, 0.0) + float(v)
         messages: list[dict[str, Any]] = [
             {"type": "hands.event", "text": json.dumps(event_message(e))} for e in inter.events
         ]
@@ -167,7 +222,8 @@ class Publisher:
         t0 = time.perf_counter()
         text = json.dumps(frame_message(result, inter, seq, now_us()), separators=(",", ":"))
         messages.append({"type": "hands.frame", "text": text, "seq": seq})
-        st.stage_sums["serialize"] = st.stage_sums.get("serialize", 0.0) + (time.perf_counter() - t0) * 1e3
+        with st.lock:
+            st.stage_sums["serialize"] = st.stage_sums.get("serialize", 0.0) + (time.perf_counter() - t0) * 1e3
         self._send(messages)
 
     def _send(self, messages: list[dict[str, Any]]) -> None:
@@ -183,6 +239,12 @@ class Publisher:
                 self._stats.publish_skipped += 1
                 return
         self._pending = asyncio.run_coroutine_threadsafe(self._group_send(messages), self._loop)
+
+    def _send_control(self, messages: list[dict[str, Any]]) -> None:
+        """Send rare control messages from any thread, outside the frame batches' one-in-flight window."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self._group_send(messages), loop)
 
     @staticmethod
     async def _group_send(messages: list[dict[str, Any]]) -> None:
@@ -203,44 +265,67 @@ class Publisher:
             self._intrinsics,
             cal if has_cal else None,
             self.handle.fps,
-            self.handle.source,
+            self._source_state or {"url": self.handle.source},
             self.window,
         )
 
     def _publish_hello(self, broadcast: bool) -> None:
-        hello = self._hello()
-        self.state.set("hello", hello)
+        with self._status_lock:
+            hello = self._hello()
+            self.state.set("hello", hello)
         if broadcast:
             self._send([{"type": "hands.hello", "text": json.dumps(hello)}])
 
     def _write_config(self) -> None:
         self.state.set("config", self.controller.config())
 
+    def _source_status(self) -> dict[str, Any]:
+        """The source's state and counters; the loop's own view where the handle has none or it says less."""
+        status = self.handle.source_status() if self.handle.source_status is not None else {}
+        status.setdefault("url", self.handle.source)
+        if self._ended and (not status.get("ended") or (self._failed and status.get("state") == "stopped")):
+            state = "failed" if self._failed else "stopped" if self._stop.is_set() else "ended"
+            status.update(state=state, ended=True)
+        status.setdefault("state", "running")
+        status.setdefault("ended", False)
+        if self._failed and not status.get("last_error"):
+            status["last_error"] = self._stats.last_error
+        return status
+
     def _write_status(self) -> None:
-        st = self._stats
-        now = time.perf_counter()
-        dt = now - st.window_t0
-        if dt > 0.2 and st.window_frames:
-            st.fps = st.window_frames / dt
-            st.stage_ms = {k: round(v / st.window_frames, 3) for k, v in st.stage_sums.items()}
-            st.window_frames, st.window_t0, st.stage_sums = 0, now, {}
-        self.state.set(
-            "status",
-            {
-                "source": self.handle.source,
-                "fps": round(st.fps, 2),
-                "latency_ms": st.stage_ms,
-                "frames": st.frames,
-                "seq": self._seq,
-                "errors": st.errors,
-                "last_error": st.last_error,
-                "publish_skipped": st.publish_skipped,
-                "uptime_s": round(now - st.t_start, 1),
-                "updated_us": now_us(),
-                **self.controller.status,
-                "ended": self._ended,
-            },
-        )
+        with self._status_lock:
+            st = self._stats
+            now = time.monotonic()
+            with st.lock:
+                if st.stage_frames:
+                    st.stage_ms = {k: round(v / st.stage_frames, 3) for k, v in st.stage_sums.items()}
+                    st.stage_sums, st.stage_frames = {}, 0
+                stage_ms = dict(st.stage_ms)
+            source = self._source_status()
+            summary = source_summary(source)
+            changed = summary != self._source_state
+            self._source_state = summary
+            self.state.set(
+                "status",
+                {
+                    "source": source,
+                    "fps": round(st.fps(now), 2),
+                    "latency_ms": stage_ms,
+                    "frames": st.frames,
+                    "seq": self._seq,
+                    "errors": st.errors,
+                    "last_error": st.last_error,
+                    "publish_skipped": st.publish_skipped,
+                    "uptime_s": round(now - st.t_start, 1),
+                    "updated_us": now_us(),
+                    **self.controller.status,
+                    "ended": self._ended,
+                },
+            )
+            if changed:  # new clients read it in hello; connected ones are told
+                log.info("source %s: %s %s", summary.get("url"), summary.get("state"), summary.get("last_error", ""))
+                self._publish_hello(broadcast=False)
+                self._send_control([{"type": "hands.event", "text": json.dumps(source_message(source))}])
 
     # ----------------------------------------------------------------- commands
     def _commands(self) -> None:

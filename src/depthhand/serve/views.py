@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path, PurePosixPath
@@ -45,6 +46,8 @@ from depthhand.skeleton import Finger
 View = Callable[..., HttpResponse]
 log = logging.getLogger("depthhand.serve")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+STALE_STATUS_US = 3_000_000
+"""A status older than this (µs; the pipeline publishes it every 0.5 s) is marked ``stale`` and its ``fps`` is 0."""
 
 
 def _json_body(request: HttpRequest) -> Any:
@@ -128,9 +131,13 @@ def _stored_calibration() -> Calibration | None:
 
 @api(["GET"])
 def status(request: HttpRequest) -> HttpResponse:
-    """Pipeline status (fps, per-stage latency, drops) and this web process's clients."""
+    """Pipeline status (fps, per-stage latency, drops, the source's state and counters) and this process's clients."""
     rt = runtime.get()
-    st = rt.state.get("status") or {"source": rt.options.source, "fps": 0.0, "waiting": True}
+    starting = {"source": {"url": rt.options.source, "state": "starting"}, "fps": 0.0, "waiting": True}
+    st = rt.state.get("status") or starting
+    updated_us = st.get("updated_us")
+    if isinstance(updated_us, int) and time.time_ns() // 1000 - updated_us > STALE_STATUS_US:
+        st = {**st, "fps": 0.0, "stale": True}  # the pipeline (a worker, in the split modes) stopped publishing
     return JsonResponse({**st, "mode": rt.options.mode, "clients": rt.clients.to_dict()})
 
 
@@ -258,7 +265,7 @@ def recording(request: HttpRequest) -> HttpResponse:
     path = None if body.get("path") is None else _recording_path(body["path"], rt.options.data_dir)
     capabilities = rt.state.get("capabilities") or {}
     if not capabilities.get("recorder"):
-        source = (rt.state.get("status") or {}).get("source", rt.options.source)
+        source = ((rt.state.get("status") or {}).get("source") or {}).get("url", rt.options.source)
         raise ApiError(
             f"this source cannot record ({source} has no recorder); record with `depthhand record` instead", 409
         )

@@ -148,7 +148,8 @@ function frame() {
   statsEl.textContent = `renderer ${state.renderer}\nframes ${state.frames} (drawn ${state.renderedFrames})\n` +
     `fps ${state.fps}  latency ${state.latencyMs.toFixed(1)} ms\nhands ${latest ? latest.hands.length : 0}` +
     `  bones drawn ${state.bones}\nevents ${state.events}  touches ${state.touches}` +
-    (state.hello && !state.plane ? "\nno table plane yet: run the calibration for touches" : "");
+    (state.hello && !state.plane ? "\nno table plane yet: run the calibration for touches" : "") +
+    (state.source && state.source.state !== "running" ? `\nsource ${state.source.state}${state.source.last_error ? ": " + state.source.last_error : ""}` : "");
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
@@ -171,6 +172,7 @@ connect(
   {
     hello: (msg) => {
       state.hello = msg;
+      state.source = msg.source || null;
       if (msg.skeleton) { bones = msg.skeleton.bones; nJoints = msg.skeleton.joints.length; }
       const plane = msg.calibration && msg.calibration.plane;
       state.plane = plane || null;
@@ -188,6 +190,7 @@ connect(
       dirty = true;
     },
     depth: (msg) => { depthEl.src = `data:image/png;base64,${msg.png_b64}`; state.depthFrames = (state.depthFrames || 0) + 1; },
+    source: (msg) => { state.source = msg.source; },
     pong: () => {},
     event: logEvent,
   },
