@@ -76,10 +76,13 @@ def _hands_in_view(truth, frame: DepthFrame) -> np.ndarray:
     return np.flatnonzero(inside.mean(axis=1) >= 0.5)
 
 
-def _check_timings(timings: dict[str, float], rounded_to_ms: float = 0.0) -> None:
+def _check_timings(timings: dict[str, float], rounded_to_ms: float = 0.0) -> tuple[float, float]:
     """Every stage timed, finite, non-negative; the stages are disjoint parts of ``total``.
 
     ``rounded_to_ms``: the values' rounding step (the JSONL keeps 0.001 ms), allowed once per value.
+
+    Returns:
+        ``(total - sum of stages, total)`` in ms, for :func:`_check_coverage`.
     """
     assert set(timings) >= {*STAGES, "total"}, timings
     values = np.array([timings[k] for k in (*STAGES, "total")])
@@ -87,15 +90,25 @@ def _check_timings(timings: dict[str, float], rounded_to_ms: float = 0.0) -> Non
     total, stages = timings["total"], float(values[:-1].sum())
     assert 0 < total < 10_000, timings  # ms; a frame, not a run
     assert stages <= total + 1e-6 + 5 * rounded_to_ms / 2, timings  # stages are sub-intervals of total
-    assert total - stages <= 0.2 * total + 5.0, timings  # and cover it, bar the bookkeeping between them
+    return total - stages, total
+
+
+def _check_coverage(gaps_and_totals: list[tuple[float, float]]) -> None:
+    """The stages cover ``total``, bar the bookkeeping between them, on the median frame.
+
+    The median, not every frame: on a loaded machine the scheduler may preempt the thread between two stages.
+    """
+    gaps, totals = np.array(gaps_and_totals).T
+    assert np.median(gaps) <= 0.2 * np.median(totals) + 2.0, gaps_and_totals
 
 
 def test_synthetic_frames_give_hands_with_timings(pipe: HandPipeline, synthetic_frames: list) -> None:
     pipe.tracker.reset()
+    coverage = []
     for frame, truth in synthetic_frames:
         result = pipe.process(frame)
         assert result.error == ""
-        _check_timings(result.timings_ms)
+        coverage.append(_check_timings(result.timings_ms))
         expected = _hands_in_view(truth, frame)
         assert len(expected) >= 1  # the fixture's frames show a hand
         assert len(result.hands) >= len(expected)
@@ -116,6 +129,7 @@ def test_synthetic_frames_give_hands_with_timings(pipe: HandPipeline, synthetic_
             w, h = frame.intrinsics.width, frame.intrinsics.height
             inside = (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5) & (xyz[:, 2] > 0)
             np.testing.assert_array_equal(hand.pose.visible, inside)  # joints beyond the edge are flagged
+    _check_coverage(coverage)
 
 
 def test_missing_model_is_a_clear_error(tmp_path) -> None:
@@ -136,8 +150,7 @@ def test_run_writes_jsonl_and_measures_accuracy(tmp_path) -> None:
     assert header["joint_names"][0] == "WRIST" and header["units"] == "mm" and header["schema"] == "depthhand.poses/2"
     records = [json.loads(x) for x in lines[1:]]
     assert [r["frame_index"] for r in records] == list(range(6))
-    for r in records:
-        _check_timings(r["timings_ms"], rounded_to_ms=0.001)
+    _check_coverage([_check_timings(r["timings_ms"], rounded_to_ms=0.001) for r in records])
     info = summary.to_dict()
     assert info["frames"] == 6 and info["accuracy"]["frames"] == 6
     # An easy synthetic take (one hand in view): every hand found, joints within a generous physical bound.
