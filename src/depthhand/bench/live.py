@@ -128,3 +128,78 @@ def record(quick: bool) -> BenchResult:
             read = sum(1 for _ in src)
         read_ms = (time.perf_counter() - t0) * 1e3 / max(read, 1)
     return BenchResult("live.record", write_ms, "ms/frame", n, {"read_ms_per_frame": read_ms, "kB_per_frame": size_kb})
+
+
+@benchmark(
+    "live.record_mcap",
+    "McapRecordingWriter (zstd chunks) write cost per 640×480 frame, against RecordingWriter (.dhrec) in the same run",
+)
+def record_mcap(quick: bool) -> BenchResult:
+    """Write cost per frame (whole passes of ``n`` frames, close included), .mcap and .dhrec passes alternating.
+
+    The headline is the median over passes of the zstd MCAP writer's CPU time per frame (``process_time``: what
+    the writing costs, whatever else loads the machine); the details hold its wall time, the lz4 MCAP and the zlib
+    ``.dhrec`` writers' medians from the same alternation, the slowest single ``write`` call (a chunk flush, wall
+    time), the size per frame and the MCAP read cost.
+    """
+    import statistics
+    import tempfile
+    import time
+
+    from depthhand.capture.mcap_reader import McapRecordingSource
+    from depthhand.capture.mcap_writer import McapRecordingWriter
+    from depthhand.capture.recording import RecordingWriter
+
+    frames = _sr305_frames() or _raised_hands_frames(8)
+    n, passes = (60, 3) if quick else (300, 7)
+    k = frames[0].intrinsics
+    kinds: dict[str, Any] = {
+        "mcap_zstd": lambda p: McapRecordingWriter(p.with_suffix(".mcap"), k, codec="zstd"),
+        "mcap_lz4": lambda p: McapRecordingWriter(p.with_suffix(".mcap"), k, codec="lz4"),
+        "dhrec_zlib": lambda p: RecordingWriter(p.with_suffix(".dhrec"), k),
+    }
+    per_frame: dict[str, list[float]] = {name: [] for name in kinds}
+    cpu_per_frame: dict[str, list[float]] = {name: [] for name in kinds}
+    slowest: dict[str, float] = dict.fromkeys(kinds, 0.0)
+    size_kb: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(passes):
+            for name, make in kinds.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                rec = make(Path(tmp) / f"{name}_{i}")
+                for j in range(n):
+                    t1 = time.perf_counter()
+                    rec.write(frames[j % len(frames)])
+                    slowest[name] = max(slowest[name], (time.perf_counter() - t1) * 1e3)
+                path = rec.close()
+                per_frame[name].append((time.perf_counter() - t0) * 1e3 / n)
+                cpu_per_frame[name].append((time.process_time() - c0) * 1e3 / n)
+                size_kb[name] = path.stat().st_size / 1e3 / n
+        mcap_path = Path(tmp) / f"mcap_zstd_{passes - 1}.mcap"
+        t0 = time.perf_counter()
+        with McapRecordingSource(mcap_path) as src:
+            read = sum(1 for _ in src)
+        read_ms = (time.perf_counter() - t0) * 1e3 / max(read, 1)
+    med = {name: statistics.median(v) for name, v in per_frame.items()}
+    cpu = {name: statistics.median(v) for name, v in cpu_per_frame.items()}
+    return BenchResult(
+        "live.record_mcap",
+        cpu["mcap_zstd"],
+        "cpu ms/frame",
+        n * passes,
+        {
+            "mcap_zstd_wall_ms_per_frame": med["mcap_zstd"],
+            "mcap_lz4_cpu_ms_per_frame": cpu["mcap_lz4"],
+            "mcap_lz4_wall_ms_per_frame": med["mcap_lz4"],
+            "dhrec_zlib_cpu_ms_per_frame": cpu["dhrec_zlib"],
+            "dhrec_zlib_wall_ms_per_frame": med["dhrec_zlib"],
+            "mcap_zstd_over_dhrec_cpu": cpu["mcap_zstd"] / cpu["dhrec_zlib"],
+            "mcap_zstd_kB_per_frame": size_kb["mcap_zstd"],
+            "mcap_lz4_kB_per_frame": size_kb["mcap_lz4"],
+            "dhrec_zlib_kB_per_frame": size_kb["dhrec_zlib"],
+            "mcap_zstd_slowest_write_ms": slowest["mcap_zstd"],
+            "dhrec_zlib_slowest_write_ms": slowest["dhrec_zlib"],
+            "mcap_read_ms_per_frame": read_ms,
+            "passes": passes,
+        },
+    )
