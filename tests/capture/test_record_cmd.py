@@ -95,6 +95,30 @@ def test_record_between_formats_and_codec_errors(tmp_path: Path, capsys: pytest.
         np.testing.assert_array_equal(a.depth_mm, b.depth_mm)
         assert (a.timestamp_us, a.index) == (b.timestamp_us, b.index)
     assert main(["record", "--source", str(back), "--out", str(tmp_path / "y.mcap"), "--codec", "zlib"]) == 1
-    assert "--codec zlib is not one for .mcap; use one of zstd, lz4, raw" in capsys.readouterr().err
+    assert "--codec zlib is not one for .mcap; use one of lz4, zstd, raw" in capsys.readouterr().err
     assert main(["record", "--source", str(back), "--out", str(tmp_path / "y.dhrec"), "--codec", "zstd"]) == 1
     assert "--codec zstd is not one for .dhrec" in capsys.readouterr().err
+
+
+def test_a_corrupt_input_mcap_keeps_what_came_before_or_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from depthhand.capture.mcap_reader import McapRecordingSource
+    from depthhand.structures import CameraIntrinsics
+    from tests.capture.conftest import make_frames
+    from tests.capture.test_mcap import assert_frames, chunk_offsets, write_mcap
+
+    frames = make_frames(CameraIntrinsics(60.0, 61.0, 31.5, 23.5, 64, 48, depth_unit_mm=0.125), 20)
+    src = write_mcap(tmp_path / "in.mcap", frames)
+    third = chunk_offsets(src)[2]
+    data = bytearray(src.read_bytes())
+    data[third + 100] ^= 0xFF
+    src.write_bytes(bytes(data))
+    out = tmp_path / "copy.mcap"
+    assert main(["record", "--source", str(src), "--out", str(out), "--chunk-frames", "5"]) == 1
+    err = capsys.readouterr().err
+    assert f"corrupt chunk 3 at byte {third}" in err and "after 5 frames" in err
+    assert_frames(list(McapRecordingSource(out)), frames[:5])
+    assert main(["record", "--source", f"mcap:{src}?on_corrupt=skip", "--out", str(out)]) == 0
+    assert "skipped 5 in 1 corrupt part(s)" in capsys.readouterr().out
+    assert_frames(list(McapRecordingSource(out)), frames[:5] + frames[10:])

@@ -35,6 +35,7 @@ from depthhand.capture.mcap_format import (
     CAMERA_CALIBRATION,
     DEPTH_ENCODINGS,
     DEPTH_TOPIC,
+    HANDS_TOPIC,
     RAW_IMAGE,
     VERSION,
     foxglove_classes,
@@ -362,12 +363,12 @@ def _valid_chunk(f: BinaryIO, offset: int) -> bool:
 
 
 def read_hands(path: str | Path) -> list[dict[str, Any]]:
-    """The ``/hands`` records of a recording, in file order (``FrameResult.to_dict()`` each); [] when none."""
+    """The ``/hands`` records of a recording, in file order (``FrameResult.to_dict()`` each); [] when none.
+
+    Raises:
+        RecordingError: As :class:`McapRecordingSource` (``on_corrupt="raise"``).
+    """
     src = McapRecordingSource(path)
-    src.open()
-    try:
-        assert src._messages is not None
-        out = [json.loads(m.data) for c, m in src._messages if c.topic == "/hands"]
-    finally:
-        src.close()
-    return out
+    with src:
+        messages = src._messages if src._messages is not None else iter(())
+        return [json.loads(m.data) for c, m in messages if c.topic == HANDS_TOPIC]

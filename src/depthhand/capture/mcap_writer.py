@@ -34,8 +34,8 @@ from depthhand.capture.mcap_format import (
 from depthhand.capture.recording import MAX_CHUNK_FRAMES
 from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult
 
-McapCodec = Literal["zstd", "lz4", "raw"]
-MCAP_CODECS: tuple[McapCodec, ...] = ("zstd", "lz4", "raw")
+McapCodec = Literal["lz4", "zstd", "raw"]
+MCAP_CODECS: tuple[McapCodec, ...] = ("lz4", "zstd", "raw")
 _NO_AUTO_CHUNK = 1 << 62
 """The ``mcap`` writer's own size-based chunking is switched off; chunks close every ``chunk_frames`` frames."""
 
@@ -81,7 +81,8 @@ class McapRecordingWriter:
         intrinsics: The camera of every frame.
         depth_unit_mm: mm per stored uint16 step (default ``intrinsics.depth_unit_mm``, lossless for the sensor).
         chunk_frames: Frames per chunk (a crash loses at most this many).
-        codec: Chunk compression: ``"zstd"`` (default), ``"lz4"`` or ``"raw"`` (none).
+        codec: Chunk compression: ``"lz4"`` (default, fastest), ``"zstd"`` (files about 30 % smaller, about twice
+            the write cost) or ``"raw"`` (none).
         source: The source URL, stored in the ``depthhand`` metadata record.
         hands: ``joint_set`` and ``joint_names`` of the poses to record on ``/hands`` (``None``: no hands channel).
 
@@ -96,7 +97,7 @@ class McapRecordingWriter:
         intrinsics: CameraIntrinsics,
         depth_unit_mm: float | None = None,
         chunk_frames: int = 30,
-        codec: McapCodec = "zstd",
+        codec: McapCodec = "lz4",
         source: str = "",
         hands: Mapping[str, str | Sequence[str]] | None = None,
     ) -> None:

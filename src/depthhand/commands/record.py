@@ -1,7 +1,7 @@
 """``depthhand record``: copy any depth source into a ``.dhrec`` or ``.mcap`` recording.
 
 The format follows the ``--out`` suffix: ``.dhrec`` (:mod:`depthhand.capture.recording`, chunks zlib-compressed by
-default) or ``.mcap`` (:mod:`depthhand.capture.mcap_format`, Foxglove-readable, chunks zstd-compressed by default;
+default) or ``.mcap`` (:mod:`depthhand.capture.mcap_format`, Foxglove-readable, chunks lz4-compressed by default;
 the ``mcap`` extra).
 
 Nothing recorded is lost when the recording stops early:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from depthhand.structures import DepthFrame
 
 NAME = "record"
-CODECS = {".dhrec": ("zlib", "lz4", "raw"), ".mcap": ("zstd", "lz4", "raw")}
+CODECS = {".dhrec": ("zlib", "lz4", "raw"), ".mcap": ("lz4", "zstd", "raw")}
 """Chunk compressions by output suffix (the first is the default)."""
 HELP = "Record a depth source (camera, folder, recording, synthetic) to a .dhrec or .mcap file."
 
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--codec",
         choices=("zlib", "lz4", "zstd", "raw"),
         default=None,
-        help="chunk compression: .dhrec zlib (default), lz4 or raw; .mcap zstd (default), lz4 or raw",
+        help="chunk compression: .dhrec zlib (default), lz4 or raw; .mcap lz4 (default), zstd or raw",
     )
 
 
