@@ -4,9 +4,9 @@
 recording has three channels; every message's ``log_time`` and ``publish_time`` are the frame's capture time in ns
 (``DepthFrame.timestamp_us × 1000``):
 
-======================  ==========================================  ================================================
+======================  ===========================================  ===============================================
 topic                   schema (schema encoding / message encoding)  messages
-======================  ==========================================  ================================================
+======================  ===========================================  ===============================================
 ``/depth/camera_info``  ``foxglove.CameraCalibration``               one, before the first frame: ``width``,
                         (protobuf / protobuf)                        ``height``, ``K`` = [fx 0 cx; 0 fy cy; 0 0 1],
                                                                      ``P`` = [K | 0], ``R`` = I, no distortion
@@ -16,7 +16,7 @@ topic                   schema (schema encoding / message encoding)  messages
 ``/hands``              ``depthhand.Hands`` (jsonschema / json)      one per frame when the pipeline ran
                                                                      (``depthhand run --record``):
                                                                      :meth:`FrameResult.to_dict`
-======================  ==========================================  ================================================
+======================  ===========================================  ===============================================
 
 Channel metadata: ``/depth/image`` ``depth_unit_mm`` (mm per stored uint16 step; 0 = invalid pixel; stored value
 ``round(depth_mm / depth_unit_mm)``); ``/depth/camera_info`` ``depth_unit_mm`` (the sensor's raw unit,
