@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # torch==2.13.0 resolves to the CPU wheel on our machines; the [train] extra pins the same version.
-TEST_EXTRAS := dev,train,synth,viz,serve,sensors,openvino
+TEST_EXTRAS := dev,train,synth,viz,serve,sensors,openvino,mcap
 DEMO_EXTRAS := synth,viz,serve
 
 .PHONY: demo test test-fast install-demo install-test lint clean system-deps

@@ -7,6 +7,10 @@ On a synthetic source the loop also measures its own accuracy against the ground
 The JSONL output is a header line (``schema``, ``joint_set``, ``joint_names``, units, axes) and then one
 :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per frame: the same keys and values as
 ``depthhand predict`` and the ``frame`` messages of ``depthhand serve``.
+
+With ``record_path`` (``run --record FILE.mcap``) the loop also records each frame's depth and its hands in one MCAP
+file (:mod:`depthhand.capture.mcap_format`: ``/depth/image``, ``/depth/camera_info``, ``/hands``), which Foxglove
+plays back with the poses in sync.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from depthhand.pipeline import HandPipeline, PipelineOptions
 from depthhand.structures import DepthFrame, FrameResult
 
 if TYPE_CHECKING:
+    from depthhand.capture.mcap_writer import McapRecordingWriter
     from depthhand.synth.live import SynthTruth
 
 POSES_SCHEMA = "depthhand.poses/2"
@@ -48,6 +53,8 @@ class RunSummary:
     stage_ms: dict[str, list[float]] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)
     source_stats: dict[str, Any] = field(default_factory=dict)
+    recorded_frames: int = 0
+    record_error: str = ""
 
     def add(self, result: FrameResult) -> None:
         """Count one result."""
@@ -65,6 +72,8 @@ class RunSummary:
             "median_stage_ms": {k: float(np.median(v)) for k, v in self.stage_ms.items()},
             "accuracy": self.accuracy,
             "source": self.source_stats,
+            "recorded_frames": self.recorded_frames,
+            "record_error": self.record_error,
         }
 
 
@@ -77,6 +86,7 @@ def run_source(
     overlay_dir: str | Path | None = None,
     overlay_every: int = 30,
     log: TextIO | None = None,
+    record_path: str | Path | None = None,
 ) -> RunSummary:
     """Run the pipeline over a source.
 
@@ -89,6 +99,8 @@ def run_source(
         overlay_dir: Write an overlay PNG every ``overlay_every`` frames here.
         overlay_every: See ``overlay_dir``.
         log: Where to print progress lines (None: quiet).
+        record_path: Also record the depth frames and their hands here (``.mcap``; needs the ``mcap`` extra);
+            a run that processes no frame leaves no file.
 
     Returns:
         The run's :class:`RunSummary`.
@@ -102,6 +114,7 @@ def run_source(
     if overlay_dir is not None:
         Path(overlay_dir).mkdir(parents=True, exist_ok=True)
     out: TextIO | None = open(out_path, "w", encoding="utf-8") if out_path else None  # noqa: SIM115
+    recorder: McapRecordingWriter | None = None
     t0 = time.perf_counter()
     try:
         with HandPipeline(options) as pipe:
@@ -119,6 +132,14 @@ def run_source(
                 frame, truth = item.frame, item.truth
                 result = pipe.process(frame)
                 summary.add(result)
+                if record_path is not None and not summary.record_error:
+                    try:
+                        recorder = recorder or _recorder(record_path, frame, pipe, url)
+                        recorder.write(frame, result)
+                    except (OSError, ValueError) as exc:  # disk full, a frame of another size: the run goes on
+                        summary.record_error = f"recording stopped at frame {frame.index}: {exc}"
+                        if log is not None:
+                            print(summary.record_error, file=log, flush=True)
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
                 if out is not None:
@@ -142,11 +163,25 @@ def run_source(
         summary.source_stats = stream.stats.to_dict()
         if out is not None:
             out.close()
+        if recorder is not None:
+            try:
+                recorder.close()
+            except OSError as exc:  # the frames of the earlier chunks are kept
+                summary.record_error = summary.record_error or f"closing the recording failed: {exc}"
+            summary.recorded_frames = recorder.frames_written
         if window is not None:
             window.close()
     if accuracy is not None and accuracy.frames:
         summary.accuracy = accuracy.summary()
     return summary
+
+
+def _recorder(path: str | Path, frame: DepthFrame, pipe: HandPipeline, url: str) -> McapRecordingWriter:
+    """The MCAP writer of ``run --record``, made at the first frame (its camera is the recording's)."""
+    from depthhand.capture.mcap_writer import McapRecordingWriter
+
+    hands = {"joint_set": pipe.joint_set.name, "joint_names": list(pipe.joint_set.names)}
+    return McapRecordingWriter(path, frame.intrinsics, source=url, hands=hands)
 
 
 def _has_joint_truth(truth: object) -> TypeGuard[SynthTruth]:

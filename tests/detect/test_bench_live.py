@@ -23,7 +23,7 @@ def _check_latency(r: BenchResult, samples: int) -> None:
 
 def test_live_benchmarks_run_quick() -> None:
     names = [n for n in available() if n.startswith("live.")]
-    assert names == ["live.detect_background", "live.detect_classical", "live.record", "live.track"]
+    assert names == ["live.detect_background", "live.detect_classical", "live.record", "live.record_mcap", "live.track"]
     results = run_benchmarks(["live"], quick=True)
     assert [r.name for r in results] == names
     by_name = {r.name: r for r in results}
@@ -43,3 +43,15 @@ def test_live_benchmarks_run_quick() -> None:
     _check_ms(record.details["read_ms_per_frame"], "record read")
     # zlib keeps a depth frame well under its raw size, and above a header's
     assert 1.0 < record.details["kB_per_frame"] < RAW_KB_PER_FRAME, record.details
+    mcap = by_name["live.record_mcap"]
+    assert mcap.unit == "cpu ms/frame" and mcap.samples == 3 * 60, mcap
+    _check_ms(mcap.value, "mcap write")
+    for key in ("mcap_lz4_wall_ms_per_frame", "mcap_zstd_cpu_ms_per_frame", "dhrec_zlib_cpu_ms_per_frame"):
+        _check_ms(mcap.details[key], key)
+    _check_ms(mcap.details["mcap_read_ms_per_frame"], "mcap read")
+    _check_ms(mcap.details["mcap_lz4_slowest_write_ms"], "slowest mcap write")
+    # chunk compression keeps a depth frame well under its raw size (the RawImage payload is uncompressed); zstd
+    # compresses depth better than lz4
+    for codec in ("lz4", "zstd"):
+        assert 1.0 < mcap.details[f"mcap_{codec}_kB_per_frame"] < RAW_KB_PER_FRAME, mcap.details
+    assert mcap.details["mcap_zstd_kB_per_frame"] < mcap.details["mcap_lz4_kB_per_frame"], mcap.details

@@ -128,3 +128,66 @@ def record(quick: bool) -> BenchResult:
             read = sum(1 for _ in src)
         read_ms = (time.perf_counter() - t0) * 1e3 / max(read, 1)
     return BenchResult("live.record", write_ms, "ms/frame", n, {"read_ms_per_frame": read_ms, "kB_per_frame": size_kb})
+
+
+@benchmark(
+    "live.record_mcap",
+    "McapRecordingWriter (lz4 chunks, the default) write cost per 640×480 frame; zstd MCAP and .dhrec in the same run",
+)
+def record_mcap(quick: bool) -> BenchResult:
+    """Write cost per frame (whole passes of ``n`` frames, close included); the three writers' passes alternate.
+
+    The headline is the median over passes of the default (lz4) MCAP writer's CPU time per frame
+    (``process_time``: what writing costs, whatever else loads the machine). The details hold its wall time, the
+    same figures for the zstd MCAP writer and the zlib ``.dhrec`` writer, the ratios to ``.dhrec``, the slowest
+    single ``write`` call of each (the one that compresses and writes a chunk; wall time), the size per frame and
+    the MCAP read cost.
+    """
+    import statistics
+    import tempfile
+    import time
+
+    from depthhand.capture.mcap_reader import McapRecordingSource
+    from depthhand.capture.mcap_writer import McapRecordingWriter
+    from depthhand.capture.recording import RecordingWriter
+
+    frames = _sr305_frames() or _raised_hands_frames(8)
+    n, passes = (60, 3) if quick else (300, 7)
+    k = frames[0].intrinsics
+    kinds: dict[str, Any] = {
+        "mcap_lz4": lambda p: McapRecordingWriter(p.with_suffix(".mcap"), k, codec="lz4"),
+        "mcap_zstd": lambda p: McapRecordingWriter(p.with_suffix(".mcap"), k, codec="zstd"),
+        "dhrec_zlib": lambda p: RecordingWriter(p.with_suffix(".dhrec"), k),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in kinds}
+    cpu: dict[str, list[float]] = {name: [] for name in kinds}
+    slowest: dict[str, float] = dict.fromkeys(kinds, 0.0)
+    size_kb: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(passes):
+            for name, make in kinds.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                rec = make(Path(tmp) / f"{name}_{i}")
+                for j in range(n):
+                    t1 = time.perf_counter()
+                    rec.write(frames[j % len(frames)])
+                    slowest[name] = max(slowest[name], (time.perf_counter() - t1) * 1e3)
+                path = rec.close()
+                wall[name].append((time.perf_counter() - t0) * 1e3 / n)
+                cpu[name].append((time.process_time() - c0) * 1e3 / n)
+                size_kb[name] = path.stat().st_size / 1e3 / n
+        t0 = time.perf_counter()
+        with McapRecordingSource(Path(tmp) / f"mcap_lz4_{passes - 1}.mcap") as src:
+            read = sum(1 for _ in src)
+        read_ms = (time.perf_counter() - t0) * 1e3 / max(read, 1)
+    details: dict[str, Any] = {"mcap_lz4_wall_ms_per_frame": statistics.median(wall["mcap_lz4"])}
+    for name in ("mcap_zstd", "dhrec_zlib"):
+        details[f"{name}_cpu_ms_per_frame"] = statistics.median(cpu[name])
+        details[f"{name}_wall_ms_per_frame"] = statistics.median(wall[name])
+    dhrec = statistics.median(cpu["dhrec_zlib"])
+    details["mcap_lz4_over_dhrec_cpu"] = statistics.median(cpu["mcap_lz4"]) / dhrec
+    details["mcap_zstd_over_dhrec_cpu"] = statistics.median(cpu["mcap_zstd"]) / dhrec
+    details.update({f"{name}_kB_per_frame": size_kb[name] for name in kinds})
+    details.update({f"{name}_slowest_write_ms": slowest[name] for name in kinds})
+    details.update(mcap_read_ms_per_frame=read_ms, passes=passes)
+    return BenchResult("live.record_mcap", statistics.median(cpu["mcap_lz4"]), "cpu ms/frame", n * passes, details)

@@ -12,6 +12,8 @@ URL                                              source
                                                  ``?fps=&realtime=1`` paces the frames like a camera)
 ``rec:FILE.dhrec`` or ``FILE.dhrec``             :class:`~depthhand.capture.recording.RecordingSource`
                                                  (``?on_corrupt=skip``)
+``mcap:FILE.mcap`` or ``FILE.mcap``              :class:`~depthhand.capture.mcap_reader.McapRecordingSource`
+                                                 (``?on_corrupt=skip``; needs the ``mcap`` extra)
 ``realsense://[SERIAL]``, ``realsense:FILE.bag``  :class:`~depthhand.capture.realsense.RealSenseSource`
   (also ``.db3``; a bare ``FILE.bag`` works)     (``?width=&height=&fps=``)
 ``openni://[URI]``, ``openni:FILE.oni``          :class:`~depthhand.capture.openni2.OpenNI2Source`
@@ -42,7 +44,7 @@ RENAMED = {
     "synthetic-truth": "synthetic://topdown?poses=truth",
 }
 """Source names of earlier versions → their URL now."""
-SCHEMES = ("synthetic", "scripted", "folder", "rec", "realsense", "openni", "orbbec")
+SCHEMES = ("synthetic", "scripted", "folder", "rec", "mcap", "realsense", "openni", "orbbec")
 
 
 class ArraySource(DepthSource):
@@ -74,14 +76,14 @@ class ArraySource(DepthSource):
 def split_url(url: str) -> tuple[str, str, dict[str, str]]:
     """Split ``scheme:rest?k=v&...`` into ``(scheme, rest, params)``; ``scheme://x`` keeps ``rest = "//x"``.
 
-    A string without a known scheme is treated as a path: ``.dhrec`` → ``rec``, ``.bag``/``.db3`` → ``realsense``,
-    ``.oni`` → ``openni``, a directory → ``folder``.
+    A string without a known scheme is treated as a path: ``.dhrec`` → ``rec``, ``.mcap`` (and a crash-left
+    ``.mcap.partial``) → ``mcap``, ``.bag``/``.db3`` → ``realsense``, ``.oni`` → ``openni``, a directory → ``folder``.
 
     Raises:
         ValueError: For an empty string or an unknown scheme.
     """
     if not url or not url.strip():
-        raise ValueError("source URL is empty; expected e.g. synthetic://topdown, folder:DIR, rec:FILE.dhrec")
+        raise ValueError("source URL is empty; expected e.g. synthetic://topdown, folder:DIR, FILE.dhrec, FILE.mcap")
     if url in RENAMED:
         raise ValueError(f"source {url!r} is now {RENAMED[url]!r} (one URL grammar for every source)")
     body, _, query = url.partition("?")
@@ -92,7 +94,16 @@ def split_url(url: str) -> tuple[str, str, dict[str, str]]:
     if sep and len(scheme) > 1 and scheme.isalpha() and not Path(body).exists():
         raise ValueError(f"unknown source scheme {scheme!r} in {url!r}; known: {', '.join(SCHEMES)}")
     suffix = Path(body).suffix.lower()
-    by_suffix = {".dhrec": "rec", ".partial": "rec", ".bag": "realsense", ".db3": "realsense", ".oni": "openni"}
+    if body.lower().endswith(".mcap.partial"):
+        suffix = ".mcap"
+    by_suffix = {
+        ".dhrec": "rec",
+        ".partial": "rec",
+        ".mcap": "mcap",
+        ".bag": "realsense",
+        ".db3": "realsense",
+        ".oni": "openni",
+    }
     if suffix in by_suffix:
         return by_suffix[suffix], body, params
     return "folder", body, params
@@ -110,8 +121,8 @@ def open_source(url: str, *, on_corrupt: Literal["raise", "skip"] = "raise") -> 
 
     Args:
         url: See the module docstring.
-        on_corrupt: What a ``rec:`` URL without ``?on_corrupt=`` does at a corrupt chunk (``depthhand serve``
-            skips; :class:`~depthhand.capture.recording.RecordingSource`).
+        on_corrupt: What a recording URL (``.dhrec``, ``.mcap``) without ``?on_corrupt=`` does at a corrupt chunk
+            (``depthhand serve`` skips; :class:`~depthhand.capture.recording.RecordingSource`).
 
     Returns:
         An unopened :class:`DepthSource`.
@@ -151,6 +162,13 @@ def open_source(url: str, *, on_corrupt: Literal["raise", "skip"] = "raise") -> 
         from depthhand.capture.recording import RecordingSource
 
         return RecordingSource(rest, on_corrupt=kw.get("on_corrupt", on_corrupt), url=url)
+    if scheme == "mcap":
+        kw = take_params(params, {"on_corrupt": str}, url)
+        if not Path(rest).is_file():
+            raise FileNotFoundError(f"{url}: MCAP recording {rest} does not exist")
+        from depthhand.capture.mcap_reader import McapRecordingSource
+
+        return McapRecordingSource(rest, on_corrupt=kw.get("on_corrupt", on_corrupt), url=url)
     serial, file = _device_and_file(rest)
     if file is not None and not Path(file).is_file():
         raise FileNotFoundError(f"{url}: recording {file} does not exist")

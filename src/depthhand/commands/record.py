@@ -1,4 +1,8 @@
-"""``depthhand record``: copy any depth source into a ``.dhrec`` recording.
+"""``depthhand record``: copy any depth source into a ``.dhrec`` or ``.mcap`` recording.
+
+The format follows the ``--out`` suffix: ``.dhrec`` (:mod:`depthhand.capture.recording`, chunks zlib-compressed by
+default) or ``.mcap`` (:mod:`depthhand.capture.mcap_format`, Foxglove-readable, chunks lz4-compressed by default;
+the ``mcap`` extra).
 
 Nothing recorded is lost when the recording stops early:
 
@@ -20,11 +24,14 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from depthhand.capture.mcap_writer import McapRecordingWriter
     from depthhand.capture.recording import RecordingWriter
     from depthhand.structures import DepthFrame
 
 NAME = "record"
-HELP = "Record a depth source (camera, folder, recording, synthetic) to a .dhrec file."
+CODECS = {".dhrec": ("zlib", "lz4", "raw"), ".mcap": ("lz4", "zstd", "raw")}
+"""Chunk compressions by output suffix (the first is the default)."""
+HELP = "Record a depth source (camera, folder, recording, synthetic) to a .dhrec or .mcap file."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", required=True, help="source URL, e.g. realsense://, folder:DIR?intrinsics=sr305 (or fx,fy,cx,cy)"
     )
-    parser.add_argument("--out", required=True, type=Path, help="output .dhrec file")
+    parser.add_argument("--out", required=True, type=Path, help="output file: .dhrec, or .mcap (Foxglove, mcap tools)")
     parser.add_argument("--max-frames", type=int, help="stop after N >= 1 frames (default: until the source ends)")
     parser.add_argument("--chunk-frames", type=int, default=30, help="frames per chunk (a crash loses at most these)")
     parser.add_argument(
         "--unit-mm", type=float, default=None, help="mm per stored step (default: the source's depth unit)"
     )
-    parser.add_argument("--codec", choices=("zlib", "lz4", "raw"), default="zlib", help="chunk compression")
+    parser.add_argument(
+        "--codec",
+        choices=("zlib", "lz4", "zstd", "raw"),
+        default=None,
+        help="chunk compression: .dhrec zlib (default), lz4 or raw; .mcap lz4 (default), zstd or raw",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +71,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_count("--chunk-frames", args.chunk_frames)
     check_positive("--unit-mm", args.unit_mm, "mm per stored step")
     out = Path(args.out)
-    if out.suffix != ".dhrec":
-        raise ValueError(f"--out should end in .dhrec, got {out}")
+    if out.suffix not in CODECS:
+        raise ValueError(f"--out should end in .dhrec or .mcap, got {out}")
+    if args.codec is not None and args.codec not in CODECS[out.suffix]:
+        raise ValueError(
+            f"--codec {args.codec} is not one for {out.suffix}; use one of {', '.join(CODECS[out.suffix])}"
+        )
     check_output_file("--out", out)
 
 
@@ -112,7 +128,7 @@ class StopSignals:
         if first and not self.shielded:
             raise Stopped(signum)
 
-    def write(self, writer: RecordingWriter, frame: DepthFrame) -> None:
+    def write(self, writer: RecordingWriter | McapRecordingWriter, frame: DepthFrame) -> None:
         """``writer.write(frame)`` with signals held off until it returns, then raised as :class:`Stopped`."""
         self.shielded = True
         try:
@@ -126,21 +142,13 @@ class StopSignals:
 def _record(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from depthhand.capture.recording import RecordingWriter
     from depthhand.capture.sources import open_source
 
     check_arguments(args)
     out = Path(args.out)
     failure: Exception | None = None
     with open_source(args.source) as source, StopSignals() as signals:
-        writer = RecordingWriter(
-            out,
-            source.intrinsics,
-            depth_unit_mm=args.unit_mm,
-            chunk_frames=args.chunk_frames,
-            codec=args.codec,
-            source=args.source,
-        )
+        writer = _writer(args, out, source.intrinsics)
         bar = tqdm(total=args.max_frames, unit="frame", desc="record")
         count = 0
         try:
@@ -175,3 +183,19 @@ def _record(args: argparse.Namespace) -> int:
         skipped += f" in {stats.corrupt_chunks} corrupt part(s) ({stats.bytes_skipped} bytes)"
     print(f"wrote {writer.frames_written} frames to {out} ({size_mb:.2f} MB); {skipped}")
     return 0
+
+
+def _writer(args: argparse.Namespace, out: Path, intrinsics: Any) -> RecordingWriter | McapRecordingWriter:
+    """The writer for ``out``'s format (the codec defaults to the format's first)."""
+    codec: Any = args.codec or CODECS[out.suffix][0]  # one of CODECS[out.suffix] (check_arguments)
+    if out.suffix == ".mcap":
+        from depthhand.capture.mcap_writer import McapRecordingWriter
+
+        return McapRecordingWriter(
+            out, intrinsics, depth_unit_mm=args.unit_mm, chunk_frames=args.chunk_frames, codec=codec, source=args.source
+        )
+    from depthhand.capture.recording import RecordingWriter
+
+    return RecordingWriter(
+        out, intrinsics, depth_unit_mm=args.unit_mm, chunk_frames=args.chunk_frames, codec=codec, source=args.source
+    )

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="source URL (synthetic://topdown, folder:DIR, FILE.dhrec, realsense://, openni://, ...)",
     )
     parser.add_argument("--out", type=Path, help="write one JSON record per frame here (JSONL)")
+    parser.add_argument(
+        "--record", type=Path, help="also record the depth and the hands to this .mcap file (Foxglove opens it)"
+    )
     parser.add_argument("--max-frames", type=int, help="stop after N >= 1 frames (default: until the source ends)")
     parser.add_argument("--view", action="store_true", help="show an OpenCV window (needs a display)")
     parser.add_argument("--overlay", type=Path, help="write overlay PNGs to this folder")
@@ -42,7 +45,15 @@ def run(args: argparse.Namespace) -> int:
     check_arguments(args)
     options = pipeline_options(args)
     summary = run_source(
-        args.source, options, args.out, args.max_frames, args.view, args.overlay, args.overlay_every, log=sys.stderr
+        args.source,
+        options,
+        args.out,
+        args.max_frames,
+        args.view,
+        args.overlay,
+        args.overlay_every,
+        log=sys.stderr,
+        record_path=args.record,
     )
     info = summary.to_dict()
     stages = ", ".join(f"{k} {v:.2f}" for k, v in info["median_stage_ms"].items())
@@ -55,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
             f"success(20 mm) {acc['success_20mm']:.3f}"
             + (f", handedness {acc['handedness_accuracy']:.3f}" if "handedness_accuracy" in acc else "")
         )
+    if args.record is not None and info["recorded_frames"]:
+        print(f"recorded {info['recorded_frames']} frames with their hands to {args.record}")
+    if info["record_error"]:
+        print(info["record_error"], file=sys.stderr)
     if args.summary:
         args.summary.write_text(json.dumps(info, indent=2))
     return 0
@@ -66,4 +81,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_count("--overlay-every", args.overlay_every)
     check_output_file("--out", args.out)
     check_output_file("--summary", args.summary)
+    check_output_file("--record", args.record)
+    if args.record is not None and args.record.suffix != ".mcap":
+        raise ValueError(f"--record should end in .mcap (it holds depth and hands), got {args.record}")
     check_output_folder("--overlay", args.overlay)
