@@ -2,7 +2,12 @@
 
 Frames come from :func:`depthhand.capture.stream.open_stream` (live sensors: newest frame wins, reconnects with
 back-off). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
-On a synthetic source the loop also measures its own accuracy against the ground truth.
+On a synthetic source the loop also measures its own accuracy against the ground truth. Sources whose poses come
+from their truth (``scripted://…``, ``synthetic://…?poses=truth``) skip the network, as ``depthhand serve`` does.
+
+With a projector calibration (``--calibration``) or an OSC / TUIO output (``--osc``, ``--tuio``) the interaction
+engine runs on every frame (touch and hover need the calibration's table plane, projector pixels its mapping) and
+each frame goes to the outputs (:mod:`depthhand.output`).
 
 The JSONL output is a header line (``schema``, ``joint_set``, ``joint_names``, units, axes) and then one
 :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per frame: the same keys and values as
@@ -11,8 +16,10 @@ The JSONL output is a header line (``schema``, ``joint_set``, ``joint_names``, u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard
@@ -20,10 +27,14 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeGuard
 import numpy as np
 
 from depthhand.capture.stream import FrameStream, open_stream
-from depthhand.pipeline import HandPipeline, PipelineOptions
+from depthhand.capture.synthetic import SceneSource
+from depthhand.pipeline import HandPipeline, PipelineOptions, truth_result
+from depthhand.skeleton import CANONICAL21
 from depthhand.structures import DepthFrame, FrameResult
 
 if TYPE_CHECKING:
+    from depthhand.interact.calibration import Calibration
+    from depthhand.output import FrameOutput
     from depthhand.synth.live import SynthTruth
 
 POSES_SCHEMA = "depthhand.poses/2"
@@ -48,6 +59,7 @@ class RunSummary:
     stage_ms: dict[str, list[float]] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)
     source_stats: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, result: FrameResult) -> None:
         """Count one result."""
@@ -65,6 +77,7 @@ class RunSummary:
             "median_stage_ms": {k: float(np.median(v)) for k, v in self.stage_ms.items()},
             "accuracy": self.accuracy,
             "source": self.source_stats,
+            "outputs": self.outputs,
         }
 
 
@@ -77,6 +90,9 @@ def run_source(
     overlay_dir: str | Path | None = None,
     overlay_every: int = 30,
     log: TextIO | None = None,
+    *,
+    calibration: Calibration | None = None,
+    outputs: Sequence[FrameOutput] = (),
 ) -> RunSummary:
     """Run the pipeline over a source.
 
@@ -89,6 +105,8 @@ def run_source(
         overlay_dir: Write an overlay PNG every ``overlay_every`` frames here.
         overlay_every: See ``overlay_dir``.
         log: Where to print progress lines (None: quiet).
+        calibration: Table plane and projector mapping for the interaction engine (touch, hover, projector pixels).
+        outputs: Where each frame goes besides ``out_path`` (OSC, TUIO); closed when the run ends.
 
     Returns:
         The run's :class:`RunSummary`.
@@ -102,25 +120,37 @@ def run_source(
     if overlay_dir is not None:
         Path(overlay_dir).mkdir(parents=True, exist_ok=True)
     out: TextIO | None = open(out_path, "w", encoding="utf-8") if out_path else None  # noqa: SIM115
+    from_truth = isinstance(stream.source, SceneSource) and stream.source.poses_from_truth
+    engine = None
+    if calibration is not None or outputs:
+        from depthhand.interact.engine import Interaction
+
+        engine = Interaction() if calibration is None else Interaction(calibration=calibration)
     t0 = time.perf_counter()
     try:
-        with HandPipeline(options) as pipe:
-            accuracy = LiveAccuracy(pipe.joint_set)
+        with contextlib.ExitStack() as stack:
+            pipe = None if from_truth else stack.enter_context(HandPipeline(options))
+            joint_set = CANONICAL21 if pipe is None else pipe.joint_set
+            accuracy = LiveAccuracy(joint_set)
             if out is not None:
                 header = {
                     "schema": POSES_SCHEMA,
-                    "joint_set": pipe.joint_set.name,
-                    "joint_names": list(pipe.joint_set.names),
+                    "joint_set": joint_set.name,
+                    "joint_names": list(joint_set.names),
                     "units": "mm",
                     "axes": "x right, y down, z forward",
                 }
                 out.write(json.dumps(header) + "\n")
             for item in stream:
                 frame, truth = item.frame, item.truth
-                result = pipe.process(frame)
+                result = truth_result(item) if pipe is None else pipe.process(frame)
                 summary.add(result)
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
+                if engine is not None:
+                    interaction = engine.process(result)
+                    for output in outputs:
+                        output.send(result, interaction)
                 if out is not None:
                     out.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
                     out.flush()
@@ -140,6 +170,9 @@ def run_source(
     finally:
         summary.seconds = time.perf_counter() - t0
         summary.source_stats = stream.stats.to_dict()
+        for output in outputs:
+            summary.outputs[output.name] = output.stats()
+            output.close()
         if out is not None:
             out.close()
         if window is not None:

@@ -6,7 +6,9 @@
 calls. It is the frame pump: iterate → interact → encode → send. Between two frames it hands the commands the web side
 queued (:mod:`~depthhand.serve.commands`) to the
 :class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording), and it
-publishes its status. One bad frame is logged and skipped; the loop does not die.
+publishes its status. Each frame also goes to the UDP outputs (``--osc``, ``--tuio``: :mod:`depthhand.output`), right
+after the interaction engine, before the WebSocket messages are encoded. One bad frame is logged and skipped; the loop
+does not die.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depthhand.interact.engine import Interaction
 from depthhand.interact.gestures import PinchSettings
@@ -31,6 +34,9 @@ from depthhand.serve.controller import InstallationController
 from depthhand.serve.pipeline import PipelineHandle
 from depthhand.serve.settings import FRAME_GROUP
 from depthhand.serve.state import LiveState
+
+if TYPE_CHECKING:
+    from depthhand.output import FrameOutput
 
 log = logging.getLogger("depthhand.serve")
 
@@ -66,8 +72,10 @@ class Publisher:
         depth_every: int = 6,
         touch: TouchSettings | None = None,
         pinch: PinchSettings | None = None,
+        outputs: Sequence[FrameOutput] = (),
     ) -> None:
         self.handle = handle
+        self.outputs = tuple(outputs)
         self.state = state
         self.window = window
         self.depth_every = depth_every
@@ -109,6 +117,9 @@ class Publisher:
             self._thread.join(timeout)
         if self.handle.close is not None:
             self.handle.close()
+        if self._thread is None or not self._thread.is_alive():
+            for output in self.outputs:
+                output.close()
 
     @property
     def running(self) -> bool:
@@ -151,6 +162,11 @@ class Publisher:
         if self.controller.observe(depth, self._intrinsics):
             self._publish_hello(broadcast=True)  # a new plane: clients redraw the table
         inter = self.engine.process(result)
+        if self.outputs:
+            t_out = time.perf_counter()
+            for output in self.outputs:
+                output.send(result, inter)
+            self._stats.stage_sums["udp_out"] = self._stats.stage_sums.get("udp_out", 0.0) + _ms_since(t_out)
         self._seq += 1
         seq = self._seq
         st = self._stats
@@ -238,6 +254,7 @@ class Publisher:
                 "uptime_s": round(now - st.t_start, 1),
                 "updated_us": now_us(),
                 **self.controller.status,
+                "outputs": {output.name: output.stats() for output in self.outputs},
                 "ended": self._ended,
             },
         )
@@ -254,3 +271,7 @@ class Publisher:
             except (ValueError, TypeError, OSError) as exc:
                 self._stats.last_error = f"command {raw.get('cmd')} failed: {exc}"
                 log.warning("command %r failed: %s", raw, exc)
+
+
+def _ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3
