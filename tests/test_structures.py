@@ -183,6 +183,7 @@ class _OneFrameStream:
     def __init__(self, frame: DepthFrame) -> None:
         self.frame = frame
         self.stats = SourceStats()
+        self.source = None  # not a scene source: the (fake) pipeline runs
 
     def __iter__(self):
         yield CapturedFrame(self.frame)

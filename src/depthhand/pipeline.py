@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from depthhand.capture.synthetic import SceneTruth
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
 from depthhand.track.tracker import HandTracker, TrackerConfig
+
+if TYPE_CHECKING:
+    from depthhand.capture.stream import CapturedFrame
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
@@ -130,6 +133,23 @@ class LiveFrame:
     result: FrameResult
     frame: DepthFrame
     truth: SceneTruth | None = None
+
+
+def truth_result(item: CapturedFrame) -> FrameResult:
+    """The pose "result" of a scene frame whose poses come from its truth (``scripted://…``, ``?poses=truth``).
+
+    Raises:
+        ValueError: The frame has no truth.
+    """
+    from depthhand.synth.live import SynthTruth
+    from depthhand.synth.scripted import TruthFrame
+
+    truth = item.truth
+    if isinstance(truth, TruthFrame):
+        return truth.result
+    if isinstance(truth, SynthTruth):
+        return truth.to_result(item.frame)
+    raise ValueError(f"frame {item.frame.index} of {item.frame.source_id} has no ground truth to take poses from")
 
 
 class HandPipeline:

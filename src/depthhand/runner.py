@@ -2,7 +2,12 @@
 
 Frames come from :func:`depthhand.capture.stream.open_stream` (live sensors: newest frame wins, reconnects with
 back-off). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
-On a synthetic source the loop also measures its own accuracy against the ground truth.
+On a synthetic source the loop also measures its own accuracy against the ground truth. Sources whose poses come
+from their truth (``scripted://…``, ``synthetic://…?poses=truth``) skip the network, as ``depthhand serve`` does.
+
+With a projector calibration (``--calibration``) or an OSC / TUIO output (``--osc``, ``--tuio``) the interaction
+engine runs on every frame (touch and hover need the calibration's table plane, projector pixels its mapping) and
+each frame goes to the outputs (:mod:`depthhand.output`).
 
 The JSONL output is a header line (``schema``, ``joint_set``, ``joint_names``, units, axes) and then one
 :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.to_dict>` record per frame: the same keys and values as
@@ -15,8 +20,10 @@ plays back with the poses in sync.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard
@@ -24,11 +31,15 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeGuard
 import numpy as np
 
 from depthhand.capture.stream import FrameStream, open_stream
-from depthhand.pipeline import HandPipeline, PipelineOptions
+from depthhand.capture.synthetic import SceneSource
+from depthhand.pipeline import HandPipeline, PipelineOptions, truth_result
+from depthhand.skeleton import CANONICAL21, JointSet
 from depthhand.structures import DepthFrame, FrameResult
 
 if TYPE_CHECKING:
     from depthhand.capture.mcap_writer import McapRecordingWriter
+    from depthhand.interact.calibration import Calibration
+    from depthhand.output import FrameOutput
     from depthhand.synth.live import SynthTruth
 
 POSES_SCHEMA = "depthhand.poses/2"
@@ -55,6 +66,7 @@ class RunSummary:
     source_stats: dict[str, Any] = field(default_factory=dict)
     recorded_frames: int = 0
     record_error: str = ""
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, result: FrameResult) -> None:
         """Count one result."""
@@ -74,6 +86,7 @@ class RunSummary:
             "source": self.source_stats,
             "recorded_frames": self.recorded_frames,
             "record_error": self.record_error,
+            "outputs": self.outputs,
         }
 
 
@@ -86,7 +99,10 @@ def run_source(
     overlay_dir: str | Path | None = None,
     overlay_every: int = 30,
     log: TextIO | None = None,
+    *,
     record_path: str | Path | None = None,
+    calibration: Calibration | None = None,
+    outputs: Sequence[FrameOutput] = (),
 ) -> RunSummary:
     """Run the pipeline over a source.
 
@@ -101,6 +117,8 @@ def run_source(
         log: Where to print progress lines (None: quiet).
         record_path: Also record the depth frames and their hands here (``.mcap``; needs the ``mcap`` extra);
             a run that processes no frame leaves no file.
+        calibration: Table plane and projector mapping for the interaction engine (touch, hover, projector pixels).
+        outputs: Where each frame goes besides ``out_path`` (OSC, TUIO); closed when the run ends.
 
     Returns:
         The run's :class:`RunSummary`.
@@ -115,26 +133,34 @@ def run_source(
         Path(overlay_dir).mkdir(parents=True, exist_ok=True)
     out: TextIO | None = open(out_path, "w", encoding="utf-8") if out_path else None  # noqa: SIM115
     recorder: McapRecordingWriter | None = None
+    from_truth = isinstance(stream.source, SceneSource) and stream.source.poses_from_truth
+    engine = None
+    if calibration is not None or outputs:
+        from depthhand.interact.engine import Interaction
+
+        engine = Interaction() if calibration is None else Interaction(calibration=calibration)
     t0 = time.perf_counter()
     try:
-        with HandPipeline(options) as pipe:
-            accuracy = LiveAccuracy(pipe.joint_set)
+        with contextlib.ExitStack() as stack:
+            pipe = None if from_truth else stack.enter_context(HandPipeline(options))
+            joint_set = CANONICAL21 if pipe is None else pipe.joint_set
+            accuracy = LiveAccuracy(joint_set)
             if out is not None:
                 header = {
                     "schema": POSES_SCHEMA,
-                    "joint_set": pipe.joint_set.name,
-                    "joint_names": list(pipe.joint_set.names),
+                    "joint_set": joint_set.name,
+                    "joint_names": list(joint_set.names),
                     "units": "mm",
                     "axes": "x right, y down, z forward",
                 }
                 out.write(json.dumps(header) + "\n")
             for item in stream:
                 frame, truth = item.frame, item.truth
-                result = pipe.process(frame)
+                result = truth_result(item) if pipe is None else pipe.process(frame)
                 summary.add(result)
                 if record_path is not None and not summary.record_error:
                     try:
-                        recorder = recorder or _recorder(record_path, frame, pipe, url)
+                        recorder = recorder or _recorder(record_path, frame, joint_set, url)
                         recorder.write(frame, result)
                     except (OSError, ValueError) as exc:  # disk full, a frame of another size: the run goes on
                         summary.record_error = f"recording stopped at frame {frame.index}: {exc}"
@@ -142,6 +168,10 @@ def run_source(
                             print(summary.record_error, file=log, flush=True)
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
+                if engine is not None:
+                    interaction = engine.process(result)
+                    for output in outputs:
+                        output.send(result, interaction)
                 if out is not None:
                     out.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
                     out.flush()
@@ -161,6 +191,9 @@ def run_source(
     finally:
         summary.seconds = time.perf_counter() - t0
         summary.source_stats = stream.stats.to_dict()
+        for output in outputs:
+            summary.outputs[output.name] = output.stats()
+            output.close()
         if out is not None:
             out.close()
         if recorder is not None:
@@ -176,11 +209,11 @@ def run_source(
     return summary
 
 
-def _recorder(path: str | Path, frame: DepthFrame, pipe: HandPipeline, url: str) -> McapRecordingWriter:
+def _recorder(path: str | Path, frame: DepthFrame, joint_set: JointSet, url: str) -> McapRecordingWriter:
     """The MCAP writer of ``run --record``, made at the first frame (its camera is the recording's)."""
     from depthhand.capture.mcap_writer import McapRecordingWriter
 
-    hands = {"joint_set": pipe.joint_set.name, "joint_names": list(pipe.joint_set.names)}
+    hands = {"joint_set": joint_set.name, "joint_names": list(joint_set.names)}
     return McapRecordingWriter(path, frame.intrinsics, source=url, hands=hands)
 
 

@@ -51,6 +51,32 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
     )
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--osc HOST:PORT`` and ``--tuio HOST:PORT`` (:mod:`depthhand.output`), for ``run`` and ``serve``."""
+    parser.add_argument(
+        "--osc",
+        metavar="HOST:PORT",
+        help="also send every frame as one OSC bundle over UDP: hands, joints (mm, projector px) and events "
+        "(address space in the README)",
+    )
+    parser.add_argument(
+        "--tuio",
+        metavar="HOST:PORT",
+        help="also send the touches as TUIO 1.1 /tuio/2Dcur cursors over UDP, normalised to the projector image "
+        "(needs a projector calibration)",
+    )
+
+
+def check_output_targets(args: argparse.Namespace) -> None:
+    """Raise ``ValueError`` naming ``--osc`` / ``--tuio`` unless each given one is a resolvable ``HOST:PORT``."""
+    from depthhand.output.udp import parse_target
+
+    for option in ("--osc", "--tuio"):
+        value = getattr(args, option[2:])
+        if value is not None:
+            parse_target(option, value)
+
+
 def pipeline_options(args: argparse.Namespace) -> Any:
     """The :class:`depthhand.pipeline.PipelineOptions` the parsed options ask for.
 

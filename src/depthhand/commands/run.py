@@ -6,12 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from depthhand.commands._pipeline_args import (
+    add_output_arguments,
     add_pipeline_arguments,
     check_count,
     check_output_file,
     check_output_folder,
+    check_output_targets,
     pipeline_options,
 )
 
@@ -35,15 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlay", type=Path, help="write overlay PNGs to this folder")
     parser.add_argument("--overlay-every", type=int, default=30, help="frames between overlay PNGs (>= 1)")
     add_pipeline_arguments(parser)
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="FILE",
+        help="projector calibration JSON (a serve data folder's calibration.json): touch and hover from its table "
+        "plane, projector pixels from its mapping",
+    )
+    add_output_arguments(parser)
     parser.add_argument("--summary", type=Path, help="write the run summary (timings, accuracy) as JSON here")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
+    from depthhand.output import open_outputs
     from depthhand.runner import run_source
 
     check_arguments(args)
+    calibration = _calibration(args)
     options = pipeline_options(args)
+    outputs = open_outputs(args.osc, args.tuio)
     summary = run_source(
         args.source,
         options,
@@ -54,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         args.overlay_every,
         log=sys.stderr,
         record_path=args.record,
+        calibration=calibration,
+        outputs=outputs,
     )
     info = summary.to_dict()
     stages = ", ".join(f"{k} {v:.2f}" for k, v in info["median_stage_ms"].items())
@@ -70,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"recorded {info['recorded_frames']} frames with their hands to {args.record}")
     if info["record_error"]:
         print(info["record_error"], file=sys.stderr)
+    for name, stats in info["outputs"].items():
+        failed = f", {stats['errors']} failed (last: {stats['last_error']})" if stats["errors"] else ""
+        print(f"{name.upper()} to {stats['target']}: {stats['sent']} bundles sent{failed}")
     if args.summary:
         args.summary.write_text(json.dumps(info, indent=2))
     return 0
@@ -85,3 +104,28 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.record is not None and args.record.suffix != ".mcap":
         raise ValueError(f"--record should end in .mcap (it holds depth and hands), got {args.record}")
     check_output_folder("--overlay", args.overlay)
+    check_output_targets(args)
+    if args.tuio is not None and args.calibration is None:
+        raise ValueError(
+            "--tuio needs --calibration FILE: TUIO positions are normalised to the projector image (calibrate with "
+            "depthhand serve → /calibrate; its data folder keeps calibration.json)"
+        )
+
+
+def _calibration(args: argparse.Namespace) -> Any:
+    """The ``--calibration`` file's :class:`~depthhand.interact.calibration.Calibration`, or ``None``.
+
+    Raises:
+        ValueError: The file is not a calibration, or ``--tuio`` is asked for and it has no projector mapping.
+        FileNotFoundError: The file does not exist.
+    """
+    if args.calibration is None:
+        return None
+    from depthhand.interact.calibration import load_calibration
+
+    calibration = load_calibration(args.calibration)
+    if args.tuio is not None and not calibration.can_map:
+        raise ValueError(f"--tuio: the calibration {args.calibration} has no projector mapping (only a table plane)")
+    if calibration.plane is None:
+        print(f"note: the calibration {args.calibration} has no table plane: no touch or hover events", file=sys.stderr)
+    return calibration

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from depthhand.commands._pipeline_args import add_pipeline_arguments
+from depthhand.commands._pipeline_args import add_output_arguments, add_pipeline_arguments
 from depthhand.serve.options import DEFAULT_SOURCE
 
 NAME = "serve"
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fit the table plane from the first frames when the calibration has none (RANSAC; hands are outliers)",
     )
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         fit_plane_on_start=args.fit_plane,
         public_read=args.public_read,
         admin=args.admin,
+        osc=args.osc,
+        tuio=args.tuio,
     )
     from depthhand.serve.server import prepare, run_web, run_worker
 

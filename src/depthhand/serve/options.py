@@ -88,6 +88,8 @@ class ServeOptions:
         public_read: Let the REST reads (``GET /api/status``, ``/api/config``, ``/api/calibration*``) answer
             without the token (writes and the WebSocket still need it).
         admin: Serve Django's ``/admin/`` (off unless asked for).
+        osc: ``HOST:PORT`` to send every frame to as an OSC bundle (:mod:`depthhand.output.osc`), or ``None``.
+        tuio: ``HOST:PORT`` to send the touches to as TUIO 1.1 cursors (:mod:`depthhand.output.tuio`), or ``None``.
     """
 
     host: str = "127.0.0.1"
@@ -107,6 +109,8 @@ class ServeOptions:
     fit_plane_on_start: bool = False
     public_read: bool = False
     admin: bool = False
+    osc: str | None = None
+    tuio: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("embedded", "worker", "web"):
@@ -122,3 +126,11 @@ class ServeOptions:
             raise ValueError("production and debug are mutually exclusive")
         if not 1 <= self.window <= 100:
             raise ValueError(f"window must be in 1..100, got {self.window}")
+        from depthhand.output.udp import parse_target
+
+        for option, target in (("--osc", self.osc), ("--tuio", self.tuio)):
+            if target is None:
+                continue
+            if self.mode == "web":
+                raise ValueError(f"{option} sends what the pipeline finds: give it to the --worker-only process")
+            parse_target(option, target)

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from depthhand.capture.stream import CapturedFrame, open_stream
+from depthhand.capture.stream import open_stream
 from depthhand.capture.synthetic import SceneSource, ScriptedSource
-from depthhand.pipeline import HandPipeline, LiveFrame, PipelineOptions
+from depthhand.pipeline import HandPipeline, LiveFrame, PipelineOptions, truth_result
 from depthhand.serve.state import LiveState
 from depthhand.skeleton import CANONICAL21, JointSet
-from depthhand.structures import CameraIntrinsics, FrameResult
+from depthhand.structures import CameraIntrinsics
 
 
 class Recorder(Protocol):
@@ -59,23 +59,6 @@ class PipelineHandle:
     close: Callable[[], None] | None = None
     source_status: Callable[[], dict[str, Any]] | None = None
     interrupt: Callable[[], None] | None = None
-
-
-def truth_result(item: CapturedFrame) -> FrameResult:
-    """The pose "result" of a scene frame whose poses come from its truth.
-
-    Raises:
-        ValueError: The frame has no truth.
-    """
-    from depthhand.synth.live import SynthTruth
-    from depthhand.synth.scripted import TruthFrame
-
-    truth = item.truth
-    if isinstance(truth, TruthFrame):
-        return truth.result
-    if isinstance(truth, SynthTruth):
-        return truth.to_result(item.frame)
-    raise ValueError(f"frame {item.frame.index} of {item.frame.source_id} has no ground truth to take poses from")
 
 
 def open_pipeline(url: str, options: PipelineOptions | None = None, state: LiveState | None = None) -> PipelineHandle:

@@ -5,8 +5,9 @@
 :class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
 calls. It is the frame pump: iterate → interact → encode → send. Between two frames it hands the commands the web side
 queued (:mod:`~depthhand.serve.commands`) to the
-:class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording). One bad
-frame is logged and skipped; the loop does not die.
+:class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording). Each
+frame also goes to the UDP outputs (``--osc``, ``--tuio``: :mod:`depthhand.output`), right after the interaction
+engine, before the WebSocket messages are encoded. One bad frame is logged and skipped; the loop does not die.
 
 A second thread publishes the status every :data:`STATUS_PERIOD_S`, frames or not: ``fps`` counts the frames of the
 last :data:`FPS_WINDOW_S` against the current time (so it falls to 0 when no frames come), and ``source`` is the
@@ -23,10 +24,11 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depthhand.interact.engine import Interaction
 from depthhand.interact.gestures import PinchSettings
@@ -45,6 +47,9 @@ from depthhand.serve.controller import InstallationController
 from depthhand.serve.pipeline import PipelineHandle
 from depthhand.serve.settings import FRAME_GROUP
 from depthhand.serve.state import LiveState
+
+if TYPE_CHECKING:
+    from depthhand.output import FrameOutput
 
 log = logging.getLogger("depthhand.serve")
 
@@ -95,8 +100,10 @@ class Publisher:
         depth_every: int = 6,
         touch: TouchSettings | None = None,
         pinch: PinchSettings | None = None,
+        outputs: Sequence[FrameOutput] = (),
     ) -> None:
         self.handle = handle
+        self.outputs = tuple(outputs)
         self.state = state
         self.window = window
         self.depth_every = depth_every
@@ -150,6 +157,9 @@ class Publisher:
                 thread.join(timeout)
         if self.handle.close is not None:
             self.handle.close()
+        if self._thread is None or not self._thread.is_alive():
+            for output in self.outputs:
+                output.close()
 
     @property
     def running(self) -> bool:
@@ -204,6 +214,11 @@ class Publisher:
         if self.controller.observe(depth, self._intrinsics):
             self._publish_hello(broadcast=True)  # a new plane: clients redraw the table
         inter = self.engine.process(result)
+        if self.outputs:
+            t_out = time.perf_counter()
+            for output in self.outputs:
+                output.send(result, inter)
+            self._stats.stage_sums["udp_out"] = self._stats.stage_sums.get("udp_out", 0.0) + _ms_since(t_out)
         self._seq += 1
         seq = self._seq
         st = self._stats
@@ -319,6 +334,7 @@ class Publisher:
                     "uptime_s": round(now - st.t_start, 1),
                     "updated_us": now_us(),
                     **self.controller.status,
+                    "outputs": {output.name: output.stats() for output in self.outputs},
                     "ended": self._ended,
                 },
             )
@@ -339,3 +355,7 @@ class Publisher:
             except (ValueError, TypeError, OSError) as exc:
                 self._stats.last_error = f"command {raw.get('cmd')} failed: {exc}"
                 log.warning("command %r failed: %s", raw, exc)
+
+
+def _ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3

@@ -36,11 +36,20 @@ def prepare(options: ServeOptions) -> None:
 
 def make_publisher(options: ServeOptions) -> Publisher:
     """Open the source and wrap it in a :class:`Publisher`."""
+    from depthhand.output import open_outputs
     from depthhand.serve.pipeline import open_pipeline
 
     rt = runtime.get()
+    outputs = open_outputs(options.osc, options.tuio)
     handle = open_pipeline(options.source, options.pipeline, rt.state)
-    publisher = Publisher(handle, rt.state, options.data_dir, window=options.window, depth_every=options.depth_every)
+    publisher = Publisher(
+        handle,
+        rt.state,
+        options.data_dir,
+        window=options.window,
+        depth_every=options.depth_every,
+        outputs=outputs,
+    )
     if options.fit_plane_on_start and publisher.engine.plane is None:
         publisher.request_plane_fit()
     return publisher

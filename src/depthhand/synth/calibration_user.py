@@ -9,12 +9,15 @@ scene (:mod:`depthhand.synth.scripted`) this is an end-to-end check of calibrati
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from depthhand.geometry.projector import apply_homography, fit_homography, invert_homography
 from depthhand.synth.scripted import REST_TIP_HEIGHT_MM, HandScriptPose
+
+if TYPE_CHECKING:
+    from depthhand.interact.calibration import Calibration
 
 PROJECTOR_SIZE = (1280, 800)
 """Projector image of the scripted installation, (width, height) px."""
@@ -64,3 +67,16 @@ def calibration_user(session: SessionFn, fps: float) -> Iterator[HandScriptPose]
             ab, tip = np.array([0.0, -60.0]), 40.0
         tips = (REST_TIP_HEIGHT_MM, tip, REST_TIP_HEIGHT_MM, REST_TIP_HEIGHT_MM, REST_TIP_HEIGHT_MM)
         yield HandScriptPose((float(ab[0]), float(ab[1])), 75.0, tips)
+
+
+def scripted_calibration() -> Calibration:
+    """The true calibration of the scripted installation: its table plane and :func:`true_projector_homography`.
+
+    What a perfect calibration session on the scripted scene would store (``scripted://…`` sources); for runs and
+    tests that need projector coordinates without a session first (``depthhand run --calibration``).
+    """
+    from depthhand.interact.calibration import Calibration
+    from depthhand.synth.scripted import default_scene
+
+    plane, _ = default_scene()
+    return Calibration(PROJECTOR_SIZE, plane, true_projector_homography(), created_utc="scripted installation (truth)")
