@@ -43,17 +43,53 @@ class Axes(enum.Enum):
 
 
 INTRINSICS: dict[str, CameraIntrinsics] = {
-    "nyu": CameraIntrinsics(588.03, 587.07, 320.0, 240.0, 640, 480),
+    # The datasets' own cameras (see shared/reference/datasets-and-evaluation.md).
+    "nyu": CameraIntrinsics(588.03, 587.07, 320.0, 240.0, 640, 480),  # a Kinect v1 (structured light)
     "icvl": CameraIntrinsics(240.99, 240.96, 160.0, 120.0, 320, 240),
     "icvl_deepprior": CameraIntrinsics(241.42, 241.42, 160.0, 120.0, 320, 240),
     "msra": CameraIntrinsics(241.42, 241.42, 160.0, 120.0, 320, 240),
-    "hands17": CameraIntrinsics(475.065948, 475.065857, 315.944855, 245.287079, 640, 480),
-    "fpha": CameraIntrinsics(475.065948, 475.065857, 315.944855, 245.287079, 640, 480),
+    "hands17": CameraIntrinsics(475.065948, 475.065857, 315.944855, 245.287079, 640, 480),  # an SR300
+    "fpha": CameraIntrinsics(475.065948, 475.065857, 315.944855, 245.287079, 640, 480),  # an SR300
+    # Sensors. Only pinhole intrinsics: lens distortion is not modelled (small for the structured-light and
+    # active-stereo cameras, a few % at the edge for Kinect v2, ~15 % at the NFOV edge of the Azure Kinect, and
+    # the Azure WFOV modes are fisheye lenses whose pinhole model holds near the centre only).
+    # Intel RealSense SR305, 640x480, raw unit 1/8 mm: ../shared/data/real/sr305-desk/README.md (that unit).
     "sr305": CameraIntrinsics(476.007, 476.007, 313.683, 242.755, 640, 480, depth_unit_mm=0.125),
+    # Intel RealSense SR300, 640x480: the HANDS2017 / BigHand2.2M capture camera (an SR300, values as "hands17");
+    # the SR300's default depth unit is 1/8 mm like the SR305's (same depth module).
+    "sr300": CameraIntrinsics(475.065948, 475.065857, 315.944855, 245.287079, 640, 480, depth_unit_mm=0.125),
+    # Orbbec Astra class (structured light), 640x480: nominal, the PrimeSense/OpenNI VGA focal length (570.3 px,
+    # H FOV 58.6 deg) and a centred principal point; "astra_320" is the 320x240 (QVGA) mode, the same optics at
+    # half the resolution (f/2, (c + 0.5)/2 - 0.5).
     "astra": CameraIntrinsics(570.3, 570.3, 319.5, 239.5, 640, 480),
+    "astra_320": CameraIntrinsics(285.15, 285.15, 159.5, 119.5, 320, 240),
+    # Kinect v1 320x240 mode: the NYU Kinect v1 at half the resolution (f/2, (c + 0.5)/2 - 0.5).
+    "kinect_v1_320": CameraIntrinsics(294.015, 293.535, 159.75, 119.75, 320, 240),
+    # Intel RealSense D435 (active stereo). 640x480: one unit's factory calibration as librealsense prints it,
+    # quoted in public code (382.6 px; another unit in realsense-ros issue #2788 reads 384.2); 848x480: nominal
+    # (that unit's 848-wide modes read 424.2 px, principal point ~ the centre).
+    "d435": CameraIntrinsics(382.6, 382.6, 319.0, 246.3, 640, 480),
     "d435_848": CameraIntrinsics(424.0, 424.0, 424.0, 240.0, 848, 480),
+    # Intel RealSense D415 (active stereo): nominal, from the D400 datasheet's depth FOV (May 2020, table 3-42:
+    # V 40 deg in both modes, H 65 deg at 16:9 and 50 deg at VGA): f = 240 / tan(20 deg) = 659.4 px, centred
+    # principal point; H FOV then 51.8 / 65.5 deg (within the datasheet's +-2 deg). Units vary by a few %.
+    "d415": CameraIntrinsics(659.4, 659.4, 319.5, 239.5, 640, 480),
+    "d415_848": CameraIntrinsics(659.4, 659.4, 423.5, 239.5, 848, 480),
+    # Kinect v2 (time of flight), 512x424: the IR/depth camera parameters libfreenect2 reports for a typical
+    # device (365.456 px, also quoted in public Kinect v2 point-cloud code).
+    "kinect_v2": CameraIntrinsics(365.456, 365.456, 254.878, 205.395, 512, 424),
+    # Azure Kinect (time of flight): one unit's factory depth calibration (normalised fx, fy = 0.49212, 0.49217,
+    # cx, cy = 0.51227, 0.49451 of the 1024x1024 sensor; public calibration dump in panispani/3DReconstruct),
+    # per mode as the Azure Kinect SDK derives it: c_px = c_norm * size - 0.5, NFOV = a (192, 180) px crop of the
+    # sensor, 2x2 binning halves it. NFOV unbinned 640x576, NFOV binned 320x288, WFOV binned 512x512,
+    # WFOV unbinned 1024x1024 (the WFOV lens is a 120 deg fisheye: pinhole near the centre only). The pinhole
+    # FOV of NFOV (65 x 60 deg) is narrower than the SDK's 75 x 65 deg: the lens's barrel distortion, not modelled.
+    "azure_nfov": CameraIntrinsics(503.928, 503.979, 332.064, 325.881, 640, 576),
+    "azure_nfov_binned": CameraIntrinsics(251.964, 251.989, 165.782, 162.690, 320, 288),
+    "azure_wfov_binned": CameraIntrinsics(251.964, 251.989, 261.782, 252.690, 512, 512),
+    "azure_wfov": CameraIntrinsics(503.928, 503.979, 524.064, 505.881, 1024, 1024),
 }
-"""Intrinsics presets: the datasets' own (see the reference document) and nominal sensor values."""
+"""Intrinsics presets: the datasets' own cameras and the main depth-sensor families' modes (sources beside each)."""
 
 INTRINSICS_SPEC_HELP = (
     f"a preset ({', '.join(sorted(INTRINSICS))}), fx,fy,cx,cy[,width,height] in px, or an intrinsics JSON file"
