@@ -214,18 +214,27 @@ def encode_center(center_uv: npt.ArrayLike, stride: int = STRIDE) -> tuple[int, 
 
 
 def surface_depth(
-    depth_mm: npt.NDArray[np.floating], center_uv: npt.ArrayLike, radius_px: int, layer_mm: float = 60.0
+    depth_mm: npt.NDArray[np.floating],
+    center_uv: npt.ArrayLike,
+    radius_px: int,
+    layer_mm: float = 60.0,
+    near_mm: float | None = None,
+    far_mm: float | None = None,
 ) -> float:
     """Depth of the nearest plausible surface layer around a frame pixel (0.0 when there is no valid pixel).
 
     Takes the valid pixels in the ``(2r+1)²`` window, finds the near layer (the 10th percentile, robust to single
-    flying pixels) and returns the median of the pixels within ``layer_mm`` of it.
+    flying pixels) and returns the median of the pixels within ``layer_mm`` of it. The percentile (numpy's
+    ``linear`` method) and the median are computed with ``np.partition`` (no ``np.percentile``, which imports
+    ``numpy.ma`` and costs several times more on a window of a few hundred pixels).
 
     Args:
         depth_mm: (H, W) frame depth, mm, 0 = invalid.
         center_uv: (2,) frame pixel (u, v).
         radius_px: Half window size, pixels.
         layer_mm: Depth extent of the near layer, mm.
+        near_mm: If given, pixels nearer than this are invalid too (compared in the frame's dtype).
+        far_mm: If given, pixels farther than this are invalid too.
     """
     h, w = depth_mm.shape
     u, v = (round(float(x)) for x in np.asarray(center_uv, np.float64))
@@ -233,10 +242,38 @@ def surface_depth(
     u0, u1, v0, v1 = max(0, u - r), min(w, u + r + 1), max(0, v - r), min(h, v + r + 1)
     if u0 >= u1 or v0 >= v1:
         return 0.0
-    win = np.asarray(depth_mm[v0:v1, u0:u1], np.float64)
+    win = depth_mm[v0:v1, u0:u1]
     with np.errstate(invalid="ignore"):
-        vals = win[np.isfinite(win) & (win > 0)]
+        keep = np.isfinite(win) & (win > 0)
+        if near_mm is not None:
+            keep &= win >= near_mm
+        if far_mm is not None:
+            keep &= win <= far_mm
+    vals = np.asarray(win[keep], np.float64)
     if vals.size == 0:
         return 0.0
-    near = float(np.percentile(vals, 10))
-    return float(np.median(vals[vals <= near + layer_mm]))
+    near = _percentile_linear(vals, 0.1)
+    return _median(vals[vals <= near + layer_mm])
+
+
+def _percentile_linear(vals: npt.NDArray[np.float64], q: float) -> float:
+    """``np.percentile(vals, 100 q)`` (method ``linear``) with the same float64 operations; ``vals`` non-empty."""
+    n = vals.size
+    virtual = (n - 1) * q
+    lo = min(int(np.floor(virtual)), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(vals, (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    gamma = virtual - lo
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _median(vals: npt.NDArray[np.float64]) -> float:
+    """``np.median(vals)`` for non-empty ``vals``."""
+    n = vals.size
+    k = n // 2
+    if n % 2:
+        return float(np.partition(vals, k)[k])
+    part = np.partition(vals, (k - 1, k))
+    return (float(part[k - 1]) + float(part[k])) / 2
