@@ -15,7 +15,7 @@ import pytest
 from depthhand.detect.cnn import CnnHandDetector
 from depthhand.detect.cnn_decode import Letterbox, decode_outputs, surface_depth
 from depthhand.detect.cnn_input import DetectorInput
-from depthhand.geometry.camera import INTRINSICS, parse_intrinsics
+from depthhand.geometry.camera import INTRINSICS, parse_intrinsics, uvd_to_xyz
 from depthhand.structures import DepthFrame
 
 
@@ -194,17 +194,86 @@ def test_detector_boxes_equal_the_old_pre_processing(shared_data: Path) -> None:
         heat, right, offset, ltrb = det._session.run(None, {det._input_name: x})
         peaks = decode_outputs(heat[0, 0], right[0, 0], offset[0], ltrb[0], det.score_threshold, det.max_hands)
         boxes = det.detect(frame)
-        old_depths = []
+        old_boxes = []
         for p in peaks:
             uv = np.clip(lb.to_frame(p.center_uv), 0.0, [639, 479])
             corners = np.clip(lb.to_frame(p.box_xyxy.reshape(2, 2)).reshape(4), -0.5, [639.5, 479.5] * 2)
             radius = int(np.clip(0.2 * min(corners[2] - corners[0], corners[3] - corners[1]), 2, 24))
             z = old_surface_depth(masked, uv, radius) or old_surface_depth(masked, uv, 3 * radius)
             if z > 0:
-                old_depths.append((uv, z + det.palm_offset_mm, p.score))
-        assert len(boxes) == len(old_depths)
-        for box, (uv, z, score) in zip(boxes, old_depths, strict=True):
-            np.testing.assert_allclose(box.center_uvd, [uv[0], uv[1], z], rtol=1e-6)
+                uvd = np.array([uv[0], uv[1], z + det.palm_offset_mm], np.float32)
+                xyz = uvd_to_xyz(uvd.astype(np.float64), frame.intrinsics).astype(np.float32)
+                old_boxes.append((uvd, xyz, corners.astype(np.float32), p.score))
+        assert len(boxes) == len(old_boxes)
+        for box, (uvd, xyz, corners, score) in zip(boxes, old_boxes, strict=True):
+            np.testing.assert_allclose(box.center_uvd, uvd, rtol=1e-6)
+            np.testing.assert_allclose(box.center_xyz_mm, xyz, rtol=1e-6)
+            np.testing.assert_allclose(box.box_xyxy, corners, rtol=1e-6)
             assert box.score == score
         n_boxes += len(boxes)
     assert n_boxes >= len(frames)  # the comparison saw hands
+
+
+def old_decode_outputs(heat, right, offset, ltrb, threshold=0.3, max_hands=4, nms_center_frac=0.5, stride=4):  # type: ignore[no-untyped-def]
+    """The pre-audit decoding: np.pad maxima and one peak at a time."""
+    h = np.nan_to_num(np.asarray(heat, np.float32), nan=0.0)
+    padded = np.pad(h, 1, constant_values=-np.inf)
+    hg, wg = h.shape
+    is_max = h >= threshold
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                neigh = padded[1 + dy : 1 + dy + hg, 1 + dx : 1 + dx + wg]
+                is_max &= (h > neigh) if (dy, dx) < (0, 0) else (h >= neigh)
+    rc = np.argwhere(is_max)
+    order = np.argsort(-h[rc[:, 0], rc[:, 1]], kind="stable") if len(rc) else np.zeros(0, np.int64)
+    peaks = []
+    for r, c in rc[order]:
+        off = np.clip(np.nan_to_num(offset[:, r, c], nan=0.5), 0.0, 1.0)
+        cu, cv = (c + off[0]) * stride, (r + off[1]) * stride
+        dist = np.exp(np.clip(np.nan_to_num(ltrb[:, r, c]), -3.0, 8.0))
+        box = np.array([cu - dist[0], cv - dist[1], cu + dist[2], cv + dist[3]], np.float64)
+        if any(
+            np.hypot(cu - p[0][0], cv - p[0][1]) < nms_center_frac * min(p[1][2] - p[1][0], p[1][3] - p[1][1])
+            for p in peaks
+        ):
+            continue
+        peaks.append((np.array([cu, cv]), box, float(h[r, c]), float(np.nan_to_num(right[r, c], nan=0.5))))
+        if len(peaks) >= max_hands:
+            break
+    return peaks
+
+
+def test_decode_equals_the_old_decoding_on_random_and_network_maps(shared_data: Path) -> None:
+    rng = np.random.default_rng(8)
+    maps = []
+    for trial in range(150):
+        hg, wg = 30, 40
+        heat = cv2.GaussianBlur(rng.random((hg, wg)).astype(np.float32), (5, 5), 1.5)
+        heat = (heat - heat.min()) / (np.ptp(heat) + 1e-6)
+        if trial % 5 == 0:
+            heat = np.round(heat * 4) / 4  # plateaus
+        right, offset = rng.random((hg, wg)).astype(np.float32), rng.random((2, hg, wg)).astype(np.float32)
+        ltrb = rng.normal(2.5, 1.0, (4, hg, wg)).astype(np.float32)
+        if trial % 7 == 0:
+            for arr in (heat, right, offset, ltrb):
+                arr.reshape(-1)[rng.integers(0, arr.size, 20)] = rng.choice([np.nan, np.inf, -np.inf], 20)
+        maps.append((heat, right, offset, ltrb))
+    det = CnnHandDetector(threads=1)
+    for depth in real_frames(shared_data)[::2]:
+        prepared = det._prepare(depth)
+        assert prepared is not None
+        heat, right, offset, ltrb = det._session.run(None, {det._input_name: prepared[0]})
+        maps.append((heat[0, 0], right[0, 0], offset[0], ltrb[0]))
+    n_peaks = 0
+    for heat, right, offset, ltrb in maps:
+        for threshold, max_hands in ((0.3, 4), (0.6, 2), (0.1, 1)):
+            old = old_decode_outputs(heat, right, offset, ltrb, threshold, max_hands)
+            new = decode_outputs(heat, right, offset, ltrb, threshold, max_hands)
+            assert len(new) == len(old)
+            for p, (center, box, score, right_prob) in zip(new, old, strict=True):
+                np.testing.assert_allclose(p.center_uv, center, rtol=1e-12)
+                np.testing.assert_allclose(p.box_xyxy, box, rtol=1e-12)
+                assert p.score == score and p.right_prob == right_prob
+            n_peaks += len(new)
+    assert n_peaks > len(maps)

@@ -142,25 +142,28 @@ class CnnHandDetector:
         return prep
 
     def _to_hand_box(self, peak: Peak, frame: DepthFrame, lb: Letterbox) -> HandBox | None:
-        from depthhand.geometry.camera import uvd_to_xyz
-
-        depth = frame.depth_mm
+        # Scalar float64 arithmetic throughout (the same operations as Letterbox.to_frame, np.clip and
+        # geometry.camera.uvd_to_xyz, without a numpy call per number).
         intr = frame.intrinsics
+        s, shift = lb.scale, (lb.scale - 1.0) / 2.0
         # A centre decoded in the letterbox's padding (or a cell offset of 1 at the border) would lie off the
         # frame; keep it on the nearest pixel, so that every crop the pipeline cuts is centred in the image.
-        center_uv = np.clip(lb.to_frame(peak.center_uv), 0.0, [intr.width - 1, intr.height - 1])
-        corners = lb.to_frame(peak.box_xyxy.reshape(2, 2)).reshape(4)
-        corners = np.clip(corners, [-0.5, -0.5, -0.5, -0.5], [intr.width - 0.5, intr.height - 0.5] * 2)
-        side = float(min(corners[2] - corners[0], corners[3] - corners[1]))
-        radius = int(np.clip(0.2 * side, 2, 24))
+        cu = min(max((float(peak.center_uv[0]) - shift) / s, 0.0), intr.width - 1)
+        cv = min(max((float(peak.center_uv[1]) - shift) / s, 0.0), intr.height - 1)
+        limits = (intr.width - 0.5, intr.height - 0.5) * 2
+        corners = [min(max((float(x) - shift) / s, -0.5), hi) for x, hi in zip(peak.box_xyxy, limits, strict=True)]
+        side = min(corners[2] - corners[0], corners[3] - corners[1])
+        radius = int(min(max(0.2 * side, 2), 24))
         # Valid pixels as for the network input: finite, > 0 and within [near_mm, far_mm].
+        depth, center_uv = frame.depth_mm, (cu, cv)
         z_surface = surface_depth(depth, center_uv, radius, near_mm=self.near_mm, far_mm=self.far_mm)
         if z_surface <= 0:
             z_surface = surface_depth(depth, center_uv, 3 * radius, near_mm=self.near_mm, far_mm=self.far_mm)
         if z_surface <= 0:
             return None
-        center_uvd = np.array([center_uv[0], center_uv[1], z_surface + self.palm_offset_mm], np.float32)
-        xyz = uvd_to_xyz(center_uvd.astype(np.float64), intr).astype(np.float32)
+        center_uvd = np.array([cu, cv, z_surface + self.palm_offset_mm], np.float32)
+        u, v, d = (float(x) for x in center_uvd)
+        xyz = np.array([(u - intr.cx) * d / intr.fx, (v - intr.cy) * d / intr.fy, d], np.float32)
         if peak.right_prob >= 0.6:
             hand = Handedness.RIGHT
         elif peak.right_prob <= 0.4:
@@ -170,7 +173,7 @@ class CnnHandDetector:
         return HandBox(
             center_uvd=center_uvd,
             center_xyz_mm=xyz,
-            box_xyxy=corners.astype(np.float32),
+            box_xyxy=np.array(corners, np.float32),
             score=float(peak.score),
             handedness=hand,
         )

@@ -133,8 +133,9 @@ def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
     h = np.asarray(heat, np.float32)
     if h.ndim != 2:
         raise ValueError(f"heat must be (Hg, Wg), got shape {h.shape}")
-    padded = np.pad(h, 1, constant_values=-np.inf)
     hg, wg = h.shape
+    padded = np.full((hg + 2, wg + 2), -np.inf, np.float32)
+    padded[1:-1, 1:-1] = h
     is_max = h >= threshold
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
@@ -145,6 +146,14 @@ def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
             is_max &= (h > neigh) if (dy, dx) < (0, 0) else (h >= neigh)
     rc: npt.NDArray[np.int64] = np.argwhere(is_max).astype(np.int64)
     return rc
+
+
+def _nan_to_num(values: npt.NDArray[np.floating], nan: float = 0.0) -> npt.NDArray[np.floating]:
+    """``np.nan_to_num(values, nan=nan)``, skipped (the same array back) when every value is finite."""
+    if np.isfinite(values).all():
+        return values
+    out: npt.NDArray[np.floating] = np.nan_to_num(values, nan=nan)
+    return out
 
 
 def decode_outputs(
@@ -183,15 +192,22 @@ def decode_outputs(
         )
     if max_hands < 1:
         return []
-    heat = np.nan_to_num(heat, nan=0.0)
+    heat = _nan_to_num(heat, nan=0.0)
     rc = local_maxima(heat, threshold)
-    order = np.argsort(-heat[rc[:, 0], rc[:, 1]], kind="stable") if len(rc) else np.zeros(0, np.int64)
+    if len(rc) == 0:
+        return []
+    rc = rc[np.argsort(-heat[rc[:, 0], rc[:, 1]], kind="stable")]
+    r, c = rc[:, 0], rc[:, 1]
+    # Every candidate at once, with the per-peak formulas: (2, K) offsets, (K,) centres, (4, K) edge distances.
+    off = np.clip(_nan_to_num(np.asarray(offset)[:, r, c], nan=0.5), 0.0, 1.0)
+    cus, cvs = (c + off[0]) * stride, (r + off[1]) * stride
+    dist = np.exp(np.clip(_nan_to_num(np.asarray(ltrb)[:, r, c]), -3.0, 8.0))
+    boxes = np.stack([cus - dist[0], cvs - dist[1], cus + dist[2], cvs + dist[3]], axis=1).astype(np.float64)
+    scores = heat[r, c]
+    rights = _nan_to_num(np.asarray(right)[r, c], nan=0.5)
     peaks: list[Peak] = []
-    for r, c in rc[order]:
-        off = np.clip(np.nan_to_num(np.asarray(offset)[:, r, c], nan=0.5), 0.0, 1.0)
-        cu, cv = (c + off[0]) * stride, (r + off[1]) * stride
-        dist = np.exp(np.clip(np.nan_to_num(np.asarray(ltrb)[:, r, c]), -3.0, 8.0))
-        box = np.array([cu - dist[0], cv - dist[1], cu + dist[2], cv + dist[3]], np.float64)
+    for k in range(len(rc)):
+        cu, cv = cus[k], cvs[k]
         dup = False
         for p in peaks:
             side = min(p.box_xyxy[2] - p.box_xyxy[0], p.box_xyxy[3] - p.box_xyxy[1])
@@ -200,7 +216,7 @@ def decode_outputs(
                 break
         if dup:
             continue
-        peaks.append(Peak(np.array([cu, cv]), box, float(heat[r, c]), float(np.nan_to_num(right[r, c], nan=0.5))))
+        peaks.append(Peak(np.array([cu, cv]), boxes[k], float(scores[k]), float(rights[k])))
         if len(peaks) >= max_hands:
             break
     return peaks
