@@ -94,11 +94,17 @@ def test_folder_with_bad_files_matches_sequential_reading(shared_data: Path, tmp
     files.append(tmp_path / "missing.png")
     args = (files, "sr305", "png16", 0.125)
     seq, pre = predict_batch(*args, read_workers=0), predict_batch(*args, read_workers=2)
-    assert [f for f, _ in pre.failures] == [f for f, _ in seq.failures] == [str(f) for f in files if "bad" in f.name or "missing" in f.name]
+    assert (
+        [f for f, _ in pre.failures]
+        == [f for f, _ in seq.failures]
+        == [str(f) for f in files if "bad" in f.name or "missing" in f.name]
+    )
     assert len(pre.records) == len(frames) * 2
     for a, b in zip(seq.records, pre.records, strict=True):
         a.pop("timings_ms"), b.pop("timings_ms")
         assert a == b
     out = tmp_path / "p.json"
-    assert main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
+    assert (
+        main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
+    )
     assert [r["source"] for r in json.loads(out.read_text())] == [r["source"] for r in seq.records]

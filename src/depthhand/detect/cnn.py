@@ -2,8 +2,9 @@
 
 :class:`CnnHandDetector` downscales the frame to the network input (160×120 letterbox, prepared by
 :mod:`depthhand.detect.cnn_input`), runs the CenterNet-style network trained by ``depthhand train-detector``
-(:mod:`depthhand.train.detector`), decodes up to four hands (:mod:`depthhand.detect.cnn_decode`) and measures each hand's depth in the full-resolution frame: the near layer
-of the valid pixels around the predicted centre, plus a fixed offset from the palm surface to the palm centre.
+(:mod:`depthhand.train.detector`), decodes up to four hands (:mod:`depthhand.detect.cnn_decode`) and measures each
+hand's depth in the full-resolution frame: the near layer of the valid pixels around the predicted centre, plus a
+fixed offset from the palm surface to the palm centre.
 
 It is for frames where the hand need not be the nearest object (top-down over a table, egocentric, several hands);
 it is not a pose estimator and its centre is a crop centre (≈ 10–20 mm accuracy), not a joint.
