@@ -108,3 +108,13 @@ def test_folder_with_bad_files_matches_sequential_reading(shared_data: Path, tmp
         main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
     )
     assert [r["source"] for r in json.loads(out.read_text())] == [r["source"] for r in seq.records]
+
+
+def test_startup_and_folder_benchmarks_report_fields() -> None:
+    from depthhand.bench.core import run_benchmarks
+
+    startup, folder = run_benchmarks(["startup.predict", "predict.folder"], quick=True)
+    assert startup.unit == "s" and startup.value > 0 and startup.details["first_frame_ms"] > 0
+    assert startup.details["scipy_optimize_imported"] is False and startup.details["hands"] >= 1
+    assert folder.unit == "frames/s" and folder.value > 0 and folder.details["sequential_fps"] > 0
+    assert folder.details["records_identical"] is True

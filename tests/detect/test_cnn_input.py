@@ -280,3 +280,12 @@ def test_decode_equals_the_old_decoding_on_random_and_network_maps(shared_data: 
                 assert p.score == score and p.right_prob == right_prob
             n_peaks += len(new)
     assert n_peaks > len(maps)
+
+
+def test_preprocess_benchmark_reports_identical_inputs() -> None:
+    from depthhand.bench.core import run_benchmarks
+
+    (result,) = run_benchmarks(["detect.preprocess"], quick=True)
+    assert result.unit == "ms" and result.value > 0 and result.details["old_ms"] > 0
+    n = result.details["identical_frames"].split("/")
+    assert n[0] == n[1] and int(n[1]) >= 4
