@@ -6,6 +6,8 @@ Its quality (recall, precision, centre error on held-out synthetic and real SR30
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from depthhand.bench.core import BenchResult, benchmark, time_calls
@@ -74,7 +76,7 @@ def bench_preprocess(quick: bool) -> BenchResult:
         old, new = legacy_detector_input(depth), prep(depth)
         identical += old is not None and new is not None and bool(np.array_equal(old, new[0]))
     times: dict[str, list[float]] = {"old": [], "new": []}
-    calls = {"old": legacy_detector_input, "new": prep}
+    calls: dict[str, Callable[[np.ndarray], object]] = {"old": legacy_detector_input, "new": prep}
     for _ in range(3 if quick else 20):
         for name in ("old", "new"):
             fn = calls[name]

@@ -80,7 +80,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-@benchmark("startup.predict", "cold start: `depthhand predict` on one 640×480 file (process wall s), imports, 1st frame")
+@benchmark("startup.predict", "cold start: `depthhand predict` on one 640×480 file (wall s), imports, first frame")
 def bench_startup(quick: bool) -> BenchResult:
     """Median over runs of fresh interpreters; ``first_frame_ms`` is measured after the models load."""
     runs = 2 if quick else 7
