@@ -1,4 +1,4 @@
-"""The runtime path (capture → detect → pose → track → interact → serve, synth) never imports torch."""
+"""The runtime path (capture → detect → pose → track → interact → serve, synth): no torch, no scipy.optimize."""
 
 from __future__ import annotations
 
@@ -51,3 +51,54 @@ def test_importing_depthhand_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+RUNTIME_PACKAGES = (
+    "depthhand.capture",
+    "depthhand.detect",
+    "depthhand.geometry",
+    "depthhand.pose",
+    "depthhand.track",
+    "depthhand.interact",
+    "depthhand.serve",
+)
+RUNTIME_SINGLE = ("depthhand.pipeline", "depthhand.predict", "depthhand.runner", "depthhand.viz", "depthhand.cli")
+
+WATCH_AND_RUN = r"""
+import importlib, sys, traceback
+first = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "scipy.optimize" and not first:
+            first.append("".join(traceback.format_stack(limit=12)))
+        return None
+sys.meta_path.insert(0, Watch())
+folder, out, *names = sys.argv[1:]
+for name in names:
+    importlib.import_module(name)
+from depthhand.cli import main
+frame = folder + "/100.png"
+assert main(["predict", frame, "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", out + "/p.json"]) == 0
+src = f"folder:{folder}?intrinsics=sr305&scale=0.125"
+assert main(["run", "--source", src, "--max-frames", "3", "--out", out + "/r.jsonl"]) == 0
+print("RESULT", "scipy.optimize" in sys.modules, len(first))
+print(first[0] if first else "")
+"""
+
+
+def test_runtime_path_does_not_import_scipy_optimize(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Importing scipy.optimize costs 0.25-0.3 s (about 500 modules): more than the whole cold start may take."""
+    mods = [
+        m
+        for m in runtime_modules()
+        if m.startswith(RUNTIME_PACKAGES)
+        or m in RUNTIME_SINGLE
+        or m in ("depthhand.commands.predict", "depthhand.commands.run")
+    ]
+    assert "depthhand.track.tracker" in mods and "depthhand.serve.publisher" in mods
+    folder = shared_data / "real/sr305-desk/frames"
+    cmd = [sys.executable, "-c", WATCH_AND_RUN, str(folder), str(tmp_path), *mods]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "RESULT False 0" in out.stdout, out.stdout  # else: the stack of the first import of scipy.optimize
+    assert sum('"timings_ms"' in line for line in (tmp_path / "r.jsonl").read_text().splitlines()) == 3

@@ -5,19 +5,23 @@ JSON list with one :meth:`FrameResult.to_dict <depthhand.structures.FrameResult.
 keys and values as ``depthhand run``'s JSONL and ``depthhand serve``'s ``frame`` messages): ``frame_index`` is the
 image's position in the list, ``source`` its path, ``timestamp_us`` 0. A batch keeps going
 past images it cannot read (missing, a directory, corrupt, the wrong kind of image, the wrong size for the camera):
-:func:`predict_batch` returns the results of the readable ones and a reason for each of the others. Mistakes that
+:func:`predict_batch` returns the results of the readable ones and a reason for each of the others. Images are
+decoded by a small thread pool ahead of the networks (:func:`prefetch`); results keep the input order. Mistakes that
 concern the whole batch (the intrinsics spec, the depth scale, the overlay folder) raise before any image is read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,12 +37,18 @@ __all__ = [
     "parse_intrinsics",
     "predict_batch",
     "predict_files",
+    "prefetch",
     "read_depth_image",
     "records_to_json",
     "write_json",
 ]
 
 DEPTH_FORMATS = ("png16", "nyu-rgb")
+PREFETCH_WORKERS = 2
+"""Threads that decode images ahead of the networks in :func:`predict_batch`."""
+PREFETCH_AHEAD = 4
+"""Images decoded (or being decoded) ahead of the one the networks are on."""
+T = TypeVar("T")
 
 
 def check_depth_scale(depth_scale: float) -> None:
@@ -113,6 +123,7 @@ def predict_batch(
     depth_scale: float = 1.0,
     options: PipelineOptions | None = None,
     overlay_dir: str | Path | None = None,
+    read_workers: int = PREFETCH_WORKERS,
 ) -> PredictBatch:
     """Poses of the hands in each readable image; a reason for each unreadable one.
 
@@ -124,6 +135,7 @@ def predict_batch(
         depth_scale: mm per raw unit (``png16``).
         options: Pipeline options.
         overlay_dir: Write ``<stem>_overlay.png`` (depth + skeletons) for each readable image here (created).
+        read_workers: Threads decoding images ahead of the networks (0: decode in the calling thread).
 
     Raises:
         ValueError: For a bad intrinsics spec, depth format or scale, or an ``overlay_dir`` that is a file; before
@@ -147,23 +159,66 @@ def predict_batch(
             raise ValueError(f"--overlay {overlay}: cannot create the folder ({exc.strerror or exc})") from None
     batch = PredictBatch()
     image_mode = dataclasses.replace(options or PipelineOptions(), mode="image")  # no tracking across images
+
+    def read(path: str | Path) -> tuple[npt.NDArray[np.float32], CameraIntrinsics]:
+        depth = read_depth_image(path, depth_format, depth_scale)
+        h, w = depth.shape
+        k = fixed if fixed is not None else parse_intrinsics(intrinsics, width=w, height=h)
+        if (k.height, k.width) != depth.shape:
+            raise ValueError(f"{path}: image is {w}×{h}, intrinsics {intrinsics!r} are {k.width}×{k.height}")
+        return depth, k
+
     with HandPipeline(image_mode) as pipe:
-        for i, path in enumerate(paths):
-            try:
-                depth = read_depth_image(path, depth_format, depth_scale)
-                h, w = depth.shape
-                k = fixed if fixed is not None else parse_intrinsics(intrinsics, width=w, height=h)
-                if (k.height, k.width) != depth.shape:
-                    raise ValueError(f"{path}: image is {w}×{h}, intrinsics {intrinsics!r} are {k.width}×{k.height}")
-            except (ValueError, OSError) as exc:
-                batch.failures.append((str(path), str(exc)))
+        for i, (path, read_result) in enumerate(prefetch(paths, read, read_workers)):
+            if isinstance(read_result, Exception):
+                batch.failures.append((str(path), str(read_result)))
                 continue
+            depth, k = read_result
             result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
             batch.records.append(result.to_dict())
             if overlay is not None:
                 image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
                 write_png(overlay / (Path(path).stem + "_overlay.png"), image)
     return batch
+
+
+def prefetch(
+    paths: Sequence[str | Path],
+    read: Callable[[str | Path], T],
+    workers: int = PREFETCH_WORKERS,
+    ahead: int = PREFETCH_AHEAD,
+) -> Iterator[tuple[str | Path, T | ValueError | OSError]]:
+    """``(path, read(path))`` in input order, decoded by ``workers`` threads up to ``ahead`` files in advance.
+
+    OpenCV's image decoding releases the GIL, so the next images decode while the caller runs the networks on the
+    current one. A file that ``read`` refuses (``ValueError`` / ``OSError``) comes back as its exception, in its
+    place; any other exception is raised. One file (or ``workers`` 0) is read in the calling thread.
+    """
+    if workers < 1 or len(paths) < 2:
+        for path in paths:
+            try:
+                yield path, read(path)
+            except (ValueError, OSError) as exc:
+                yield path, exc
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depthhand-read")
+    try:
+        pending: deque[tuple[str | Path, Future[T]]] = deque()
+        queue = iter(paths)
+        for path in itertools.islice(queue, max(1, ahead)):
+            pending.append((path, pool.submit(read, path)))
+        while pending:
+            path, future = pending.popleft()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(read, nxt)))
+            try:
+                value: T | ValueError | OSError = future.result()
+            except (ValueError, OSError) as exc:
+                value = exc
+            yield path, value
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def predict_files(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from depthhand.cli import main
 
@@ -37,3 +38,83 @@ def test_tta_moves_the_joints_a_little(shared_data: Path, tmp_path: Path) -> Non
         shift = np.linalg.norm(joints[tta] - joints["0"], axis=-1)
         assert 0.0 < shift.mean() < 15.0  # the averaged views differ from the single one, but only slightly
     assert main([*base, "--tta-deg", "95"]) == 1  # outside [0, 90): a clear error, not a crash
+
+
+def test_prefetch_keeps_order_and_reports_errors_in_place() -> None:
+    import random
+    import threading
+    import time
+
+    from depthhand.predict import prefetch
+
+    threads: set[str] = set()
+
+    def read(path: str | Path) -> str:
+        threads.add(threading.current_thread().name)
+        time.sleep(random.Random(str(path)).uniform(0, 0.01))  # finish out of order
+        if str(path).endswith("7") or str(path).endswith("3"):
+            raise ValueError(f"{path}: bad")
+        if str(path) == "f12":
+            raise OSError(f"{path}: gone")
+        return f"read {path}"
+
+    paths = [f"f{i}" for i in range(20)]
+    out = list(prefetch(paths, read, workers=2, ahead=4))
+    assert [p for p, _ in out] == paths
+    for path, value in out:
+        if path in ("f3", "f7", "f13", "f17", "f12"):
+            assert isinstance(value, (ValueError, OSError)) and str(value).startswith(path)
+        else:
+            assert value == f"read {path}"
+    assert any(name.startswith("depthhand-read") for name in threads)
+    sequential = list(prefetch(paths, read, workers=0))
+    assert [(p, str(v)) for p, v in sequential] == [(p, str(v)) for p, v in out]
+
+    def broken(path: str | Path) -> str:
+        raise RuntimeError("a bug, not a bad file")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        list(prefetch(paths, broken, workers=2))
+
+
+def test_folder_with_bad_files_matches_sequential_reading(shared_data: Path, tmp_path: Path) -> None:
+    """Prefetching gives the records of one-at-a-time reading, in order; bad files are reported, exit 1."""
+    import shutil
+
+    from depthhand.predict import predict_batch
+
+    frames = sorted((shared_data / "real/sr305-desk/frames").glob("*.png"))
+    files = []
+    for i, frame in enumerate(frames * 2):
+        files.append(shutil.copy(frame, tmp_path / f"{i:02d}.png"))
+        if i % 5 == 2:
+            bad = tmp_path / f"{i:02d}_bad.png"
+            bad.write_bytes(b"not a png")
+            files.append(bad)
+    files.append(tmp_path / "missing.png")
+    args = (files, "sr305", "png16", 0.125)
+    seq, pre = predict_batch(*args, read_workers=0), predict_batch(*args, read_workers=2)
+    assert (
+        [f for f, _ in pre.failures]
+        == [f for f, _ in seq.failures]
+        == [str(f) for f in files if "bad" in f.name or "missing" in f.name]
+    )
+    assert len(pre.records) == len(frames) * 2
+    for a, b in zip(seq.records, pre.records, strict=True):
+        a.pop("timings_ms"), b.pop("timings_ms")
+        assert a == b
+    out = tmp_path / "p.json"
+    assert (
+        main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
+    )
+    assert [r["source"] for r in json.loads(out.read_text())] == [r["source"] for r in seq.records]
+
+
+def test_startup_and_folder_benchmarks_report_fields() -> None:
+    from depthhand.bench.core import run_benchmarks
+
+    startup, folder = run_benchmarks(["startup.predict", "predict.folder"], quick=True)
+    assert startup.unit == "s" and startup.value > 0 and startup.details["first_frame_ms"] > 0
+    assert startup.details["scipy_optimize_imported"] is False and startup.details["hands"] >= 1
+    assert folder.unit == "frames/s" and folder.value > 0 and folder.details["sequential_fps"] > 0
+    assert folder.details["records_identical"] is True

@@ -147,7 +147,7 @@ def test_centre_decoded_off_the_frame_is_kept_on_the_image(detector: CnnHandDete
     off = lb.to_input(np.array([intr.width + 6.0, intr.height + 20.0]))  # right of and below the frame
     peak = Peak(off, np.array([off[0] - 10, off[1] - 10, off[0], off[1]]), 0.9, 0.9)
     assert lb.to_frame(peak.center_uv)[0] > intr.width
-    box = detector._to_hand_box(peak, depth, DepthFrame(depth, intr), lb)
+    box = detector._to_hand_box(peak, DepthFrame(depth, intr), lb)
     assert box is not None
     np.testing.assert_allclose(box.center_uvd[:2], [intr.width - 1, intr.height - 1])
     assert inside_image(box.center_xyz_mm.astype(np.float64), intr)

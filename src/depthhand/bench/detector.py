@@ -6,6 +6,8 @@ Its quality (recall, precision, centre error on held-out synthetic and real SR30
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from depthhand.bench.core import BenchResult, benchmark, time_calls
@@ -29,4 +31,71 @@ def bench_cnn(quick: bool) -> BenchResult:
         unit="ms",
         samples=int(stats["n"]),
         details={**stats, "model_bytes": DEFAULT_MODEL.stat().st_size, "frame": "640x480"},
+    )
+
+
+def legacy_detector_input(depth: np.ndarray, near_mm: float = 100.0, far_mm: float = 8000.0) -> np.ndarray | None:
+    """The detector's input as ``CnnHandDetector.detect`` computed it before the fusion (kept for the ratio).
+
+    A finiteness and range mask, ``np.where`` + ``astype`` into a masked copy, then
+    :func:`~depthhand.detect.cnn_decode.downscale_depth` (a second mask) and
+    :func:`~depthhand.detect.cnn_decode.normalize_depth`, every array freshly allocated.
+    """
+    from depthhand.detect.cnn_decode import downscale_depth, normalize_depth
+
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(depth) & (depth >= near_mm) & (depth <= far_mm)
+    if not ok.any():
+        return None
+    masked = np.where(ok, depth, np.float32(0.0)).astype(np.float32)
+    small, _ = downscale_depth(masked)
+    x: np.ndarray = normalize_depth(small)[None]
+    return x
+
+
+@benchmark("detect.preprocess", "detector input: pre-fusion formula vs detect.cnn_input, alternating rounds, ratio")
+def bench_preprocess(quick: bool) -> BenchResult:
+    """Old and new pre-processing on the real SR305 frames (else synthetic ones), alternated in rounds.
+
+    The headline is the new median (ms per frame); ``speedup`` is old median / new median over the same frames in
+    the same run; ``identical_frames`` counts frames whose network input is bit-identical.
+    """
+    import time
+
+    from depthhand.bench.live import _sr305_frames
+    from depthhand.detect.cnn_input import DetectorInput
+    from depthhand.train.detector_data import sample_synthetic_frame
+
+    frames = [f.depth_mm for f in _sr305_frames()]
+    data = "sr305-desk" if frames else "synthetic"
+    rng = np.random.default_rng([TEST_SEED, 1])
+    frames += [sample_synthetic_frame(rng, p_empty=0.0)[1] for _ in range(4)]
+    prep = DetectorInput()
+    identical = 0
+    for depth in frames:
+        old, new = legacy_detector_input(depth), prep(depth)
+        identical += old is not None and new is not None and bool(np.array_equal(old, new[0]))
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    calls: dict[str, Callable[[np.ndarray], object]] = {"old": legacy_detector_input, "new": prep}
+    for _ in range(3 if quick else 20):
+        for name in ("old", "new"):
+            fn = calls[name]
+            for depth in frames:
+                t0 = time.perf_counter()
+                fn(depth)
+                times[name].append((time.perf_counter() - t0) * 1e3)
+    old_ms, new_ms = float(np.median(times["old"])), float(np.median(times["new"]))
+    return BenchResult(
+        "detect.preprocess",
+        new_ms,
+        "ms",
+        len(times["new"]),
+        {
+            "old_ms": old_ms,
+            "speedup": old_ms / new_ms,
+            "new_p95_ms": float(np.percentile(times["new"], 95)),
+            "old_p95_ms": float(np.percentile(times["old"], 95)),
+            "identical_frames": f"{identical}/{len(frames)}",
+            "data": data,
+        },
     )

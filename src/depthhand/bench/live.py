@@ -78,7 +78,7 @@ def detect_background(quick: bool) -> BenchResult:
     return BenchResult("live.detect_background", t["median_ms"], "ms", int(t["n"]), {"p95_ms": t["p95_ms"], "hands": 3})
 
 
-@benchmark("live.track", "HandTracker.update with 2 hands (21 joints, One Euro smoothing, Hungarian matching)")
+@benchmark("live.track", "HandTracker.update with 2 hands (21 joints, One Euro smoothing, exact assignment)")
 def track(quick: bool) -> BenchResult:
     """Median ms per update."""
     import numpy as np

@@ -1,9 +1,10 @@
 """The learned depth-only hand detector at run time: ONNX Runtime, no torch.
 
-:class:`CnnHandDetector` downscales the frame to the network input (160×120 letterbox), runs the CenterNet-style
-network trained by ``depthhand train-detector`` (:mod:`depthhand.train.detector`), decodes up to four hands
-(:mod:`depthhand.detect.cnn_decode`) and measures each hand's depth in the full-resolution frame: the near layer
-of the valid pixels around the predicted centre, plus a fixed offset from the palm surface to the palm centre.
+:class:`CnnHandDetector` downscales the frame to the network input (160×120 letterbox, prepared by
+:mod:`depthhand.detect.cnn_input`), runs the CenterNet-style network trained by ``depthhand train-detector``
+(:mod:`depthhand.train.detector`), decodes up to four hands (:mod:`depthhand.detect.cnn_decode`) and measures each
+hand's depth in the full-resolution frame: the near layer of the valid pixels around the predicted centre, plus a
+fixed offset from the palm surface to the palm centre.
 
 It is for frames where the hand need not be the nearest object (top-down over a table, egocentric, several hands);
 it is not a pose estimator and its centre is a crop centre (≈ 10–20 mm accuracy), not a joint.
@@ -12,6 +13,7 @@ it is not a pose estimator and its centre is a crop centre (≈ 10–20 mm accur
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +24,12 @@ from depthhand.detect.cnn_decode import (
     INPUT_HEIGHT,
     INPUT_WIDTH,
     STRIDE,
+    Letterbox,
+    Peak,
     decode_outputs,
-    downscale_depth,
-    normalize_depth,
     surface_depth,
 )
+from depthhand.detect.cnn_input import DetectorInput
 from depthhand.structures import DepthFrame, HandBox, Handedness
 
 __all__ = ["DEFAULT_MODEL", "CnnHandDetector"]
@@ -102,6 +105,7 @@ class CnnHandDetector:
         self.max_hands = int(max_hands)
         self.near_mm, self.far_mm = float(near_mm), float(far_mm)
         self._input_name = self._session.get_inputs()[0].name
+        self._local = threading.local()
 
     @property
     def classes(self) -> list[str]:
@@ -119,41 +123,48 @@ class CnnHandDetector:
             raise TypeError(
                 f"CnnHandDetector.detect takes a depthhand.structures.DepthFrame, got {type(frame).__name__}"
             )
-        depth = frame.depth_mm
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(depth) & (depth >= self.near_mm) & (depth <= self.far_mm)
-        if not ok.any():
+        prepared = self._prepare(frame.depth_mm)
+        if prepared is None:
             return []
-        depth = np.where(ok, depth, np.float32(0.0)).astype(np.float32)
-        small, box = downscale_depth(depth, self.input_width, self.input_height)
-        x = normalize_depth(small, self.norm_far_mm)[None]
+        x, box = prepared
         heat, right, offset, ltrb = self._session.run(None, {self._input_name: x})
         peaks = decode_outputs(
             heat[0, 0], right[0, 0], offset[0], ltrb[0], self.score_threshold, self.max_hands, stride=self.stride
         )
-        return [hb for p in peaks if (hb := self._to_hand_box(p, depth, frame, box)) is not None]
+        return [hb for p in peaks if (hb := self._to_hand_box(p, frame, box)) is not None]
 
-    def _to_hand_box(self, peak: object, depth: np.ndarray, frame: DepthFrame, lb: object) -> HandBox | None:
-        from depthhand.detect.cnn_decode import Letterbox, Peak
-        from depthhand.geometry.camera import uvd_to_xyz
+    @property
+    def _prepare(self) -> DetectorInput:
+        """This thread's input preparation (its buffers are reused frame after frame)."""
+        prep: DetectorInput | None = getattr(self._local, "prep", None)
+        if prep is None:
+            prep = DetectorInput(self.near_mm, self.far_mm, self.input_width, self.input_height, self.norm_far_mm)
+            self._local.prep = prep
+        return prep
 
-        if not isinstance(peak, Peak) or not isinstance(lb, Letterbox):
-            raise TypeError("internal: expected a Peak and a Letterbox")
+    def _to_hand_box(self, peak: Peak, frame: DepthFrame, lb: Letterbox) -> HandBox | None:
+        # Scalar float64 arithmetic throughout (the same operations as Letterbox.to_frame, np.clip and
+        # geometry.camera.uvd_to_xyz, without a numpy call per number).
         intr = frame.intrinsics
+        s, shift = lb.scale, (lb.scale - 1.0) / 2.0
         # A centre decoded in the letterbox's padding (or a cell offset of 1 at the border) would lie off the
         # frame; keep it on the nearest pixel, so that every crop the pipeline cuts is centred in the image.
-        center_uv = np.clip(lb.to_frame(peak.center_uv), 0.0, [intr.width - 1, intr.height - 1])
-        corners = lb.to_frame(peak.box_xyxy.reshape(2, 2)).reshape(4)
-        corners = np.clip(corners, [-0.5, -0.5, -0.5, -0.5], [intr.width - 0.5, intr.height - 0.5] * 2)
-        side = float(min(corners[2] - corners[0], corners[3] - corners[1]))
-        radius = int(np.clip(0.2 * side, 2, 24))
-        z_surface = surface_depth(depth, center_uv, radius)
+        cu = min(max((float(peak.center_uv[0]) - shift) / s, 0.0), intr.width - 1)
+        cv = min(max((float(peak.center_uv[1]) - shift) / s, 0.0), intr.height - 1)
+        limits = (intr.width - 0.5, intr.height - 0.5) * 2
+        corners = [min(max((float(x) - shift) / s, -0.5), hi) for x, hi in zip(peak.box_xyxy, limits, strict=True)]
+        side = min(corners[2] - corners[0], corners[3] - corners[1])
+        radius = int(min(max(0.2 * side, 2), 24))
+        # Valid pixels as for the network input: finite, > 0 and within [near_mm, far_mm].
+        depth, center_uv = frame.depth_mm, (cu, cv)
+        z_surface = surface_depth(depth, center_uv, radius, near_mm=self.near_mm, far_mm=self.far_mm)
         if z_surface <= 0:
-            z_surface = surface_depth(depth, center_uv, 3 * radius)
+            z_surface = surface_depth(depth, center_uv, 3 * radius, near_mm=self.near_mm, far_mm=self.far_mm)
         if z_surface <= 0:
             return None
-        center_uvd = np.array([center_uv[0], center_uv[1], z_surface + self.palm_offset_mm], np.float32)
-        xyz = uvd_to_xyz(center_uvd.astype(np.float64), intr).astype(np.float32)
+        center_uvd = np.array([cu, cv, z_surface + self.palm_offset_mm], np.float32)
+        u, v, d = (float(x) for x in center_uvd)
+        xyz = np.array([(u - intr.cx) * d / intr.fx, (v - intr.cy) * d / intr.fy, d], np.float32)
         if peak.right_prob >= 0.6:
             hand = Handedness.RIGHT
         elif peak.right_prob <= 0.4:
@@ -163,7 +174,7 @@ class CnnHandDetector:
         return HandBox(
             center_uvd=center_uvd,
             center_xyz_mm=xyz,
-            box_xyxy=corners.astype(np.float32),
+            box_xyxy=np.array(corners, np.float32),
             score=float(peak.score),
             handedness=hand,
         )

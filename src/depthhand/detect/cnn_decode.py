@@ -133,8 +133,9 @@ def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
     h = np.asarray(heat, np.float32)
     if h.ndim != 2:
         raise ValueError(f"heat must be (Hg, Wg), got shape {h.shape}")
-    padded = np.pad(h, 1, constant_values=-np.inf)
     hg, wg = h.shape
+    padded = np.full((hg + 2, wg + 2), -np.inf, np.float32)
+    padded[1:-1, 1:-1] = h
     is_max = h >= threshold
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
@@ -145,6 +146,14 @@ def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
             is_max &= (h > neigh) if (dy, dx) < (0, 0) else (h >= neigh)
     rc: npt.NDArray[np.int64] = np.argwhere(is_max).astype(np.int64)
     return rc
+
+
+def _nan_to_num(values: npt.NDArray[np.floating], nan: float = 0.0) -> npt.NDArray[np.floating]:
+    """``np.nan_to_num(values, nan=nan)``, skipped (the same array back) when every value is finite."""
+    if np.isfinite(values).all():
+        return values
+    out: npt.NDArray[np.floating] = np.nan_to_num(values, nan=nan)
+    return out
 
 
 def decode_outputs(
@@ -183,15 +192,22 @@ def decode_outputs(
         )
     if max_hands < 1:
         return []
-    heat = np.nan_to_num(heat, nan=0.0)
+    heat = _nan_to_num(heat, nan=0.0)
     rc = local_maxima(heat, threshold)
-    order = np.argsort(-heat[rc[:, 0], rc[:, 1]], kind="stable") if len(rc) else np.zeros(0, np.int64)
+    if len(rc) == 0:
+        return []
+    rc = rc[np.argsort(-heat[rc[:, 0], rc[:, 1]], kind="stable")]
+    r, c = rc[:, 0], rc[:, 1]
+    # Every candidate at once, with the per-peak formulas: (2, K) offsets, (K,) centres, (4, K) edge distances.
+    off = np.clip(_nan_to_num(np.asarray(offset)[:, r, c], nan=0.5), 0.0, 1.0)
+    cus, cvs = (c + off[0]) * stride, (r + off[1]) * stride
+    dist = np.exp(np.clip(_nan_to_num(np.asarray(ltrb)[:, r, c]), -3.0, 8.0))
+    boxes = np.stack([cus - dist[0], cvs - dist[1], cus + dist[2], cvs + dist[3]], axis=1).astype(np.float64)
+    scores = heat[r, c]
+    rights = _nan_to_num(np.asarray(right)[r, c], nan=0.5)
     peaks: list[Peak] = []
-    for r, c in rc[order]:
-        off = np.clip(np.nan_to_num(np.asarray(offset)[:, r, c], nan=0.5), 0.0, 1.0)
-        cu, cv = (c + off[0]) * stride, (r + off[1]) * stride
-        dist = np.exp(np.clip(np.nan_to_num(np.asarray(ltrb)[:, r, c]), -3.0, 8.0))
-        box = np.array([cu - dist[0], cv - dist[1], cu + dist[2], cv + dist[3]], np.float64)
+    for k in range(len(rc)):
+        cu, cv = cus[k], cvs[k]
         dup = False
         for p in peaks:
             side = min(p.box_xyxy[2] - p.box_xyxy[0], p.box_xyxy[3] - p.box_xyxy[1])
@@ -200,7 +216,7 @@ def decode_outputs(
                 break
         if dup:
             continue
-        peaks.append(Peak(np.array([cu, cv]), box, float(heat[r, c]), float(np.nan_to_num(right[r, c], nan=0.5))))
+        peaks.append(Peak(np.array([cu, cv]), boxes[k], float(scores[k]), float(rights[k])))
         if len(peaks) >= max_hands:
             break
     return peaks
@@ -214,18 +230,27 @@ def encode_center(center_uv: npt.ArrayLike, stride: int = STRIDE) -> tuple[int, 
 
 
 def surface_depth(
-    depth_mm: npt.NDArray[np.floating], center_uv: npt.ArrayLike, radius_px: int, layer_mm: float = 60.0
+    depth_mm: npt.NDArray[np.floating],
+    center_uv: npt.ArrayLike,
+    radius_px: int,
+    layer_mm: float = 60.0,
+    near_mm: float | None = None,
+    far_mm: float | None = None,
 ) -> float:
     """Depth of the nearest plausible surface layer around a frame pixel (0.0 when there is no valid pixel).
 
     Takes the valid pixels in the ``(2r+1)²`` window, finds the near layer (the 10th percentile, robust to single
-    flying pixels) and returns the median of the pixels within ``layer_mm`` of it.
+    flying pixels) and returns the median of the pixels within ``layer_mm`` of it. The percentile (numpy's
+    ``linear`` method) and the median are computed with ``np.partition`` (no ``np.percentile``, which imports
+    ``numpy.ma`` and costs several times more on a window of a few hundred pixels).
 
     Args:
         depth_mm: (H, W) frame depth, mm, 0 = invalid.
         center_uv: (2,) frame pixel (u, v).
         radius_px: Half window size, pixels.
         layer_mm: Depth extent of the near layer, mm.
+        near_mm: If given, pixels nearer than this are invalid too (compared in the frame's dtype).
+        far_mm: If given, pixels farther than this are invalid too.
     """
     h, w = depth_mm.shape
     u, v = (round(float(x)) for x in np.asarray(center_uv, np.float64))
@@ -233,10 +258,38 @@ def surface_depth(
     u0, u1, v0, v1 = max(0, u - r), min(w, u + r + 1), max(0, v - r), min(h, v + r + 1)
     if u0 >= u1 or v0 >= v1:
         return 0.0
-    win = np.asarray(depth_mm[v0:v1, u0:u1], np.float64)
+    win = depth_mm[v0:v1, u0:u1]
     with np.errstate(invalid="ignore"):
-        vals = win[np.isfinite(win) & (win > 0)]
+        keep = np.isfinite(win) & (win > 0)
+        if near_mm is not None:
+            keep &= win >= near_mm
+        if far_mm is not None:
+            keep &= win <= far_mm
+    vals = np.asarray(win[keep], np.float64)
     if vals.size == 0:
         return 0.0
-    near = float(np.percentile(vals, 10))
-    return float(np.median(vals[vals <= near + layer_mm]))
+    near = _percentile_linear(vals, 0.1)
+    return _median(vals[vals <= near + layer_mm])
+
+
+def _percentile_linear(vals: npt.NDArray[np.float64], q: float) -> float:
+    """``np.percentile(vals, 100 q)`` (method ``linear``) with the same float64 operations; ``vals`` non-empty."""
+    n = vals.size
+    virtual = (n - 1) * q
+    lo = min(int(np.floor(virtual)), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(vals, (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    gamma = virtual - lo
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _median(vals: npt.NDArray[np.float64]) -> float:
+    """``np.median(vals)`` for non-empty ``vals``."""
+    n = vals.size
+    k = n // 2
+    if n % 2:
+        return float(np.partition(vals, k)[k])
+    part = np.partition(vals, (k - 1, k))
+    return (float(part[k - 1]) + float(part[k])) / 2

@@ -152,6 +152,9 @@ def crop_source_pixels(crop: HandCrop, image_shape: tuple[int, int]) -> tuple[np
 def crop_depth(depth_mm: npt.NDArray[np.floating], crop: HandCrop) -> F32:
     """Cut, resample (nearest) and normalise the depth inside a crop.
 
+    An axis-aligned crop (no rotation: the live pipeline's) samples one row index per crop row and one column
+    index per crop column, the same pixels :func:`crop_source_pixels` picks, without its (S, S) index grids.
+
     Args:
         depth_mm: (H, W) depth in mm, 0 = invalid.
         crop: The crop; its ``image_to_crop`` may include rotation (augmentation).
@@ -162,8 +165,20 @@ def crop_depth(depth_mm: npt.NDArray[np.floating], crop: HandCrop) -> F32:
     """
     if depth_mm.ndim != 2:
         raise ValueError(f"depth_mm must be (H, W), got {depth_mm.shape}")
-    u, v, inside = crop_source_pixels(crop, (depth_mm.shape[0], depth_mm.shape[1]))
-    patch = np.where(inside.astype(bool), depth_mm[v, u], 0.0).astype(np.float64)
+    h, w = depth_mm.shape
+    inv = crop.crop_to_image
+    if inv[0, 1] == 0 and inv[1, 0] == 0:
+        # src_u = inv00·j + inv01·i + inv02 with inv01 = 0 is inv00·j + inv02 exactly (x + 0.0 == x): one (S,)
+        # vector per axis, rounded as crop_source_pixels rounds.
+        idx = np.arange(crop.crop_size, dtype=np.float64)
+        u = np.floor(inv[0, 0] * idx + inv[0, 2] + 0.5).astype(np.int64)
+        v = np.floor(inv[1, 1] * idx + inv[1, 2] + 0.5).astype(np.int64)
+        inside = ((v >= 0) & (v < h))[:, None] & ((u >= 0) & (u < w))[None, :]
+        patch = depth_mm[np.clip(v, 0, h - 1)[:, None], np.clip(u, 0, w - 1)[None, :]]
+    else:
+        uu, vv, inside_i = crop_source_pixels(crop, (h, w))
+        inside, patch = inside_i.astype(bool), depth_mm[vv, uu]
+    patch = np.where(inside, patch, 0.0).astype(np.float64)
     half_z = crop.cube_mm[2] / 2
     zc = crop.center_xyz_mm[2]
     norm = (patch - zc) / half_z

@@ -4,8 +4,9 @@ Each frame, :meth:`HandTracker.update` takes the hands the pose stage produced (
 detector :class:`HandBox` when available) and returns :class:`TrackedHand` objects:
 
 1. Every track predicts its centre (mean of its joints, camera mm) at the frame's time with its velocity.
-2. Detections are assigned to tracks by the Hungarian method on the 3-D centre distance; pairs farther than the
-   gate (``gate_mm``, widened by ``gate_growth`` per coasted frame) stay unassigned.
+2. Detections are assigned to tracks by an exact minimum-cost assignment on the 3-D centre distance
+   (:mod:`depthhand.track.assignment`, no scipy); pairs farther than the gate (``gate_mm``, widened by
+   ``gate_growth`` per coasted frame) stay unassigned.
 3. Matched tracks update their velocity, joints (One Euro filter) and handedness (majority of the last
    ``handedness_window`` non-unknown votes). Unmatched detections scoring at least ``birth_score`` start tracks
    with fresh ids (never reused); weaker ones only continue existing tracks (hysteresis: on the real SR305 frames
@@ -28,6 +29,7 @@ import numpy.typing as npt
 
 from depthhand.geometry.camera import inside_image, xyz_to_uvd
 from depthhand.structures import CameraIntrinsics, HandBox, Handedness, HandPose, TrackedHand
+from depthhand.track.assignment import min_cost_assignment
 from depthhand.track.filters import OneEuroFilter
 
 F64 = npt.NDArray[np.float64]
@@ -192,8 +194,6 @@ class HandTracker:
         Raises:
             ValueError: If ``boxes`` and ``poses`` differ in length.
         """
-        from scipy.optimize import linear_sum_assignment
-
         cfg = self.config
         if boxes is None:
             boxes = [None] * len(poses)
@@ -208,7 +208,7 @@ class HandTracker:
             cost = np.linalg.norm(pred[:, None, :] - centers[usable][None, :, :], axis=-1)
             gates = np.array([cfg.gate_mm * (1.0 + cfg.gate_growth * t.lost) for t in self._tracks])
             big = 1e9
-            rows, cols = linear_sum_assignment(np.where(cost <= gates[:, None], cost, big))
+            rows, cols = min_cost_assignment(np.where(cost <= gates[:, None], cost, big))
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
                 if cost[r, c] <= gates[r]:
                     det = usable[c]

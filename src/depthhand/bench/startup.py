@@ -1,0 +1,166 @@
+"""Cold start and offline throughput of ``depthhand predict``.
+
+* ``startup.predict``: ``depthhand predict`` on one 640×480 file in a fresh interpreter (wall time of the whole
+  process), the import time of the modules it needs, and the first frame after the models have loaded.
+* ``predict.folder``: :func:`depthhand.predict.predict_batch` on a folder of 640×480 16-bit PNGs written to a
+  temporary folder, with the prefetching reader (2 threads) and without it (one image after another), alternated
+  in rounds; the records of both must be identical (timings aside).
+
+The frames are the real SR305 frames when ``../shared/data`` is present (cycled), else synthetic top-down frames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depthhand.bench.core import BenchResult, benchmark
+
+FIRST_FRAME = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import cv2, numpy as np
+from depthhand.pipeline import HandPipeline, PipelineOptions
+from depthhand.predict import read_depth_image
+from depthhand.geometry.camera import parse_intrinsics
+from depthhand.structures import DepthFrame
+t1 = time.perf_counter()
+depth = read_depth_image(sys.argv[1], "png16", float(sys.argv[2]))
+k = parse_intrinsics(sys.argv[3], width=depth.shape[1], height=depth.shape[0])
+pipe = HandPipeline(PipelineOptions(mode="image"))
+t2 = time.perf_counter()
+result = pipe.process(DepthFrame(depth, k, 0))
+t3 = time.perf_counter()
+later = []
+for i in range(20):
+    a = time.perf_counter(); pipe.process(DepthFrame(depth, k, i + 1)); later.append(time.perf_counter() - a)
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "load_ms": 1e3 * (t2 - t1), "first_frame_ms": 1e3 * (t3 - t2),
+    "later_frame_ms": 1e3 * sorted(later)[10], "hands": len(result.hands),
+    "scipy_optimize": "scipy.optimize" in sys.modules, "modules": len(sys.modules)}))
+"""
+
+
+def _frames_folder(folder: Path, count: int) -> tuple[str, float, str]:
+    """Write ``count`` 640×480 16-bit PNGs into ``folder``; returns (data name, depth scale, intrinsics spec)."""
+    import cv2
+
+    from depthhand.evaluate.protocols import resolve_shared_dir
+
+    real = sorted((resolve_shared_dir() / "data" / "real" / "sr305-desk" / "frames").glob("*.png"))
+    if real:
+        for i in range(count):
+            shutil.copy(real[i % len(real)], folder / f"{i:04d}.png")
+        return "sr305-desk", 0.125, "sr305"
+    from depthhand.synth.scenes import render_scene, sample_scene
+
+    rng = np.random.default_rng(7)
+    raws = []
+    for _ in range(min(count, 10)):
+        sample = render_scene(sample_scene("topdown", rng, n_hands=1), rng)
+        raws.append(np.clip(np.round(sample.depth_mm), 0, 65535).astype(np.uint16))
+        spec = ",".join(str(v) for v in (sample.intrinsics.fx, sample.intrinsics.fy, sample.intrinsics.cx))
+        spec += f",{sample.intrinsics.cy}"
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i:04d}.png"), raws[i % len(raws)])
+    return "synthetic topdown", 1.0, spec
+
+
+def _env() -> dict[str, str]:
+    src = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@benchmark("startup.predict", "cold start: `depthhand predict` on one 640×480 file (wall s), imports, first frame")
+def bench_startup(quick: bool) -> BenchResult:
+    """Median over runs of fresh interpreters; ``first_frame_ms`` is measured after the models load."""
+    runs = 2 if quick else 7
+    walls: list[float] = []
+    inner: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data, scale, spec = _frames_folder(folder, 1)
+        image = folder / "0000.png"
+        cmd = [sys.executable, "-m", "depthhand.cli", "predict", str(image), "--intrinsics", spec]
+        cmd += ["--depth-scale", str(scale), "--out", str(folder / "p.json")]
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=_env(), timeout=120)
+            walls.append(time.perf_counter() - t0)
+            first = subprocess.run(
+                [sys.executable, "-c", FIRST_FRAME, str(image), str(scale), spec],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=_env(),
+                timeout=120,
+            )
+            inner.append(json.loads(first.stdout.strip().splitlines()[-1]))
+        hands = len(json.loads((folder / "p.json").read_text())[0]["hands"])
+    med = {k: statistics.median(float(r[k]) for r in inner) for k in ("import_ms", "load_ms", "first_frame_ms")}
+    return BenchResult(
+        "startup.predict",
+        statistics.median(walls),
+        "s",
+        runs,
+        {
+            "wall_min_s": min(walls),
+            **med,
+            "later_frame_ms": statistics.median(float(r["later_frame_ms"]) for r in inner),
+            "modules": int(statistics.median(int(r["modules"]) for r in inner)),
+            "scipy_optimize_imported": any(bool(r["scipy_optimize"]) for r in inner),
+            "hands": hands,
+            "data": data,
+        },
+    )
+
+
+@benchmark("predict.folder", "`predict` throughput on a folder of 640×480 PNGs: prefetching reader vs sequential")
+def bench_predict_folder(quick: bool) -> BenchResult:
+    """Frames per second of :func:`predict_batch` (models loaded once per call, outside the timed region)."""
+    from depthhand.predict import PREFETCH_WORKERS, predict_batch
+
+    count = 40 if quick else 300
+    rounds = 1 if quick else 3
+    rates: dict[int, list[float]] = {0: [], PREFETCH_WORKERS: []}
+    records: dict[int, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data, scale, spec = _frames_folder(folder, count)
+        files = sorted(folder.glob("*.png"))
+        predict_batch(files[:3], spec, "png16", scale)  # warm the file cache and the lazy imports
+        for _ in range(rounds):
+            for workers in rates:
+                t0 = time.perf_counter()
+                batch = predict_batch(files, spec, "png16", scale, read_workers=workers)
+                rates[workers].append(len(files) / (time.perf_counter() - t0))
+                records[workers] = batch.records
+    same = all(
+        {k: v for k, v in a.items() if k != "timings_ms"} == {k: v for k, v in b.items() if k != "timings_ms"}
+        for a, b in zip(records[0], records[PREFETCH_WORKERS], strict=True)
+    )
+    best = {w: max(r) for w, r in rates.items()}
+    return BenchResult(
+        "predict.folder",
+        statistics.median(rates[PREFETCH_WORKERS]),
+        "frames/s",
+        count * rounds,
+        {
+            "sequential_fps": statistics.median(rates[0]),
+            "speedup": statistics.median(rates[PREFETCH_WORKERS]) / statistics.median(rates[0]),
+            "best_fps": best[PREFETCH_WORKERS],
+            "best_sequential_fps": best[0],
+            "records_identical": same,
+            "frames": count,
+            "data": data,
+        },
+    )
