@@ -24,6 +24,7 @@ import numpy as np
 from depthhand.capture.synthetic import SceneTruth
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
+from depthhand.track.follow import FollowConfig, HandFollower
 from depthhand.track.tracker import HandTracker, TrackerConfig
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
 DETECTORS = ("auto", "cnn", "classical")
 RUNNING_MODES = ("video", "image")
+DEFAULT_DETECT_EVERY = 3
+"""Video mode's detector period while hands are tracked (chosen on the synthetic live source, ``BENCHMARKS.md``)."""
 
 
 def shipped_weights(name: str) -> Path:
@@ -67,6 +70,15 @@ class PipelineOptions:
             views, 0.4–0.7 mm less error than one).
         mode: ``"video"`` (frames of one stream: hands are tracked and smoothed over time) or ``"image"`` (each
             frame on its own, as ``depthhand predict`` runs: no tracking or smoothing across frames).
+        detect_every: Video mode: while hands are tracked, run the detector on every N-th frame only and crop the
+            frames between around each hand's predicted palm centre (at once again when such a crop looks lost,
+            see :mod:`depthhand.track.follow`); a new hand is then found up to N−1 frames later, more where its
+            detection score flickers around the birth threshold as it enters (N = 3 on the synthetic live takes:
+            0.9 frames later on average, 4 at most). 1 = detect on every frame. Image mode always detects.
+        follow: When a followed crop counts as lost.
+        shared_thread_pool: Put both networks on one ONNX Runtime thread pool of ``num_threads`` for the whole
+            process (:func:`depthhand.runtime.enable_shared_pool`: a one-way switch; every later ONNX Runtime
+            session of the process must then use it). For processes that run the pipeline and little else.
     """
 
     pose_model: str | Path | None = None
@@ -79,8 +91,13 @@ class PipelineOptions:
     pose_tta_deg: float = 0.0
     pose_tta_mirror: bool = False
     mode: str = "video"
+    detect_every: int = DEFAULT_DETECT_EVERY
+    follow: FollowConfig = field(default_factory=FollowConfig)
+    shared_thread_pool: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
+            raise ValueError(f"detect_every must be a whole number of frames >= 1, got {self.detect_every!r}")
         if self.mode not in RUNNING_MODES:
             raise ValueError(f"mode must be one of {RUNNING_MODES}, got {self.mode!r}")
         if self.detector not in DETECTORS:
@@ -164,6 +181,10 @@ class HandPipeline:
         from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
         self.options = options or PipelineOptions()
+        if self.options.shared_thread_pool:
+            from depthhand.runtime import enable_shared_pool
+
+            enable_shared_pool(self.options.num_threads)
         model = Path(self.options.pose_model) if self.options.pose_model else shipped_weights(DEFAULT_POSE_MODEL)
         self.estimator = PoseEstimator(
             PoseEstimatorOptions(
@@ -177,6 +198,12 @@ class HandPipeline:
         self.detector = build_detector(self.options)
         tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
         self.tracker = HandTracker(tracker_cfg)
+        self.follower = HandFollower(self.joint_set, self.estimator.cube_mm, self.options.follow)
+        self._since_detection = 0
+        self.detections = 0
+        """Frames on which the detector ran (a followed frame does not count)."""
+        self.last_lost = ""
+        """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
 
     @property
     def joint_set(self) -> Any:
@@ -193,17 +220,51 @@ class HandPipeline:
             return FrameResult(index, stamp, (), {"total": _ms(t0)}, getattr(frame, "source_id", ""), None, problem)
         if self.options.mode == "image":
             self.tracker.reset(ids=True)  # each frame on its own: nothing carried over, ids from 1
-        timings: dict[str, float] = {}
-        boxes: list[HandBox] = self.detector.detect(frame)[: self.options.max_hands]
-        t1 = time.perf_counter()
-        timings["detect"] = (t1 - t0) * 1e3
-        poses = self.estimate(frame, boxes, timings)
+        timings: dict[str, float] = {"detect": 0.0, "crop": 0.0, "pose": 0.0}
+        boxes, poses = self._find_hands(frame, timings, t0)
         t3 = time.perf_counter()
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
+        if self.options.mode == "video" and self.options.detect_every > 1:
+            self.follower.observe(hands, poses, boxes, frame.timestamp_us)
         t4 = time.perf_counter()
         timings["track"] = (t4 - t3) * 1e3
         timings["total"] = (t4 - t0) * 1e3
         return FrameResult(index, stamp, tuple(hands), timings, frame.source_id, frame.intrinsics)
+
+    def _find_hands(
+        self, frame: DepthFrame, timings: dict[str, float], t0: float
+    ) -> tuple[list[HandBox], list[HandPose]]:
+        """Boxes and poses of this frame: followed crops between detections, else the detector's.
+
+        ``detect`` times finding the centres (the prediction and the lost-crop test of a followed frame, plus the
+        detector where it ran); ``crop`` and ``pose`` add up every pose call of the frame (a followed try given up
+        counts too).
+        """
+        self.last_lost = ""
+        due = self._since_detection + 1 >= self.options.detect_every or self.options.mode != "video"
+        if not due and self.tracker.num_tracks:
+            boxes = self.follower.boxes(frame.timestamp_us, frame.intrinsics)
+            if boxes:
+                timings["detect"] += _ms(t0)
+                poses, patches = self._estimate(frame, boxes, timings)
+                t_check = time.perf_counter()
+                self.last_lost = self.follower.lost(poses, patches, boxes)
+                timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
+                if not self.last_lost:
+                    self._since_detection += 1
+                    return boxes, poses
+        t1 = time.perf_counter()
+        boxes = self.detector.detect(frame)[: self.options.max_hands]
+        timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
+        self._since_detection = 0
+        self.detections += 1
+        return boxes, self._estimate(frame, boxes, timings)[0]
+
+    def reset(self) -> None:
+        """Forget every hand (tracks, their followed crops; ids keep counting up)."""
+        self.tracker.reset()
+        self.follower.reset()
+        self._since_detection = 0
 
     def estimate(
         self, frame: DepthFrame, boxes: list[HandBox], timings: dict[str, float] | None = None
@@ -219,17 +280,27 @@ class HandPipeline:
             boxes: The detections (one pose each, same order).
             timings: If given, ``crop`` and ``pose`` wall times (ms) are written into it.
         """
+        return self._estimate(frame, boxes, timings, add=False)[0]
+
+    def _estimate(
+        self, frame: DepthFrame, boxes: list[HandBox], timings: dict[str, float] | None = None, add: bool = True
+    ) -> tuple[list[HandPose], np.ndarray]:
+        """:meth:`estimate` and the patches; ``crop``/``pose`` times are added to ``timings`` (set if not ``add``)."""
         from depthhand.pose.handedness import handedness_from_joints
 
         centers = np.array([b.center_xyz_mm for b in boxes], np.float64).reshape(-1, 3)
-        poses = self.estimator.estimate(frame, centers, timings)
+        step: dict[str, float] = {}
+        poses, patches = self.estimator.estimate_with_patches(frame, centers, step)
+        if timings is not None:
+            for key in ("crop", "pose"):
+                timings[key] = timings.get(key, 0.0) + step[key] if add else step[key]
         out = []
         for pose, box in zip(poses, boxes, strict=True):
             # The palm's chirality beats the detector's handedness head (real SR305 frames: 11/11 vs 0/11).
             hand = handedness_from_joints(pose.joints_xyz_mm, self.estimator.info.joint_set.name)
             handedness = hand if hand is not Handedness.UNKNOWN else box.handedness
             out.append(dataclasses.replace(pose, handedness=handedness, score=float(box.score)))
-        return out
+        return out, patches
 
     def close(self) -> None:
         """Release the models."""

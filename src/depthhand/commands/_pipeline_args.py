@@ -13,9 +13,12 @@ from typing import Any
 
 from depthhand.pose.backends import BACKENDS
 
+DEFAULT_DETECT_EVERY = 3
+"""``--detect-every`` default; the same as :data:`depthhand.pipeline.DEFAULT_DETECT_EVERY` (a test checks)."""
+
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Model, detector, hand count, birth threshold, threads, pose backend and test-time rotation."""
+    """Model, detector, hand count, birth threshold, threads, detector period, pose backend, test-time rotation."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
@@ -25,7 +28,18 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.5,
         help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
     )
-    parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="inference threads (one pool shared by the detector and pose models)"
+    )
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="live streams: while hands are tracked, run the detector every N-th frame and follow the hands in "
+        f"between (a new hand may be found a few frames later; 1 = every frame; default {DEFAULT_DETECT_EVERY}; "
+        "single images always detect)",
+    )
     add_pose_runtime_arguments(parser)
 
 
@@ -87,7 +101,10 @@ def pipeline_options(args: argparse.Namespace) -> Any:
     from depthhand.track.tracker import TrackerConfig
 
     check_count("--threads", args.threads)
+    every = getattr(args, "detect_every", None)
+    check_count("--detect-every", every)
     return PipelineOptions(
+        detect_every=DEFAULT_DETECT_EVERY if every is None else every,
         pose_model=args.model,
         detector=args.detector,
         max_hands=args.max_hands,

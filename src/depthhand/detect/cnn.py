@@ -73,6 +73,8 @@ class CnnHandDetector:
     ) -> None:
         import onnxruntime as ort
 
+        from depthhand.runtime import ort_session_options
+
         path = Path(model_path) if model_path is not None else DEFAULT_MODEL
         if not path.is_file():
             raise FileNotFoundError(f"detector model not found: {path}")
@@ -82,9 +84,7 @@ class CnnHandDetector:
             raise ValueError(f"max_hands must be ≥ 1, got {max_hands}")
         if not 0 <= near_mm < far_mm:
             raise ValueError(f"need 0 ≤ near_mm < far_mm, got {near_mm}, {far_mm}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, int(threads))
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = ort_session_options(threads)  # the process's shared pool, no spinning (depthhand.runtime)
         try:
             self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files

@@ -39,11 +39,10 @@ def _check_file(path: Path) -> None:
 def _ort_session(path: Path, num_threads: int, allow_spinning: bool) -> Any:
     import onnxruntime as ort
 
+    from depthhand.runtime import ort_session_options
+
     _check_file(path)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = int(num_threads)
-    opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+    opts = ort_session_options(num_threads, allow_spinning)
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
@@ -74,8 +73,9 @@ class OnnxRuntimeBackend:
 
     Args:
         path: The exported ``.onnx`` file.
-        num_threads: Intra-op threads.
-        allow_spinning: Let idle threads spin (lower latency, more CPU; off when sharing cores with a server).
+        num_threads: Intra-op threads (the process's shared pool has its own size, see :mod:`depthhand.runtime`).
+        allow_spinning: Let idle threads spin (lower latency of one run alone, more CPU, and slower in the pipeline on
+            2 cores, see :mod:`depthhand.runtime`; never on the shared pool).
     """
 
     def __init__(self, path: str | Path, num_threads: int = 2, allow_spinning: bool = False) -> None:

@@ -176,6 +176,16 @@ class PoseEstimator:
             One :class:`HandPose` per centre, joints in camera mm and image uvd; ``visible`` is False for joints
             outside the camera image (the network's guess beyond the edge, e.g. the wrist of a hand reaching in).
         """
+        return self.estimate_with_patches(frame, centers_xyz_mm, timings)[0]
+
+    def estimate_with_patches(
+        self, frame: DepthFrame, centers_xyz_mm: npt.ArrayLike, timings: dict[str, float] | None = None
+    ) -> tuple[list[HandPose], F32]:
+        """:meth:`estimate`, also returning the (N, 1, S, S) normalised patches the network saw.
+
+        The patches tell how much of each cube holds depth (values inside (−1, 1)); the live pipeline uses that to
+        notice a followed hand that left its crop.
+        """
         t0 = time.perf_counter()
         patches, crops = self.crop_hands(frame, centers_xyz_mm)
         t1 = time.perf_counter()
@@ -186,7 +196,7 @@ class PoseEstimator:
         if timings is not None:
             timings["crop"] = (t1 - t0) * 1e3
             timings["pose"] = (time.perf_counter() - t1) * 1e3
-        return poses
+        return poses, patches
 
     def decode(self, output: npt.NDArray[np.floating], crop: HandCrop, intrinsics: CameraIntrinsics) -> HandPose:
         """One hand's network output → :class:`HandPose` in camera mm and image uvd.
