@@ -150,7 +150,7 @@ class Publisher:
             self._publish_hello(broadcast=True)
         if self.controller.observe(depth, self._intrinsics):
             self._publish_hello(broadcast=True)  # a new plane: clients redraw the table
-        inter = self.engine.process(result)
+        inter = self.engine.process(result, depth)
         self._seq += 1
         seq = self._seq
         st = self._stats
