@@ -3,7 +3,8 @@
 A *contact* is a run of consecutive frames in which a (hand, finger) touches. A detected contact (``touch_down`` …
 ``touch_up``) matches a true contact of the same hand and finger when their frame intervals overlap; each true
 contact matches at most one detection. Position error is measured on frames where both say "touching": the
-distance between the detected fingertip's foot on the plane and the true contact point, mm.
+distance between the detected touch position's foot on the plane (the pose rule: the fingertip joint; the pixel
+rule: the contact blob's centroid) and the true contact point, mm.
 
 Truth sources: :func:`depthhand.synth.scripted.scripted_frames` (scripted taps and hovers),
 :func:`truth_frames_from_synthetic` (the synthetic live source with its true joints as pose output) and
@@ -29,6 +30,7 @@ from depthhand.synth.scripted import TruthFrame
 if TYPE_CHECKING:
     from depthhand.structures import DepthFrame, FrameResult
     from depthhand.synth.live import SynthTruth
+    from depthhand.synth.touch_scenes import StressFrame
 
 F64 = npt.NDArray[np.float64]
 TouchKey = tuple[int, Finger]
@@ -56,6 +58,8 @@ class TouchReport:
         false_touches_per_min: ``false_touches`` per minute of frames without any true touch.
         position_error_mm: Mean / median / p95 / max distance on the plane while both touch, mm.
         down_delay_frames: Mean frames from the true contact start to ``touch_down``.
+        down_delay_median_frames: Their median.
+        rules: Frames decided by each rule (``pose`` / ``pixels``) over the touching-capable fingers.
         frames: Frames evaluated.
         minutes_without_touch: Duration of frames without any true touch, min.
     """
@@ -70,6 +74,8 @@ class TouchReport:
     down_delay_frames: float
     frames: int
     minutes_without_touch: float
+    down_delay_median_frames: float = float("nan")
+    rules: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form."""
@@ -94,32 +100,47 @@ def _open_runs(runs: dict[TouchKey, list[_Run]], key: TouchKey, frame: int, acti
 
 
 def evaluate_touch(
-    frames_with_truth: Iterable[TruthFrame], plane: Plane, settings: TouchSettings | None = None, fps: float = 30.0
+    frames_with_truth: Iterable[TruthFrame],
+    plane: Plane,
+    settings: TouchSettings | None = None,
+    fps: float = 30.0,
+    warmup_frames: int = 0,
+    engine: Interaction | None = None,
 ) -> TouchReport:
     """Run the touch state machine over truth-labelled frames and score it.
 
     Args:
         frames_with_truth: Frames with true contacts (e.g. from :func:`depthhand.synth.scripted.scripted_frames`
-            or the synthetic live source).
+            or the synthetic live source). Their ``depth_mm`` goes to the engine (the pixel rule uses it).
         plane: The table plane the detector uses (the calibrated one, or the true one for an upper bound).
-        settings: Touch thresholds (default :class:`TouchSettings`).
+        settings: Touch thresholds and rule (default :class:`TouchSettings`).
         fps: Frame rate, for the per-minute rate.
+        warmup_frames: The first frames only feed the engine (an empty-table calibration); they are not scored.
+        engine: The engine to run (default: a new one with ``settings`` and ``plane``).
 
     Returns:
         The scores.
     """
-    engine = Interaction(touch=settings or TouchSettings(), plane=plane)
+    engine = engine or Interaction(touch=settings or TouchSettings(), plane=plane)
+    rules: dict[str, int] = {}
     truth_runs: dict[TouchKey, list[_Run]] = {}
     det_runs: dict[TouchKey, list[_Run]] = {}
     det_active: set[TouchKey] = set()
     n = 0
     frames_without = 0
     errors: list[float] = []
-    for i, tf in enumerate(frames_with_truth):
+    i = -1
+    for k, tf in enumerate(frames_with_truth):
+        frame = engine.process(tf.result, tf.depth_mm)
+        if k < warmup_frames:
+            continue
+        i += 1
         n += 1
         if not tf.touches:
             frames_without += 1
-        frame = engine.process(tf.result)
+        for hand in frame.hands.values():
+            for f in hand.fingers:
+                rules[f.rule] = rules.get(f.rule, 0) + 1
         for ev in frame.events:
             key = (ev.hand_id, ev.finger)
             if ev.type is EventType.TOUCH_DOWN:
@@ -130,13 +151,12 @@ def evaluate_touch(
         for key in keys:
             _open_runs(truth_runs, key, i, key in tf.touches)
             _open_runs(det_runs, key, i, key in det_active)
-        tips = {th.track_id: th.pose for th in tf.result.hands}
+        readings = {(h, f.finger): f for h, hand in frame.hands.items() for f in hand.fingers}
         for key in det_active & set(tf.touches):
-            pose = tips.get(key[0])
-            if pose is None:
+            reading = readings.get(key)
+            if reading is None or reading.touch_xyz_mm is None:
                 continue
-            tip = pose.joints_xyz_mm[pose.joint_set.tip(key[1])].astype(np.float64)
-            foot = project_to_plane(tip, plane)
+            foot = project_to_plane(np.asarray(reading.touch_xyz_mm, dtype=np.float64), plane)
             errors.append(float(np.linalg.norm(foot - np.asarray(tf.touches[key]))))
     for runs in (truth_runs, det_runs):
         for lst in runs.values():
@@ -173,6 +193,8 @@ def evaluate_touch(
         down_delay_frames=float(np.mean(delays)) if delays else float("nan"),
         frames=n,
         minutes_without_touch=minutes,
+        down_delay_median_frames=float(np.median(delays)) if delays else float("nan"),
+        rules=rules,
     )
 
 
@@ -264,3 +286,30 @@ def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float
                 foot = project_to_plane(joints[idx], plane)
                 touches[(track_id, finger)] = (float(foot[0]), float(foot[1]), float(foot[2]))
     return touches, clean
+
+
+def truth_frames_from_stress(
+    frames: Iterable[StressFrame], bias_mm: float = 4.0, jitter_mm: float = 2.0, seed: int = 0
+) -> Iterator[TruthFrame]:
+    """Adapt a :func:`depthhand.synth.touch_scenes.stress_sequence` to :class:`TruthFrame` (poses = truth + noise).
+
+    The "pose output" is the true canonical joints plus a per-joint offset drawn once per sequence (σ ``bias_mm``,
+    the lasting error of a pose model) and per-frame jitter (σ ``jitter_mm``), so only rendering and the touch
+    logic run; the depth image is passed on for the pixel rule.
+    """
+    from depthhand.geometry.camera import xyz_to_uvd
+    from depthhand.skeleton import CANONICAL21
+    from depthhand.structures import FrameResult, HandPose, TrackedHand
+
+    rng = np.random.default_rng(seed)
+    bias = rng.normal(0.0, bias_mm, (21, 3)) if bias_mm > 0 else np.zeros((21, 3))
+    for sf in frames:
+        hands = []
+        for hand_id, joints in sf.joints_xyz_mm.items():
+            noisy = joints + bias + (rng.normal(0.0, jitter_mm, joints.shape) if jitter_mm > 0 else 0.0)
+            j32 = noisy.astype(np.float32)
+            uvd = xyz_to_uvd(j32, sf.intrinsics).astype(np.float32)
+            pose = HandPose(j32, uvd, CANONICAL21, handedness=sf.handedness[hand_id], score=0.95)
+            hands.append(TrackedHand(hand_id, pose, age_frames=sf.index))
+        result = FrameResult(sf.index, sf.timestamp_us, tuple(hands), {}, f"stress:{sf.condition}", sf.intrinsics)
+        yield TruthFrame(result, dict(sf.touches), dict(sf.joints_xyz_mm), sf.depth_mm)

@@ -9,7 +9,9 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.calibration import Calibration
+from depthhand.interact.contact import ContactReading, ContactSettings, hand_box, measure_hand
 from depthhand.interact.gestures import PinchReading, PinchSettings, PinchTracker
+from depthhand.interact.surface import SurfaceModel, SurfaceSettings
 from depthhand.interact.touch import (
     EventType,
     FingerState,
@@ -34,6 +36,9 @@ class FingerReading:
         px: Projector pixel when calibrated.
         uv: Normalised projector coordinates when calibrated.
         contact_id: Current contact id (0 when none).
+        rule: The rule that decided the state (``"pose"`` / ``"pixels"``).
+        touch_xyz_mm: (3,) where the finger touches (pixel rule: the contact blob's centroid on the plane; pose
+            rule: the fingertip joint), camera mm; ``None`` when not touching.
     """
 
     finger: Finger
@@ -42,6 +47,8 @@ class FingerReading:
     px: tuple[float, float] | None
     uv: tuple[float, float] | None
     contact_id: int
+    rule: str = "pose"
+    touch_xyz_mm: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,11 @@ class InteractionFrame:
 class Interaction:
     """Stateful touch/hover/pinch processor for a stream of :class:`~depthhand.structures.FrameResult`.
 
-    Without a plane (not calibrated yet) no touch/hover decisions are made; pinches still are.
+    Without a plane (not calibrated yet) no touch/hover decisions are made; pinches still are. With
+    ``touch.rule == "pixels"`` and the frame's depth given to :meth:`process`, a
+    :class:`~depthhand.interact.surface.SurfaceModel` learns the table (its first ``learn_frames`` frames) and each
+    fingertip near the table is decided from its pixels (:func:`~depthhand.interact.contact.measure_hand`); the pose
+    rule decides until then and wherever the pixels are missing.
 
     Example:
         >>> engine = Interaction(touch=TouchSettings(), plane=Plane.facing_camera(900.0))
@@ -84,6 +95,9 @@ class Interaction:
     pinch: PinchSettings = field(default_factory=PinchSettings)
     calibration: Calibration = field(default_factory=Calibration)
     plane: Plane | None = None
+    contact: ContactSettings = field(default_factory=ContactSettings)
+    surface_settings: SurfaceSettings = field(default_factory=SurfaceSettings)
+    surface: SurfaceModel | None = None
     _touch: TouchTracker = field(init=False)
     _pinch: PinchTracker = field(init=False)
 
@@ -106,12 +120,42 @@ class Interaction:
         w, h = self.calibration.projector_size
         return (float(px[0]), float(px[1])), (float(px[0]) / w, float(px[1]) / h)
 
-    def process(self, result: FrameResult) -> InteractionFrame:
-        """Update the state machines with one frame's hands."""
+    def _pixel_readings(
+        self, result: FrameResult, depth_mm: npt.NDArray[np.floating] | None
+    ) -> dict[tuple[int, Finger], ContactReading] | None:
+        """Observe the depth in the surface model and measure the fingertips (``None``: the pose rule decides)."""
+        k, plane = result.intrinsics, self.plane
+        if self.touch.rule != "pixels" or depth_mm is None or k is None or plane is None:
+            return None
+        if np.shape(depth_mm) != (k.height, k.width):
+            return None
+        s = self.surface
+        if s is None or s.plane is not plane or s.intrinsics != k:
+            s = self.surface = SurfaceModel(k, plane, self.surface_settings)
+        boxes = [b for b in (hand_box(th.pose.joints_xyz_mm, s) for th in result.hands) if b is not None]
+        s.observe(depth_mm, boxes)
+        if not s.ready:
+            return None
+        out: dict[tuple[int, Finger], ContactReading] = {}
+        for th in result.hands:
+            readings = measure_hand(
+                depth_mm, s, plane, th.pose.joints_xyz_mm, th.pose.joint_set, self.touch.fingers, self.contact
+            )
+            out.update({(th.track_id, f): r for f, r in readings.items()})
+        return out
+
+    def process(self, result: FrameResult, depth_mm: npt.NDArray[np.floating] | None = None) -> InteractionFrame:
+        """Update the state machines with one frame's hands.
+
+        Args:
+            result: The pipeline's frame.
+            depth_mm: Its (H, W) depth image, mm (used by the pixel rule; ignored by the pose rule).
+        """
         tips_by_hand = {th.track_id: fingertips(th.pose.joints_xyz_mm, th.pose.joint_set) for th in result.hands}
         events: list[InteractionEvent] = []
+        pixels = self._pixel_readings(result, depth_mm)
         if self.plane is not None:
-            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us))
+            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us, pixels))
         hands: dict[int, HandInteraction] = {}
         for th in result.hands:
             tips = tips_by_hand[th.track_id]
@@ -123,10 +167,18 @@ class Interaction:
                 events.append(self._pinch_event(etype, reading.contact_id, th.track_id, result.timestamp_us, mid, h))
             fingers = []
             for finger in self.touch.fingers:
-                st = self._touch.states.get((th.track_id, finger), FingerState())
+                key = (th.track_id, finger)
+                st = self._touch.states.get(key, FingerState())
+                rule = self._touch.rules.get(key, "pose")
                 h = float(signed_height(tips[finger], self.plane)) if self.plane is not None else float("nan")
-                px, uv = self._map(tips[finger])
-                fingers.append(FingerReading(finger, st.state, h, px, uv, st.contact_id))
+                at = tips[finger]
+                if rule == "pixels" and pixels is not None and key in pixels:
+                    h = pixels[key].height_mm
+                    if pixels[key].xyz_mm is not None:
+                        at = np.asarray(pixels[key].xyz_mm)
+                touch_xyz = (float(at[0]), float(at[1]), float(at[2])) if st.state is TouchState.TOUCH else None
+                px, uv = self._map(at)
+                fingers.append(FingerReading(finger, st.state, h, px, uv, st.contact_id, rule, touch_xyz))
             joints_projector_px = None
             if self.calibration.can_map:
                 joints_projector_px = np.asarray(self.calibration.to_projector(th.pose.joints_xyz_mm), dtype=np.float64)

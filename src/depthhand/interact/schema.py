@@ -35,9 +35,12 @@ Events (``touch_down``, ``touch_move``, ``touch_up``, ``hover_*``, ``pinch_*``):
 
     {"type": "touch_down", "event_id": 12, "contact_id": 4, "track_id": 1, "finger": "index",
      "timestamp_us": ..., "xyz_mm": [x, y, z], "height_mm": 3.2, "projector_px": [x, y] or null,
-     "projector_uv": [u, v] or null, "v": 2}
+     "projector_uv": [u, v] or null, "rule": "pose", "v": 2}
 
-``event_id`` is unique and increasing, ``contact_id`` shared by down … up. A ``depth`` preview:
+``event_id`` is unique and increasing, ``contact_id`` shared by down … up. ``rule`` says what decided the
+height: ``"pose"`` (the fingertip joint above the plane) or ``"pixels"`` (the depth pixels against the surface
+model; its touch events' ``xyz_mm`` is the contact blob's centroid on the plane), :mod:`depthhand.interact.touch`.
+A ``depth`` preview:
 ``{"type": "depth", "v": 2, "seq": ..., "timestamp_us": ..., "png_b64": "..."}``.
 
 ``hello`` (always the first message) says what the source is doing in ``source``:

@@ -15,6 +15,11 @@ The gap between the enter and exit thresholds is the hysteresis that keeps depth
 a resting finger flicker. Every contact (a touch from down to up, a hover from enter to leave) gets a
 ``contact_id`` that stays the same for all its events; ids are never reused within a tracker.
 
+Two rules give a finger's height: ``pose`` (the pose's fingertip joint above the fitted plane) and ``pixels``
+(the depth pixels of the fingertip above the per-pixel surface, :mod:`depthhand.interact.contact`), each with its
+own thresholds (``touch_*`` and ``pixel_*``). With ``rule="pixels"`` a finger falls back to the pose rule while the
+surface model is learning or its pixels are missing; every event says which rule made it (``rule``).
+
 The original system's "deepest fingertip" marker is :func:`lowest_fingertip` with
 ``Plane.facing_camera(...)``.
 """
@@ -28,8 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
+from depthhand.interact.contact import ContactReading
 from depthhand.skeleton import Finger, JointSet
 from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
+
+RULES = ("pose", "pixels")
+"""The touch rules: the pose's fingertip height, or the depth pixels (with the pose as fallback)."""
 
 
 class TouchState(enum.Enum):
@@ -68,6 +77,11 @@ class TouchSettings:
         emit_move_events: Also emit ``touch_move`` / ``hover_move`` every frame.
         height_smoothing: Weight of the new height in an exponential moving average of each fingertip's height
             (1 = no smoothing; DIRECT uses 0.5). Lower values suppress jitter and add lag.
+        rule: ``"pose"`` (fingertip joint height) or ``"pixels"`` (depth pixels against the surface model, the
+            pose rule as fallback); see :data:`RULES`.
+        pixel_enter_mm: Pixel rule: a touch starts below this height ...
+        pixel_debounce_frames: ... held for this many frames.
+        pixel_exit_mm: Pixel rule: a touch ends above this height.
     """
 
     hover_enter_mm: float = 60.0
@@ -79,8 +93,20 @@ class TouchSettings:
     fingers: tuple[Finger, ...] = tuple(Finger)
     emit_move_events: bool = True
     height_smoothing: float = 1.0
+    rule: str = "pose"
+    pixel_enter_mm: float = 4.0
+    pixel_debounce_frames: int = 1
+    pixel_exit_mm: float = 7.0
 
     def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"TouchSettings.rule must be one of {RULES}, got {self.rule!r}")
+        if not self.pixel_enter_mm < self.pixel_exit_mm <= self.hover_enter_mm or self.pixel_debounce_frames < 1:
+            raise ValueError(
+                "TouchSettings must satisfy pixel_enter_mm < pixel_exit_mm <= hover_enter_mm and "
+                f"pixel_debounce_frames >= 1, got {self.pixel_enter_mm}, {self.pixel_exit_mm}, "
+                f"{self.pixel_debounce_frames}"
+            )
         if not self.touch_enter_mm < self.touch_exit_mm <= self.hover_enter_mm <= self.hover_exit_mm:
             raise ValueError(
                 "TouchSettings must satisfy touch_enter_mm < touch_exit_mm <= hover_enter_mm <= hover_exit_mm, got "
@@ -107,6 +133,8 @@ class InteractionEvent:
         height_mm: Height above the plane, mm.
         px: Projector pixel (x, y) when calibrated, else ``None``.
         uv: ``px`` normalised by the projector size, else ``None``.
+        rule: Which rule measured the height: ``"pose"`` or ``"pixels"`` (touch events of the pixel rule carry the
+            contact blob's centroid on the plane as ``xyz_mm``).
     """
 
     type: EventType
@@ -119,6 +147,7 @@ class InteractionEvent:
     height_mm: float
     px: tuple[float, float] | None = None
     uv: tuple[float, float] | None = None
+    rule: str = "pose"
 
     def to_dict(self) -> dict[str, object]:
         """Wire form (see :mod:`depthhand.interact.schema`).
@@ -138,6 +167,7 @@ class InteractionEvent:
             "height_mm": json_floats(self.height_mm, COORD_DECIMALS),
             "projector_px": None if self.px is None else json_floats(self.px, COORD_DECIMALS),
             "projector_uv": None if self.uv is None else json_floats(self.uv, UV_DECIMALS),
+            "rule": self.rule,
         }
 
 
@@ -222,25 +252,47 @@ class TouchTracker:
     Attributes:
         settings: Thresholds.
         states: Current state per (hand id, finger).
+        rules: The rule that decided each (hand id, finger) last.
     """
 
     settings: TouchSettings = field(default_factory=TouchSettings)
     states: dict[tuple[int, Finger], FingerState] = field(default_factory=dict)
+    rules: dict[tuple[int, Finger], str] = field(default_factory=dict)
     _last_xyz: dict[tuple[int, Finger], npt.NDArray[np.float64]] = field(default_factory=dict)
     _next_event: int = 1
     _next_contact: int = 1
 
     def _event(
-        self, etype: EventType, key: tuple[int, Finger], contact: int, t_us: int, xyz: npt.NDArray[np.float64], h: float
+        self,
+        etype: EventType,
+        key: tuple[int, Finger],
+        contact: int,
+        t_us: int,
+        xyz: npt.NDArray[np.float64],
+        h: float,
+        rule: str = "pose",
     ) -> InteractionEvent:
-        ev = InteractionEvent(
-            etype, self._next_event, contact, key[0], key[1], t_us, (float(xyz[0]), float(xyz[1]), float(xyz[2])), h
-        )
+        p = (float(xyz[0]), float(xyz[1]), float(xyz[2]))
+        ev = InteractionEvent(etype, self._next_event, contact, key[0], key[1], t_us, p, h, rule=rule)
         self._next_event += 1
         return ev
 
+    def _pixel_settings(self) -> TouchSettings:
+        s = self.settings
+        return replace(
+            s,
+            touch_enter_mm=s.pixel_enter_mm,
+            touch_exit_mm=s.pixel_exit_mm,
+            touch_debounce_frames=s.pixel_debounce_frames,
+            height_smoothing=1.0,
+        )
+
     def update(
-        self, tips_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]], plane: Plane, t_us: int
+        self,
+        tips_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]],
+        plane: Plane,
+        t_us: int,
+        pixels: dict[tuple[int, Finger], ContactReading] | None = None,
     ) -> list[InteractionEvent]:
         """Process one frame.
 
@@ -248,38 +300,57 @@ class TouchTracker:
             tips_xyz_mm: hand id → finger → (3,) fingertip in camera mm, for the hands seen in this frame.
             plane: The table.
             t_us: Capture time, µs.
+            pixels: Pixel-rule readings per (hand id, finger); a finger with an ``ok`` reading is decided by it
+                (a resting blob never touches), the others by the pose.
 
         Returns:
             This frame's events, without projector coordinates (see :class:`~depthhand.interact.engine.Interaction`).
         """
         events: list[InteractionEvent] = []
+        pixel_settings = self._pixel_settings() if pixels else self.settings
         for hand_id, tips in tips_xyz_mm.items():
             for finger in self.settings.fingers:
                 if finger not in tips:
                     continue
                 key = (hand_id, finger)
                 xyz = np.asarray(tips[finger], dtype=np.float64)
-                h = float(signed_height(xyz, plane))
                 prev = self.states.get(key, FingerState())
-                alpha = self.settings.height_smoothing
-                if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
-                    h = alpha * h + (1 - alpha) * prev.height_mm
-                nxt, etypes, new_contact = step_finger(prev, h, self.settings)
+                reading = pixels.get(key) if pixels else None
+                at = xyz
+                if reading is not None and reading.ok:
+                    rule, settings = "pixels", pixel_settings
+                    h = reading.height_mm
+                    if reading.resting:  # a resting finger / palm: hovering at most, never touching
+                        h = max(h, settings.touch_exit_mm + 1.0)
+                    if reading.xyz_mm is not None:
+                        at = np.asarray(reading.xyz_mm, dtype=np.float64)
+                else:
+                    rule, settings = "pose", self.settings
+                    h = float(signed_height(xyz, plane))
+                    alpha = settings.height_smoothing
+                    if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
+                        h = alpha * h + (1 - alpha) * prev.height_mm
+                nxt, etypes, new_contact = step_finger(prev, h, settings)
                 contact = prev.contact_id
                 for etype in etypes:
                     if etype in (EventType.HOVER_ENTER, EventType.TOUCH_DOWN) and new_contact:
                         contact = self._next_contact
                         self._next_contact += 1
-                    events.append(self._event(etype, key, contact, t_us, xyz, h))
+                    where = at if etype in (EventType.TOUCH_DOWN, EventType.TOUCH_MOVE) else xyz
+                    events.append(self._event(etype, key, contact, t_us, where, h, rule))
                 self.states[key] = replace(nxt, contact_id=contact if nxt.state is not TouchState.NONE else 0)
-                self._last_xyz[key] = xyz
+                self._last_xyz[key] = at if nxt.state is TouchState.TOUCH else xyz
+                self.rules[key] = rule
         for key, st in list(self.states.items()):
             if key[0] in tips_xyz_mm:
                 continue
             missing = st.missing + 1
             if missing > self.settings.lost_frames:
                 xyz = self._last_xyz.get(key, np.zeros(3))
-                events.extend(self._event(e, key, st.contact_id, t_us, xyz, st.height_mm) for e in end_contact(st))
+                rule = self.rules.get(key, "pose")
+                events.extend(
+                    self._event(e, key, st.contact_id, t_us, xyz, st.height_mm, rule) for e in end_contact(st)
+                )
                 del self.states[key]
                 self._last_xyz.pop(key, None)
             else:

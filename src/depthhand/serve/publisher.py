@@ -213,7 +213,7 @@ class Publisher:
             self._publish_hello(broadcast=True)
         if self.controller.observe(depth, self._intrinsics):
             self._publish_hello(broadcast=True)  # a new plane: clients redraw the table
-        inter = self.engine.process(result)
+        inter = self.engine.process(result, depth)
         if self.outputs:
             t_out = time.perf_counter()
             for output in self.outputs:
