@@ -193,3 +193,48 @@ def test_an_unplugged_sensor_is_reconnecting_in_status_and_clients_hear_of_it(se
     final = state.get("status")["source"]
     assert final["state"] == "stopped" and final["ended"] and "no device connected" in final["last_error"]
     reset_layer()
+
+
+def test_commands_are_applied_while_the_source_sends_nothing(serve_runtime) -> None:
+    """A camera that stops sending must not hold back a settings change (it used to wait for the next frame)."""
+    import threading
+
+    from depthhand.serve.commands import SetConfig, command_to_dict
+    from depthhand.serve.publisher import SILENT_S
+
+    reset_layer()
+    release = threading.Event()
+
+    def items():
+        for i in range(3):
+            f = DepthFrame(np.full((SENSOR_K.height, SENSOR_K.width), 900.0, np.float32), SENSOR_K, i * 33_333, "x", i)
+            yield LiveFrame(FrameResult(i, f.timestamp_us, (), {"pose": 0.1}, "x", SENSOR_K), f)
+        release.wait(30)  # a sensor that stopped sending
+
+    handle = PipelineHandle(items(), "silent://cam", intrinsics=SENSOR_K, interrupt=release.set)
+    state = serve_runtime.state
+    pub = Publisher(handle, state, serve_runtime.options.data_dir)
+    before = state.get("config")
+
+    async def main() -> float:
+        pub.start(asyncio.get_running_loop())
+        try:
+            t0 = time.monotonic()
+            while state.get("status") is None or state.get("status")["frames"] < 3:
+                assert time.monotonic() - t0 < 10
+                await asyncio.sleep(0.02)
+            enter = int(pub.controller.config()["touch"]["touch_debounce_frames"]) + 2
+            state.push_command(command_to_dict(SetConfig({"touch_debounce_frames": enter}, {})))
+            t0 = time.monotonic()
+            while state.get("config")["touch"]["touch_debounce_frames"] != enter:
+                assert time.monotonic() - t0 < SILENT_S + 3, state.get("config")
+                await asyncio.sleep(0.02)
+            return enter
+        finally:
+            pub.stop()
+
+    enter = asyncio.run(main())
+    assert before is None or before["touch"]["touch_debounce_frames"] != enter
+    assert pub.engine.touch.touch_debounce_frames == enter  # applied to the engine the next frame would use
+    assert state.get("status")["frames"] == 3  # with no frame in between
+    reset_layer()

@@ -1,7 +1,8 @@
 """Commands from the web side to the pipeline side, typed (they travel through the state store as JSON).
 
 The REST views validate a request and push one of these; the pipeline's
-:class:`~depthhand.serve.controller.InstallationController` applies it between two frames. In the split modes the
+:class:`~depthhand.serve.controller.InstallationController` applies it between two frames (or, when the source has
+sent nothing for a second, from the publisher's status thread). In the split modes the
 command crosses processes through Redis, so each has a JSON form (:func:`command_to_dict` /
 :func:`command_from_dict`, inverse of each other).
 """

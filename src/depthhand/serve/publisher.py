@@ -3,8 +3,8 @@
 :class:`Publisher` iterates a pipeline (:class:`~depthhand.serve.pipeline.PipelineHandle`, whose items are
 :class:`~depthhand.pipeline.LiveFrame`) in a background thread, runs
 :class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
-calls. It is the frame pump: iterate → interact → encode → send. Between two frames it hands the commands the web side
-queued (:mod:`~depthhand.serve.commands`) to the
+calls. It is the frame pump: iterate → interact → encode → send. Between two frames (and, while the source sends
+nothing, every status period) it hands the commands the web side queued (:mod:`~depthhand.serve.commands`) to the
 :class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording). Each
 frame also goes to the UDP outputs (``--osc``, ``--tuio``: :mod:`depthhand.output`), right after the interaction
 engine, before the WebSocket messages are encoded. One bad frame is logged and skipped; the loop does not die.
@@ -55,6 +55,8 @@ log = logging.getLogger("depthhand.serve")
 
 STATUS_PERIOD_S = 0.5
 """How often the status is published, seconds."""
+SILENT_S = 1.0
+"""With no frame for this long, the status thread applies the queued commands itself, seconds."""
 FPS_WINDOW_S = 2.0
 """``fps`` is the number of frames published in the last this many seconds, divided by them."""
 
@@ -119,6 +121,8 @@ class Publisher:
         self._failed = False
         self._status_thread: threading.Thread | None = None
         self._status_lock = threading.RLock()  # status and hello are written from both threads
+        self._work = threading.Lock()  # one frame step or one command batch at a time, from either thread
+        self._last_frame = time.monotonic()
         self._source_state: dict[str, Any] = {}
         if self.controller.last_error:
             self._stats.last_error = self.controller.last_error
@@ -174,8 +178,10 @@ class Publisher:
                 if self._stop.is_set():
                     break
                 try:
-                    self._commands()
-                    self._step(item)
+                    with self._work:
+                        self._commands()
+                        self._step(item)
+                        self._last_frame = time.monotonic()
                 except Exception as exc:  # a live loop never dies of one bad frame
                     self._stats.errors += 1
                     self._stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -197,9 +203,23 @@ class Publisher:
     def _status_loop(self) -> None:
         while not self._stop.wait(STATUS_PERIOD_S):
             try:
+                self._commands_while_silent()
                 self._write_status()
             except Exception:  # the state store may be briefly unreachable (Redis); the next tick tries again
                 log.exception("status update failed")
+
+    def _commands_while_silent(self) -> None:
+        """Apply queued commands when no frame has come for :data:`SILENT_S` (a sensor waiting, a source ended).
+
+        Otherwise the pump applies them before its next frame: calibration, settings and recording must not wait
+        for a camera that has stopped sending.
+        """
+        if time.monotonic() - self._last_frame < SILENT_S or not self._work.acquire(blocking=False):
+            return
+        try:
+            self._commands()
+        finally:
+            self._work.release()
 
     def _step(self, item: LiveFrame) -> None:
         if not isinstance(item, LiveFrame):
