@@ -8,7 +8,7 @@ import numpy as np
 
 from depthhand.geometry.plane import fit_plane_from_depth, signed_height
 from depthhand.interact.engine import Interaction
-from depthhand.interact.schema import depth_message, frame_message, hello_message
+from depthhand.interact.schema import depth_message, flow_block, frame_message, hello_message
 from depthhand.interact.touch import EventType
 from depthhand.skeleton import CANONICAL21, Finger
 from depthhand.synth.scripted import default_scene, demo_script, scripted_frames, tap_script
@@ -38,8 +38,11 @@ def test_engine_events_pinch_and_messages_from_rendered_plane():
     text = json.dumps(msg)
     assert msg["hands"][0]["fingers"]["index"]["state"] in {"none", "hover", "touch"}
     assert len(msg["hands"][0]["joints_xyz_mm"]) == 21 and msg["t_send_us"] == 123 and len(text) < 6000
-    hello = hello_message(CANONICAL21, k, None, 30.0, "scripted", 3)
+    hello = hello_message(CANONICAL21, k, None, 30.0, "scripted")
     assert hello["skeleton"]["joints"][8] == "index_tip" and hello["skeleton"]["tips"]["index"] == 8
+    assert "flow" not in hello  # each connection adds its own (flow_block)
+    assert flow_block(True, 3) == {"mode": "ack", "ack": True, "window": 3, "ack_every": 2}
+    assert flow_block(False, 1) == {"mode": "latest", "ack": False, "window": 1, "ack_every": 1}
     dm = depth_message(frames[0].depth_mm, 1, 0)
     assert dm["png_b64"].startswith("iVBOR")  # PNG magic
     assert Finger.INDEX in {f.finger for f in out.hands[1].fingers}

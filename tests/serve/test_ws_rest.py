@@ -66,7 +66,7 @@ def make_publisher(rt, seconds: float = 6.0, realtime: bool = True, fps: float =
     handle = PipelineHandle(live_frames(frames), "test-scripted", intrinsics=k, fps=fps, recorder=recorder)
     # a calibration with the true plane, so touches happen
     save_calibration(Calibration(plane=plane), rt.options.data_dir / "calibration.json")
-    return Publisher(handle, rt.state, rt.options.data_dir, window=3, depth_every=6)
+    return Publisher(handle, rt.state, rt.options.data_dir, depth_every=6)
 
 
 def test_ws_rejects_missing_or_wrong_token(serve_runtime):

@@ -83,9 +83,10 @@ def hello_message(
     calibration: Calibration | None,
     fps: float,
     source: str | Mapping[str, Any],
-    window: int,
 ) -> dict[str, Any]:
-    """The first message on every connection.
+    """The first message on every connection, without its ``flow`` block.
+
+    Each connection adds its own (:func:`flow_block`): the mode is the client's choice.
 
     Args:
         joint_set: Skeleton of the poses.
@@ -94,7 +95,6 @@ def hello_message(
         fps: Nominal frame rate, frames/s.
         source: The source's URL, or its state (:func:`source_summary`'s keys; a URL alone is
             ``{"url": URL}``).
-        window: Ack window of ``?flow=ack`` clients, frames.
     """
     return {
         "type": "hello",
@@ -112,8 +112,21 @@ def hello_message(
         "calibration": None if calibration is None else calibration_summary(calibration),
         "fps": fps,
         "source": {"url": source} if isinstance(source, str) else source_summary(source),
-        "flow": {"ack": True, "window": window, "ack_every": min(2, window)},
     }
+
+
+def flow_block(ack: bool, window: int) -> dict[str, Any]:
+    """The ``flow`` block of one connection's ``hello``: its mode and, for ``?flow=ack``, the window.
+
+    Args:
+        ack: Whether the client asked for ``?flow=ack``.
+        window: Most frames sent unacknowledged to an ack client.
+
+    Returns:
+        ``{"mode": "ack" | "latest", "ack": bool, "window": int, "ack_every": int}``: an ack client acknowledges
+        at least every ``ack_every`` frames.
+    """
+    return {"mode": "ack" if ack else "latest", "ack": ack, "window": window, "ack_every": min(2, window)}
 
 
 SOURCE_KEYS = ("url", "kind", "state", "ended", "last_error")

@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from depthhand.interact.schema import flow_block
 from depthhand.serve import runtime
 from depthhand.serve.auth import scope_token, token_matches
 from depthhand.serve.hub import get_hub
@@ -125,8 +126,7 @@ class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.outbox.put_control(json.dumps({"type": "source", "v": now.get("v", 2), "source": source}))
 
     def _hello_text(self, hello: dict[str, Any]) -> str:
-        flow = {"mode": "ack" if self.ack_mode else "latest", "window": self.window, "ack_every": min(2, self.window)}
-        return json.dumps({**hello, "flow": {**hello.get("flow", {}), **flow, "ack": self.ack_mode}})
+        return json.dumps({**hello, "flow": flow_block(self.ack_mode, self.window)})
 
     async def disconnect(self, code: int) -> None:
         """Stop the sender and leave the hub."""

@@ -98,7 +98,6 @@ class Publisher:
         handle: PipelineHandle,
         state: LiveState,
         data_dir: Path,
-        window: int = 4,
         depth_every: int = 6,
         touch: TouchSettings | None = None,
         pinch: PinchSettings | None = None,
@@ -107,7 +106,6 @@ class Publisher:
         self.handle = handle
         self.outputs = tuple(outputs)
         self.state = state
-        self.window = window
         self.depth_every = depth_every
         self.controller = InstallationController(data_dir, touch, pinch, handle.recorder)
         self._stop = threading.Event()
@@ -301,7 +299,6 @@ class Publisher:
             cal if has_cal else None,
             self.handle.fps,
             self._source_state or {"url": self.handle.source},
-            self.window,
         )
 
     def _publish_hello(self, broadcast: bool) -> None:

@@ -46,7 +46,6 @@ def make_publisher(options: ServeOptions) -> Publisher:
         handle,
         rt.state,
         options.data_dir,
-        window=options.window,
         depth_every=options.depth_every,
         outputs=outputs,
     )
