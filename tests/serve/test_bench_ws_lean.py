@@ -75,3 +75,12 @@ def test_lean_client_reads_hello_and_frames_and_acks_from_the_real_server(live_s
     assert got[0]["type"] == "hello" and got[0]["flow"]["mode"] == "ack"
     seqs = [m["seq"] for m in got if m["type"] == "frame"]
     assert len(seqs) >= 12 and seqs == sorted(seqs)  # acknowledged, so the window kept frames coming
+
+
+def test_the_big_post_benchmark_is_refused_early_by_the_real_server(live_server) -> None:
+    from depthhand.bench.serve_memory import POST_BYTES, _abusive_post
+
+    no_token = _abusive_post(live_server, None, chunked=False, budget_s=5.0)
+    assert no_token["status"] == 401 and no_token["sent"] < POST_BYTES // 100  # refused before the body is read
+    chunked = _abusive_post(live_server, TOKEN, chunked=True, budget_s=5.0)
+    assert chunked["status"] == 413 and chunked["sent"] < POST_BYTES // 10  # cut off after the 1 MiB limit
