@@ -17,7 +17,13 @@ from depthhand.pose.backends import BACKENDS
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """Model, detector, hand count, birth threshold, threads, pose backend and test-time rotation."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
+    parser.add_argument(
+        "--detector",
+        default="auto",
+        choices=("auto", "cnn", "classical", "geo"),
+        help="hand detector: the learned CNN (auto = cnn when shipped), the classical nearest blob, or geo (the CNN "
+        "rescored with geometric proposals)",
+    )
     parser.add_argument("--max-hands", type=int, default=2)
     parser.add_argument(
         "--min-score",
