@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
-DETECTORS = ("auto", "cnn", "classical")
+DETECTORS = ("auto", "cnn", "classical", "geo")
 RUNNING_MODES = ("video", "image")
 DEFAULT_DETECT_EVERY = 3
 """Video mode's detector period while hands are tracked (chosen on the synthetic live source, ``BENCHMARKS.md``)."""
@@ -56,8 +56,9 @@ class PipelineOptions:
 
     Attributes:
         pose_model: ONNX pose model (``None``: the shipped ``depthhand_fast.onnx``).
-        detector: ``"cnn"`` (shipped learned detector), ``"classical"`` (nearest blob + CoM) or ``"auto"`` (the
-            CNN when its weights are present, otherwise classical).
+        detector: ``"cnn"`` (shipped learned detector), ``"classical"`` (nearest blob + CoM), ``"geo"`` (the CNN
+            rescored with geometric proposals, :mod:`depthhand.detect.proposals`) or ``"auto"`` (the CNN when its
+            weights are present, otherwise classical).
         detector_model: ONNX detector (``None``: the shipped one).
         max_hands: Most hands per frame (≤ 4).
         num_threads: Inference threads per model.
@@ -109,6 +110,10 @@ class PipelineOptions:
 def build_detector(options: PipelineOptions) -> HandDetector:
     """The detector ``options`` ask for."""
     kind = options.detector
+    if kind == "geo":
+        from depthhand.detect.proposals import make_geo_detector
+
+        return make_geo_detector(options.detector_model, options.max_hands, options.num_threads)
     if kind in ("auto", "cnn"):
         try:
             path = Path(options.detector_model) if options.detector_model else shipped_weights(DEFAULT_DETECTOR_MODEL)

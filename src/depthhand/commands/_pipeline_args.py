@@ -20,7 +20,13 @@ DEFAULT_DETECT_EVERY = 3
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """Model, detector, hand count, birth threshold, threads, detector period, pose backend, test-time rotation."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
+    parser.add_argument(
+        "--detector",
+        default="auto",
+        choices=("auto", "cnn", "classical", "geo"),
+        help="hand detector: the learned CNN (auto = cnn when shipped), the classical nearest blob, or geo (the CNN "
+        "rescored with geometric proposals)",
+    )
     parser.add_argument("--max-hands", type=int, default=2)
     parser.add_argument(
         "--min-score",
