@@ -4,8 +4,9 @@
   rendered hand scene of :mod:`depthhand.synth.live`. ``poses=truth`` asks the pipeline to take the true joints
   as its poses (the touch logic and the viewer on realistic scenes, without the pose network).
 * ``scripted://SCRIPT?fps=&noise=&seed=&realtime=``: :class:`ScriptedSource`, the scripted hands of
-  :mod:`depthhand.synth.scripted` over a tilted table (scripts ``demo``, ``tap``, ``hover`` and ``calibration``:
-  the user of :mod:`depthhand.synth.calibration_user`). Its poses always come from the script.
+  :mod:`depthhand.synth.scripted` over a tilted table (scripts ``demo``, ``tap``, ``hover``, ``calibration``:
+  the user of :mod:`depthhand.synth.calibration_user`, and ``paint``: the projector page's user of
+  :mod:`depthhand.synth.projector_user`). Its poses always come from the script.
 
 With ``realtime=1`` (the default) frames are paced at ``fps`` like a camera; ``realtime=0`` renders as fast as
 possible (offline evaluation and benchmarks). :meth:`SceneSource.truth_for` gives the ground truth of a recent
@@ -33,7 +34,7 @@ SceneTruth: TypeAlias = "SynthTruth | TruthFrame"
 """The ground truth of one frame of a scene source."""
 
 POSES = ("network", "truth")
-SCRIPTS = ("demo", "tap", "hover", "calibration")
+SCRIPTS = ("demo", "tap", "hover", "calibration", "paint")
 _KEEP_TRUTHS = 256
 
 
@@ -169,6 +170,7 @@ class ScriptedSource(SceneSource):
 
     def _script(self) -> Callable[[float], list[Any]]:
         from depthhand.synth import scripted
+        from depthhand.synth.projector_user import paint_script
 
         if self.script == "calibration":
             from depthhand.synth.calibration_user import calibration_user
@@ -179,6 +181,7 @@ class ScriptedSource(SceneSource):
             "demo": scripted.demo_script,
             "tap": scripted.tap_script,
             "hover": scripted.hover_script,
+            "paint": paint_script,
         }[self.script]()
         return fn
 

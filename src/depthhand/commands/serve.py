@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--source",
         default=DEFAULT_SOURCE,
         help=f"source URL (default {DEFAULT_SOURCE}: the full pipeline on the synthetic table scene); also "
-        "scripted://demo, scripted://calibration (poses from a script), synthetic://topdown?poses=truth, a folder, "
-        "a recording or a sensor (see the README)",
+        "scripted://demo, scripted://calibration, scripted://paint (poses from a script), "
+        "synthetic://topdown?poses=truth, a folder, a recording or a sensor (see the README)",
     )
     parser.add_argument("--redis", metavar="URL", help="Redis channel layer + state (needed for the split modes)")
     split = parser.add_mutually_exclusive_group()

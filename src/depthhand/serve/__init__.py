@@ -7,7 +7,8 @@ Modes (``depthhand serve``):
 * scale-out: ``--redis URL`` with ``--worker-only`` (one per camera: runs the pipeline, publishes to Redis) and any
   number of ``--web-only`` processes (serve pages, API and WebSockets; one Redis subscription each).
 
-Endpoints: ``/`` viewer, ``/calibrate`` projector calibration, ``/ws/hands`` stream (see
+Endpoints: ``/`` viewer, ``/calibrate`` projector calibration, ``/projector`` the projector page (paints touches,
+buttons, hover rings in projector pixels), ``/ws/hands`` stream (see
 :mod:`depthhand.interact.schema`), ``/api/*`` REST (OpenAPI at ``/api/openapi.json``), ``/admin/`` (Django login).
 Writes and the WebSocket need the token (``DEPTHHAND_TOKEN`` or printed at start) as ``?token=`` or
 ``Authorization: Bearer``.

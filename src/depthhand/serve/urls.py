@@ -11,6 +11,7 @@ from depthhand.serve import runtime, views
 urlpatterns: list[Any] = [
     path("", views.viewer, name="viewer"),
     path("calibrate", views.calibrate, name="calibrate"),
+    path("projector", views.projector, name="projector"),
     path("api/status", views.status),
     path("api/config", views.config),
     path("api/calibration", views.calibration),

@@ -304,3 +304,8 @@ def viewer(request: HttpRequest) -> HttpResponse:
 def calibrate(request: HttpRequest) -> HttpResponse:
     """The full-screen projector calibration page."""
     return render(request, "depthhand_serve/calibrate.html", {})
+
+
+def projector(request: HttpRequest) -> HttpResponse:
+    """The full-screen projector page: paints touches and presses buttons in projector pixels."""
+    return render(request, "depthhand_serve/projector.html", {})
