@@ -21,6 +21,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
+from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyQuery, HttpBearer
 from pydantic import ValidationError as PydanticValidationError
@@ -163,6 +164,12 @@ class DepthhandAPI(NinjaAPI):
         return BodyInvalid(message, [{"loc": [source, *loc], "msg": message, "type": first["type"]}])
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI from ninja's own static files; ``?token=`` also authorises "Try it out"."""
+
+    template = "depthhand_serve/api_docs.html"
+
+
 def _error(api: NinjaAPI, request: HttpRequest, message: str, status: int) -> HttpResponse:
     return api.create_response(request, {"error": message}, status=status)
 
@@ -212,6 +219,7 @@ def build_api() -> NinjaAPI:
         version="1",
         description=DESCRIPTION,
         urls_namespace="depthhand-api",
+        docs=LocalSwagger(),
         docs_url=None,  # /api/docs below: behind the read rule, while /api/openapi.json stays public
         parser=JsonBodyParser(),
     )
