@@ -124,13 +124,16 @@ def test_a_bad_body_answers_400_with_the_message_of_its_first_problem(client, me
     assert r.json() == {"error": message}
 
 
-def test_empty_bodies_are_empty_objects(client, serve_runtime) -> None:
+def test_empty_and_large_bodies_and_other_methods(client, serve_runtime) -> None:
     assert client.post("/api/calibration/session", "", "application/json", **AUTH).json() == {
         "error": "body.width is required"
     }
     assert client.post("/api/calibration/plane", "", "application/json", **AUTH).status_code == 202
     commands = serve_runtime.state.pop_commands()
     assert commands[-1]["cmd"] == "fit_plane" and commands[-1]["frames"] == 15  # the schema's default
+    big = json.dumps({"touch": {"fingers": ["index"] * 10_000}})  # under the guard's 1 MiB, over 64 KiB
+    r = client.put("/api/config", big, "application/json", **AUTH)
+    assert r.status_code == 413 and r.json() == {"error": "request body too large (max 64 KiB)"}
     r = client.patch("/api/config", "{}", "application/json", **AUTH)
     assert r.status_code == 405 and r.json() == {"error": "method PATCH not allowed (expected GET, PUT)"}
 

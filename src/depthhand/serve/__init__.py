@@ -8,7 +8,9 @@ Modes (``depthhand serve``):
   number of ``--web-only`` processes (serve pages, API and WebSockets; one Redis subscription each).
 
 Endpoints: ``/`` viewer, ``/calibrate`` projector calibration, ``/ws/hands`` stream (see
-:mod:`depthhand.interact.schema`), ``/api/*`` REST (OpenAPI at ``/api/openapi.json``), ``/admin/`` (Django login).
+:mod:`depthhand.interact.schema`; the messages as models: :mod:`depthhand.serve.wire`, their JSON Schema at
+``/api/schema/ws.json``), ``/api/*`` REST on django-ninja (:mod:`depthhand.serve.api`; OpenAPI at
+``/api/openapi.json``, Swagger UI at ``/api/docs``), ``/admin/`` (Django login).
 Writes and the WebSocket need the token (``DEPTHHAND_TOKEN`` or printed at start) as ``?token=`` or
 ``Authorization: Bearer``.
 
