@@ -99,3 +99,41 @@ def test_calibration_walkthrough_with_scripted_user(browser, tmp_path):
         axis=1,
     )
     assert err.max() < 8.0, err.max()
+
+
+@pytest.mark.slow
+def test_api_docs_work_offline_and_try_it_out_uses_the_token(browser, tmp_path):
+    """Swagger UI at /api/docs loads only from this server (every other host is refused) and its "Try it out" of
+    GET /api/status answers 200 with the token of the page's ?token=."""
+    from urllib.parse import urlsplit
+
+    port = free_port()
+    proc = start_serve(["--source", "scripted://demo"], tmp_path, port=port)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        elsewhere: list[str] = []
+
+        def only_this_server(route):
+            if urlsplit(route.request.url).hostname == "127.0.0.1":
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_this_server)
+        page.goto(f"http://127.0.0.1:{port}/api/docs?token={TOKEN}")
+        page.wait_for_function("window.depthhandDocs && window.depthhandDocs.ready", timeout=30000)
+        page.wait_for_selector(".opblock-summary-path", timeout=10000)
+        paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+        assert {"/api/status", "/api/config", "/api/calibration/solve", "/api/schema/ws.json"} <= paths
+        status_op = page.locator(".opblock-get").filter(has_text="Pipeline status")  # GET /api/status
+        status_op.locator(".opblock-summary").click()
+        status_op.locator(".try-out__btn").click()
+        status_op.locator(".execute").click()
+        code = status_op.locator(".live-responses-table tr.response .response-col_status").first
+        code.wait_for(timeout=10000)
+        assert code.inner_text().strip() == "200"
+        assert '"mode"' in status_op.locator(".live-responses-table .microlight").first.inner_text()
+        assert not elsewhere, elsewhere
+    finally:
+        stop(proc)

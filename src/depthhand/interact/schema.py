@@ -48,6 +48,9 @@ A ``depth`` preview:
 ``sensor`` / ``file`` / ``scene``; ``state`` ``starting`` / ``running`` / ``reconnecting`` / ``ended`` / ``failed`` /
 ``stopped``), so a client that connects after a file source ended is told so. When the state changes, every client
 gets ``{"type": "source", "v": 2, "source": {...the same keys...}}``.
+
+These functions write the messages; :mod:`depthhand.serve.wire` describes them as pydantic models (served as JSON
+Schema at ``/api/schema/ws.json``), and a test checks every message of a real server against that schema.
 """
 
 from __future__ import annotations

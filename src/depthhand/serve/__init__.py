@@ -9,7 +9,9 @@ Modes (``depthhand serve``):
 
 Endpoints: ``/`` viewer, ``/calibrate`` projector calibration, ``/projector`` the projector page (paints touches,
 buttons, hover rings in projector pixels), ``/ws/hands`` stream (see
-:mod:`depthhand.interact.schema`), ``/api/*`` REST (OpenAPI at ``/api/openapi.json``), ``/admin/`` (Django login).
+:mod:`depthhand.interact.schema`; the messages as models: :mod:`depthhand.serve.wire`, their JSON Schema at
+``/api/schema/ws.json``), ``/api/*`` REST on django-ninja (:mod:`depthhand.serve.api`; OpenAPI at
+``/api/openapi.json``, Swagger UI at ``/api/docs``), ``/admin/`` (Django login).
 Writes and the WebSocket need the token (``DEPTHHAND_TOKEN`` or printed at start) as ``?token=`` or
 ``Authorization: Bearer``.
 

@@ -1,264 +1,244 @@
-"""Input validation for the REST API and the OpenAPI document built from the same field specs."""
+"""The REST API on django-ninja: token auth, strict JSON bodies, JSON errors, OpenAPI, its docs page, the wire schema.
+
+:func:`build_api` makes the :class:`ninja.NinjaAPI` mounted at ``/api/`` (the endpoints are in
+:mod:`depthhand.serve.views`). ninja validates request bodies against :mod:`depthhand.serve.schemas` and builds
+``/api/openapi.json`` (public, as before) from them; ``/api/docs`` is its Swagger UI, served from ninja's own static
+files (no CDN: it works without internet) and behind the read rule. ``/api/schema/ws.json`` is the JSON Schema of the
+WebSocket messages (:mod:`depthhand.serve.wire`).
+
+Auth: writes need ``Authorization: Bearer <token>`` (the header only: a token in a URL ends up in logs); reads
+need the token too (header, or else ``?token=``) unless the server runs with ``--public-read``. Every answer of
+``/api/`` is JSON, errors included (``{"error": "..."}``): ninja's own error bodies (422 with a list, plain 405) are
+replaced by one message naming the field and what was expected, status 400 (see :func:`error_message`).
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
 from typing import Any
 
-from depthhand.skeleton import Finger
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
+from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
+from ninja.security import APIKeyQuery, HttpBearer
+from pydantic import ValidationError as PydanticValidationError
+
+from depthhand.serve import runtime
+from depthhand.serve.auth import header_token, token_from_parts, token_matches
+from depthhand.serve.schemas import ErrorOut, error_message
+
+MAX_JSON_BYTES = 65536
+"""Largest JSON body an endpoint parses (the request guard refuses more than 1 MiB before Django)."""
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+WRITE_REFUSED = "missing or wrong token (send Authorization: Bearer <token>)"
+READ_REFUSED = "missing or wrong token (send Authorization: Bearer <token> or ?token=)"
+DESCRIPTION = (
+    "Live hand tracking status, interaction settings, projector calibration and recording. The token is needed for "
+    "writes (Authorization: Bearer <token> only) and reads (header or ?token=, unless the server runs with "
+    '--public-read). Bodies are limited to 1 MiB (413). Errors are JSON: {"error": "..."} naming the field and '
+    "what was expected. WebSocket: /ws/hands?token=… (messages: hello, frame, depth, touch_*/hover_*/pinch_* events, "
+    "source (its state changed), pong, error; their JSON Schema: /api/schema/ws.json); acknowledge frames with "
+    '{"type": "ack", "seq": N}.'
+)
 
 
-class ApiError(ValueError):
-    """A client error with an HTTP status (400 unless told)."""
+class ApiError(HttpError):
+    """A client error with an HTTP status (400 unless told), answered as ``{"error": message}``."""
 
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
+        super().__init__(status, message)
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """One JSON body field.
+class BodyInvalid(ValidationError):
+    """A request body that failed its schema: :attr:`message` names the first problem."""
 
-    Attributes:
-        kind: ``int``, ``number``, ``string``, ``enum``, ``vec3`` (3 numbers), ``fingers`` (finger names) or
-            ``object`` (nested ``children``).
-        required: Must be present.
-        minimum: Inclusive lower bound (numbers).
-        maximum: Inclusive upper bound (numbers), or the maximum string length.
-        choices: Allowed values (``enum``).
-        children: Nested fields (``object``).
-        description: For the OpenAPI document.
-    """
-
-    kind: str
-    required: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    children: tuple[tuple[str, FieldSpec], ...] = ()
-    description: str = ""
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.message = message
 
 
-def _short(value: Any) -> str:
-    text = (
-        repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"an integer of {len(str(value))} digits"
-    )
-    return text if len(text) <= 80 else text[:77] + "..."
+def _read_allowed(request: HttpRequest) -> bool:
+    options = runtime.get().options
+    if options.public_read:
+        return True
+    given = token_from_parts(request.META.get("QUERY_STRING", ""), request.headers.items())
+    return token_matches(given, options.token)
 
 
-def _number(value: Any, spec: FieldSpec, where: str, integer: bool) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-        raise ApiError(f"{where} must be {'an integer' if integer else 'a number'}, got {_short(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ApiError(f"{where} must be finite")
-    if spec.minimum is not None and value < spec.minimum:
-        raise ApiError(f"{where} must be ≥ {spec.minimum}, got {_short(value)}")
-    if spec.maximum is not None and value > spec.maximum:
-        raise ApiError(f"{where} must be ≤ {spec.maximum}, got {_short(value)}")
-    return value
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>``; for reads (``reads=True``) also ``?token=`` or ``--public-read``."""
+
+    def __init__(self, reads: bool) -> None:
+        super().__init__()
+        self.reads = reads
+
+    def __call__(self, request: HttpRequest) -> bool:
+        """Whether the request may pass (the header takes precedence over the query, as for the WebSocket)."""
+        if self.reads:
+            return _read_allowed(request)
+        return token_matches(header_token(request.headers.items()), runtime.get().options.token)
+
+    def authenticate(self, request: HttpRequest, token: str) -> bool:  # pragma: no cover - __call__ decides
+        """Unused: :meth:`__call__` reads the header itself."""
+        return token_matches(token, runtime.get().options.token)
 
 
-def validate(body: Any, fields: dict[str, FieldSpec], where: str = "body") -> dict[str, Any]:
-    """Check a JSON object against ``fields``; unknown keys are rejected.
+class QueryToken(APIKeyQuery):
+    """``?token=`` (reads only; documents the alternative, decides as :class:`BearerToken` for reads)."""
+
+    param_name = "token"
+
+    def __call__(self, request: HttpRequest) -> bool:
+        """The read rule."""
+        return _read_allowed(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> bool:  # pragma: no cover - __call__ decides
+        """Unused: :meth:`__call__` decides."""
+        return _read_allowed(request)
+
+
+READ = [BearerToken(reads=True), QueryToken()]
+"""The auth of read endpoints (the token unless ``--public-read``; header or ``?token=``)."""
+WRITE = [BearerToken(reads=False)]
+"""The auth of write endpoints (the token in the ``Authorization`` header)."""
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON (empty: ``{}``).
 
     Raises:
-        ApiError: Naming the offending field and what was expected.
+        ApiError: 413 above :data:`MAX_JSON_BYTES`, 400 for invalid JSON or nesting too deep for the parser.
     """
-    if not isinstance(body, dict):
-        raise ApiError(f"{where} must be a JSON object")
-    unknown = sorted(set(body) - set(fields))
-    if unknown:
-        raise ApiError(f"{where}: unknown field(s) {unknown}; expected {sorted(fields)}")
-    out: dict[str, Any] = {}
-    for name, spec in fields.items():
-        path = f"{where}.{name}"
-        if name not in body:
-            if spec.required:
-                raise ApiError(f"{path} is required")
-            continue
-        v = body[name]
-        if spec.kind in ("int", "number"):
-            out[name] = _number(v, spec, path, spec.kind == "int")
-        elif spec.kind == "string":
-            if not isinstance(v, str) or (spec.maximum is not None and len(v) > spec.maximum):
-                raise ApiError(f"{path} must be a string of at most {spec.maximum} characters")
-            out[name] = v
-        elif spec.kind == "enum":
-            if not isinstance(v, str) or v not in spec.choices:
-                raise ApiError(f"{path} must be one of {list(spec.choices)}, got {_short(v)}")
-            out[name] = v
-        elif spec.kind == "vec3":
-            if not isinstance(v, list) or len(v) != 3:
-                raise ApiError(f"{path} must be a list of 3 numbers (mm)")
-            out[name] = [float(_number(x, spec, f"{path}[{i}]", False)) for i, x in enumerate(v)]
-        elif spec.kind == "fingers":
-            names = [f.name.lower() for f in Finger]
-            if not isinstance(v, list) or not v or any(not isinstance(x, str) or x not in names for x in v):
-                raise ApiError(f"{path} must be a non-empty list of finger names from {names}")
-            out[name] = v
-        elif spec.kind == "object":
-            out[name] = validate(v, dict(spec.children), path)
-        else:  # pragma: no cover - programming error
-            raise TypeError(f"unknown field kind {spec.kind}")
-    return out
+    if not raw:
+        return {}
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError("request body too large (max 64 KiB)", 413)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ApiError("body is nested too deeply (expected a JSON object of the documented fields)") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers of more than 4300 digits
+        raise ApiError(f"body is not valid JSON: {str(exc)[:200]}") from None
 
 
-TOUCH_FIELDS = {
-    "hover_enter_mm": FieldSpec("number", minimum=0, maximum=1000, description="start hovering below, mm"),
-    "hover_exit_mm": FieldSpec("number", minimum=0, maximum=1000, description="stop hovering at or above, mm"),
-    "touch_enter_mm": FieldSpec("number", minimum=0, maximum=1000, description="touch starts below, mm"),
-    "touch_exit_mm": FieldSpec("number", minimum=0, maximum=1000, description="touch ends above, mm"),
-    "touch_debounce_frames": FieldSpec("int", minimum=1, maximum=30, description="frames below touch_enter_mm"),
-    "lost_frames": FieldSpec("int", minimum=0, maximum=300, description="frames a lost hand keeps its contacts"),
-    "fingers": FieldSpec("fingers", description="fingers that can touch"),
-    "height_smoothing": FieldSpec("number", minimum=0.01, maximum=1, description="EMA weight of a new height"),
-}
-PINCH_FIELDS = {
-    "start_mm": FieldSpec("number", minimum=1, maximum=500, description="pinch starts below, mm"),
-    "end_mm": FieldSpec("number", minimum=1, maximum=500, description="pinch ends above, mm"),
-    "zero_strength_mm": FieldSpec("number", minimum=1, maximum=1000, description="strength 0 at, mm"),
-    "lost_frames": FieldSpec("int", minimum=0, maximum=300),
-}
-CONFIG_BODY = {
-    "touch": FieldSpec("object", children=tuple(TOUCH_FIELDS.items())),
-    "pinch": FieldSpec("object", children=tuple(PINCH_FIELDS.items())),
-}
-PLANE_BODY = {"frames": FieldSpec("int", minimum=1, maximum=300, description="background frames to fit")}
-SESSION_BODY = {
-    "width": FieldSpec("int", required=True, minimum=64, maximum=16384, description="projector width, px"),
-    "height": FieldSpec("int", required=True, minimum=64, maximum=16384, description="projector height, px"),
-    "rows": FieldSpec("int", minimum=2, maximum=8),
-    "cols": FieldSpec("int", minimum=2, maximum=8),
-}
-POINT_BODY = {
-    "index": FieldSpec("int", required=True, minimum=0, maximum=63, description="target index"),
-    "xyz_mm": FieldSpec("vec3", required=True, minimum=-10000, maximum=10000, description="fingertip, camera mm"),
-}
-RECORDING_BODY = {
-    "action": FieldSpec("enum", required=True, choices=("start", "stop")),
-    "path": FieldSpec("string", maximum=500, description="where to record: a relative path inside the data directory"),
-}
+class JsonBodyParser(Parser):
+    """ninja's body parser with our limits and messages (ninja wraps what it raises; the handler unwraps it)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        """The body as JSON (see :func:`parse_json`)."""
+        return parse_json(request.body)
 
 
-def _schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for name, f in fields.items():
-        if f.kind in ("int", "number"):
-            p: dict[str, Any] = {"type": "integer" if f.kind == "int" else "number"}
-            if f.minimum is not None:
-                p["minimum"] = f.minimum
-            if f.maximum is not None:
-                p["maximum"] = f.maximum
-        elif f.kind == "string":
-            p = {"type": "string", "maxLength": f.maximum}
-        elif f.kind == "enum":
-            p = {"type": "string", "enum": list(f.choices)}
-        elif f.kind == "vec3":
-            p = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
-        elif f.kind == "fingers":
-            p = {"type": "array", "items": {"type": "string", "enum": [x.name.lower() for x in Finger]}}
-        else:
-            p = _schema(dict(f.children))
-        if f.description:
-            p["description"] = f.description
-        props[name] = p
-    req = [n for n, f in fields.items() if f.required]
-    out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
-    if req:
-        out["required"] = req
-    return out
+class DepthhandAPI(NinjaAPI):
+    """:class:`ninja.NinjaAPI` whose validation errors are one message naming the field (not ninja's 422 list)."""
+
+    def get_content_type(self) -> str:
+        """``application/json`` as before (JSON is UTF-8 by definition: RFC 8259 defines no charset parameter)."""
+        return "application/json"
+
+    def validation_error_from_error_contexts(
+        self, error_contexts: list[ValidationErrorContext[Any]]
+    ) -> ValidationError:
+        """The first error of the first failed parameter as :class:`BodyInvalid`."""
+        context = error_contexts[0]
+        errors = context.pydantic_validation_error.errors(include_url=False)
+        first = errors[0]
+        source = str(context.model.__ninja_param_source__ or "request")
+        loc = tuple(first["loc"])
+        single = getattr(context.model, "__read_from_single_attr__", None)
+        if source == "body" and single and loc[:1] == (single,):
+            loc = loc[1:]
+            if not loc and first["type"] == "missing":  # an empty body: say what {} lacks
+                schema = context.model.model_fields[single].annotation
+                try:
+                    schema.model_validate({})
+                except PydanticValidationError as exc:
+                    first = exc.errors(include_url=False)[0]
+                    loc = tuple(first["loc"])
+        first["loc"] = loc
+        message = error_message(first, source)
+        return BodyInvalid(message, [{"loc": [source, *loc], "msg": message, "type": first["type"]}])
 
 
-def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the REST API."""
-    bearer: list[dict[str, list[str]]] = [{"token": []}]
-    ok = {"200": {"description": "OK", "content": {"application/json": {}}}}
-    accepted = {
-        "202": {"description": "queued for the pipeline"},
-        "400": {"description": "invalid input"},
-        "401": {"description": "missing or wrong token"},
-        "409": {"description": "not possible in the current state (e.g. this source cannot record)"},
-        "413": {"description": "request body too large"},
-    }
+class LocalSwagger(Swagger):
+    """Swagger UI from ninja's own static files; ``?token=`` also authorises "Try it out"."""
 
-    def body(fields: dict[str, FieldSpec]) -> dict[str, Any]:
-        return {"required": True, "content": {"application/json": {"schema": _schema(fields)}}}
+    template = "depthhand_serve/api_docs.html"
 
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "depthhand live server",
-            "version": "1",
-            "description": "Live hand tracking status, interaction settings, projector calibration and recording. "
-            "The token is needed for writes (Authorization: Bearer <token> only) and reads (header or ?token=, unless "
-            "the server runs with --public-read). Bodies are limited to 1 MiB (413). WebSocket: /ws/hands?token=… "
-            "(messages: hello, frame, depth, touch_*/hover_*/pinch_* events, source (its state changed); acknowledge "
-            "frames with "
-            '{"type": "ack", "seq": N}).',
-        },
-        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
-        "paths": {
-            "/api/status": {
-                "get": {
-                    "summary": "fps (frames of the last 2 s), per-stage latency, frame errors, drops, clients, and "
-                    "source: {url, kind, state (running/reconnecting/ended/failed/stopped), ended, frames, skipped, "
-                    "dropped, corrupt_chunks, bytes_skipped, truncated, reconnects, errors, last_error}",
-                    "responses": ok,
-                }
-            },
-            "/api/config": {
-                "get": {"summary": "touch and pinch settings", "responses": ok},
-                "put": {
-                    "summary": "change settings",
-                    "security": bearer,
-                    "requestBody": body(CONFIG_BODY),
-                    "responses": accepted,
-                },
-            },
-            "/api/calibration": {"get": {"summary": "the stored calibration (plane, H, P, errors)", "responses": ok}},
-            "/api/calibration/plane": {
-                "post": {
-                    "summary": "fit the table plane from the next background frames",
-                    "security": bearer,
-                    "requestBody": body(PLANE_BODY),
-                    "responses": accepted,
-                }
-            },
-            "/api/calibration/session": {
-                "get": {"summary": "the calibration session (targets, touched points)", "responses": ok},
-                "post": {
-                    "summary": "start a session with a target grid",
-                    "security": bearer,
-                    "requestBody": body(SESSION_BODY),
-                    "responses": ok,
-                },
-                "delete": {"summary": "cancel the session", "security": bearer, "responses": ok},
-            },
-            "/api/calibration/points": {
-                "post": {
-                    "summary": "record the touch for a target",
-                    "security": bearer,
-                    "requestBody": body(POINT_BODY),
-                    "responses": ok,
-                }
-            },
-            "/api/calibration/solve": {
-                "post": {
-                    "summary": "fit H (and P) from the session, store atomically",
-                    "security": bearer,
-                    "responses": ok,
-                }
-            },
-            "/api/recording": {
-                "post": {
-                    "summary": "start or stop recording",
-                    "security": bearer,
-                    "requestBody": body(RECORDING_BODY),
-                    "responses": accepted,
-                }
-            },
-            "/api/openapi.json": {"get": {"summary": "this document", "responses": ok}},
-        },
-    }
+
+def _error(api: NinjaAPI, request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return api.create_response(request, {"error": message}, status=status)
+
+
+def _install_error_handlers(api: NinjaAPI) -> None:
+    def validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        message = exc.message if isinstance(exc, BodyInvalid) else f"invalid request: {exc.errors}"[:500]
+        return _error(api, request, message, 400)
+
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        cause = exc.__cause__  # the parser's ApiError, wrapped by ninja as "Cannot parse request body"
+        if isinstance(cause, ApiError):
+            exc = cause
+        if isinstance(exc, AuthenticationError):
+            return _error(api, request, WRITE_REFUSED if request.method in WRITE_METHODS else READ_REFUSED, 401)
+        return _error(api, request, str(exc), exc.status_code)
+
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        raise exc  # Django logs it (django.request) and answers with the JSON 500 handler
+
+    api.exception_handler(ValidationError)(validation)
+    api.exception_handler(HttpError)(http_error)
+    api.exception_handler(Exception)(unexpected)
+
+
+def json_method_not_allowed(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], Any]:
+    """Django middleware: ninja's plain-text 405 under ``/api/`` becomes JSON naming the allowed methods."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if response.status_code == 405 and request.path.startswith("/api/"):
+            allowed = response.get("Allow", "")
+            expected = ", ".join(sorted(m.strip() for m in allowed.split(",") if m.strip()))
+            error = f"method {request.method} not allowed (expected {expected})"
+            return JsonResponse({"error": error}, status=405, headers={"Allow": allowed})
+        return response
+
+    return middleware
+
+
+def build_api() -> NinjaAPI:
+    """The API mounted at ``/api/`` (endpoints of :mod:`depthhand.serve.views`, docs, the wire schema)."""
+    from depthhand.serve import views, wire
+
+    api = DepthhandAPI(
+        title="depthhand live server",
+        version="1",
+        description=DESCRIPTION,
+        urls_namespace="depthhand-api",
+        docs=LocalSwagger(),
+        docs_url=None,  # /api/docs below: behind the read rule, while /api/openapi.json stays public
+        parser=JsonBodyParser(),
+    )
+    _install_error_handlers(api)
+    api.add_router("/", views.router)
+
+    @api.get("/docs", auth=READ, include_in_schema=False)
+    def docs(request: HttpRequest) -> HttpResponse:
+        """Swagger UI of this API (its scripts and styles from ``/static/ninja/``, never a CDN)."""
+        return api.docs.render_page(request, api)
+
+    @api.get(
+        "/schema/ws.json",
+        auth=READ,
+        response={200: dict[str, Any], 401: ErrorOut},
+        summary="JSON Schema of the WebSocket messages (/ws/hands)",
+    )
+    def ws_schema(request: HttpRequest) -> dict[str, Any]:
+        """Every message the server sends (``oneOf``, by ``type``); the client's ``ack`` / ``ping`` in ``$defs``."""
+        return wire.ws_json_schema()
+
+    return api

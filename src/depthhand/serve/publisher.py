@@ -3,8 +3,9 @@
 :class:`Publisher` iterates a pipeline (:class:`~depthhand.serve.pipeline.PipelineHandle`, whose items are
 :class:`~depthhand.pipeline.LiveFrame`) in a background thread, runs
 :class:`~depthhand.interact.engine.Interaction`, and hands pre-encoded JSON to an asyncio loop that ``group_send``
-calls. It is the frame pump: iterate → interact → encode → send. Between two frames (and, while the source sends
-nothing, every status period) it hands the commands the web side queued (:mod:`~depthhand.serve.commands`) to the
+calls. It is the frame pump: iterate → interact → encode (:mod:`~depthhand.serve.wirejson`: orjson when installed)
+→ send. Between two frames (and, while the source sends nothing, every status period) it hands the commands the web
+side queued (:mod:`~depthhand.serve.commands`) to the
 :class:`~depthhand.serve.controller.InstallationController` (calibration, plane fit, settings, recording). Each
 frame also goes to the UDP outputs (``--osc``, ``--tuio``: :mod:`depthhand.output`), right after the interaction
 engine, before the WebSocket messages are encoded. One bad frame is logged and skipped; the loop does not die.
@@ -42,6 +43,7 @@ from depthhand.interact.schema import (
 )
 from depthhand.interact.touch import TouchSettings
 from depthhand.pipeline import LiveFrame
+from depthhand.serve import wirejson
 from depthhand.serve.commands import SetConfig, command_from_dict
 from depthhand.serve.controller import InstallationController
 from depthhand.serve.pipeline import PipelineHandle
@@ -247,13 +249,13 @@ class Publisher:
             for k, v in result.timings_ms.items():
                 st.stage_sums[k] = st.stage_sums.get(k, 0.0) + float(v)
         messages: list[dict[str, Any]] = [
-            {"type": "hands.event", "text": json.dumps(event_message(e))} for e in inter.events
+            {"type": "hands.event", "text": wirejson.dumps(event_message(e))} for e in inter.events
         ]
         if depth is not None and self.depth_every and seq % self.depth_every == 1 % self.depth_every:
             dm = depth_message(depth, seq, result.timestamp_us)
-            messages.append({"type": "hands.depth", "text": json.dumps(dm), "seq": seq})
+            messages.append({"type": "hands.depth", "text": wirejson.dumps(dm), "seq": seq})
         t0 = time.perf_counter()
-        text = json.dumps(frame_message(result, inter, seq, now_us()), separators=(",", ":"))
+        text = wirejson.dumps(frame_message(result, inter, seq, now_us()))
         messages.append({"type": "hands.frame", "text": text, "seq": seq})
         with st.lock:
             st.stage_sums["serialize"] = st.stage_sums.get("serialize", 0.0) + (time.perf_counter() - t0) * 1e3

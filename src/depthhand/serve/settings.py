@@ -37,10 +37,12 @@ def build_settings(options: ServeOptions) -> dict[str, Any]:
             "django.contrib.sessions",
             "django.contrib.messages",
             "django.contrib.staticfiles",
+            "ninja",  # its templates and static files: /api/docs (Swagger UI) works without a CDN
             "channels",
             "depthhand.serve.apps.ServeConfig",
         ],
         "MIDDLEWARE": [
+            "depthhand.serve.api.json_method_not_allowed",
             "django.middleware.security.SecurityMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",

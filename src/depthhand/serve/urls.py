@@ -1,4 +1,7 @@
-"""HTTP routes: pages, REST API (unknown ``/api/`` paths answer a JSON 404), admin only with ``serve --admin``."""
+"""HTTP routes: pages, the REST API, admin only with ``serve --admin``.
+
+The REST API is django-ninja's (:mod:`depthhand.serve.api`); unknown ``/api/`` paths answer a JSON 404.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,13 @@ from typing import Any
 from django.urls import path, re_path
 
 from depthhand.serve import runtime, views
+from depthhand.serve.api import build_api
 
 urlpatterns: list[Any] = [
     path("", views.viewer, name="viewer"),
     path("calibrate", views.calibrate, name="calibrate"),
     path("projector", views.projector, name="projector"),
-    path("api/status", views.status),
-    path("api/config", views.config),
-    path("api/calibration", views.calibration),
-    path("api/calibration/plane", views.calibration_plane),
-    path("api/calibration/session", views.calibration_session),
-    path("api/calibration/points", views.calibration_points),
-    path("api/calibration/solve", views.calibration_solve),
-    path("api/recording", views.recording),
-    path("api/openapi.json", views.openapi_json),
+    path("api/", build_api().urls),  # REST, /api/openapi.json, /api/docs, /api/schema/ws.json
     re_path(r"^api/", views.api_not_found),
 ]
 if runtime.get().options.admin:

@@ -1,23 +1,24 @@
-"""REST API (JSON) and the two pages (live viewer, calibration).
+"""REST endpoints (a django-ninja router, mounted by :mod:`depthhand.serve.api`) and the pages.
 
 Every ``/api/`` answer is JSON, errors included (``{"error": "..."}`` naming the field and what was expected).
 Writes need the token in the ``Authorization: Bearer`` header; reads need it too (header or ``?token=``) unless the
-server runs with ``--public-read``. Unexpected exceptions answer a JSON 500 and are logged by ``django.request``.
+server runs with ``--public-read``. Request and response bodies are the models of :mod:`depthhand.serve.schemas`.
+Unexpected exceptions answer a JSON 500 and are logged by ``django.request``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
+from ninja import Router, Status
+from ninja.params.functions import Body
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from depthhand.interact.calibration import (
     Calibration,
@@ -29,81 +30,40 @@ from depthhand.interact.calibration import (
 from depthhand.interact.gestures import PinchSettings
 from depthhand.interact.touch import TouchSettings
 from depthhand.serve import runtime
-from depthhand.serve.api import (
-    CONFIG_BODY,
-    PLANE_BODY,
-    POINT_BODY,
-    RECORDING_BODY,
-    SESSION_BODY,
-    ApiError,
-    openapi,
-    validate,
-)
-from depthhand.serve.auth import header_token, token_from_parts, token_matches
+from depthhand.serve.api import READ, WRITE, ApiError
 from depthhand.serve.commands import FitPlane, Record, ReloadCalibration, SetConfig, command_to_dict
+from depthhand.serve.schemas import (
+    CalibrationOut,
+    ConfigBody,
+    ConfigOut,
+    ConfigQueuedOut,
+    ErrorOut,
+    PlaneBody,
+    PointBody,
+    QueuedOut,
+    RecordingBody,
+    SessionBody,
+    SessionOut,
+    SolveOut,
+    StatusOut,
+)
 from depthhand.skeleton import Finger
 
-View = Callable[..., HttpResponse]
 log = logging.getLogger("depthhand.serve")
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+router = Router()
 STALE_STATUS_US = 3_000_000
 """A status older than this (µs; the pipeline publishes it every 0.5 s) is marked ``stale`` and its ``fps`` is 0."""
+REFUSED: dict[int, type[ErrorOut]] = {401: ErrorOut}
+INVALID: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 413: ErrorOut}
 
 
-def _json_body(request: HttpRequest) -> Any:
-    if not request.body:
-        return {}
-    if len(request.body) > 65536:
-        raise ApiError("request body too large (max 64 KiB)", 413)
-    try:
-        return json.loads(request.body)
-    except RecursionError:
-        raise ApiError("body is nested too deeply (expected a JSON object of the documented fields)") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers of more than 4300 digits
-        raise ApiError(f"body is not valid JSON: {str(exc)[:200]}") from None
+def _optional_body(schema: type[BaseModel]) -> Any:
+    """A body that may be empty (as ``{}``: the schema's defaults), documented without a default object."""
+    return Body(PydanticUndefined, default_factory=schema)
 
 
-def _auth_error(request: HttpRequest, public: bool) -> JsonResponse | None:
-    options = runtime.get().options
-    if request.method in WRITE_METHODS:
-        if not token_matches(header_token(request.headers.items()), options.token):
-            return JsonResponse({"error": "missing or wrong token (send Authorization: Bearer <token>)"}, status=401)
-    elif not (public or options.public_read):
-        given = token_from_parts(request.META.get("QUERY_STRING", ""), request.headers.items())
-        if not token_matches(given, options.token):
-            msg = "missing or wrong token (send Authorization: Bearer <token> or ?token=)"
-            return JsonResponse({"error": msg}, status=401)
-    return None
-
-
-def api(methods: list[str], public: bool = False) -> Callable[[View], View]:
-    """JSON endpoint: method check, token check, ``ApiError`` → JSON error response.
-
-    Writes take the token from the header only; reads need it unless ``public`` or ``--public-read``.
-    """
-
-    def wrap(fn: View) -> View:
-        @wraps(fn)
-        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            refused = _auth_error(request, public)
-            if refused is not None:
-                return refused
-            try:
-                return fn(request, *args, **kwargs)
-            except ApiError as exc:
-                return JsonResponse({"error": str(exc)}, status=exc.status)
-
-        def methods_checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                error = f"method {request.method} not allowed (expected {', '.join(methods)})"
-                return JsonResponse({"error": error}, status=405, headers={"Allow": ", ".join(methods)})
-            return inner(request, *args, **kwargs)
-
-        # token auth, not cookies: CSRF does not apply
-        checked: View = csrf_exempt(wraps(fn)(methods_checked))
-        return checked
-
-    return wrap
+CONFIG_BODY = _optional_body(ConfigBody)
+PLANE_BODY = _optional_body(PlaneBody)
 
 
 def _calibration_path() -> Path:
@@ -129,25 +89,33 @@ def _stored_calibration() -> Calibration | None:
         ) from exc
 
 
-@api(["GET"])
-def status(request: HttpRequest) -> HttpResponse:
-    """Pipeline status (fps, per-stage latency, drops, the source's state and counters) and this process's clients."""
+@router.get("/status", response={200: StatusOut, **REFUSED}, auth=READ, exclude_unset=True, summary="Pipeline status")
+def status(request: HttpRequest) -> dict[str, Any]:
+    """Frames per second (of the last 2 s), per-stage latency, frame errors, drops, this process's clients.
+
+    ``source``: url, kind, state (running / reconnecting / ended / failed / stopped), ended, frames, skipped,
+    dropped, corrupt_chunks, bytes_skipped, truncated, reconnects, errors, last_error.
+    """
     rt = runtime.get()
     starting = {"source": {"url": rt.options.source, "state": "starting"}, "fps": 0.0, "waiting": True}
     st = rt.state.get("status") or starting
     updated_us = st.get("updated_us")
     if isinstance(updated_us, int) and time.time_ns() // 1000 - updated_us > STALE_STATUS_US:
         st = {**st, "fps": 0.0, "stale": True}  # the pipeline (a worker, in the split modes) stopped publishing
-    return JsonResponse({**st, "mode": rt.options.mode, "clients": rt.clients.to_dict()})
+    return {**st, "mode": rt.options.mode, "clients": rt.clients.to_dict()}
 
 
-@api(["GET", "PUT"])
-def config(request: HttpRequest) -> HttpResponse:
-    """GET the touch/pinch settings; PUT changes (validated, applied by the pipeline on its next frame)."""
+@router.get("/config", response={200: ConfigOut, **REFUSED}, auth=READ, exclude_unset=True, summary="Settings")
+def get_config(request: HttpRequest) -> dict[str, Any]:
+    """The touch and pinch settings in force (empty until the pipeline published them)."""
+    return runtime.get().state.get("config") or {}
+
+
+@router.put("/config", response={202: ConfigQueuedOut, **INVALID}, auth=WRITE, summary="Change settings")
+def put_config(request: HttpRequest, payload: ConfigBody = CONFIG_BODY) -> Status[dict[str, Any]]:
+    """Validated (field ranges, then enter < exit and the like), applied by the pipeline on its next frame."""
     rt = runtime.get()
-    if request.method == "GET":
-        return JsonResponse(rt.state.get("config") or {})
-    body = validate(_json_body(request), CONFIG_BODY)
+    body = payload.model_dump(exclude_unset=True)
     current = rt.state.get("config") or {}
     touch = {**current.get("touch", {}), **body.get("touch", {})}
     pinch = {**current.get("pinch", {}), **body.get("pinch", {})}
@@ -160,65 +128,91 @@ def config(request: HttpRequest) -> HttpResponse:
     except (ValueError, TypeError) as exc:
         raise ApiError(str(exc)) from exc
     rt.state.push_command(command_to_dict(SetConfig(body.get("touch", {}), body.get("pinch", {}))))
-    return JsonResponse({"queued": True, "config": {"touch": touch, "pinch": pinch}}, status=202)
+    return Status(202, {"queued": True, "config": {"touch": touch, "pinch": pinch}})
 
 
-@api(["GET"])
-def calibration(request: HttpRequest) -> HttpResponse:
-    """The stored calibration file."""
+@router.get("/calibration", response={200: CalibrationOut, 409: ErrorOut, **REFUSED}, auth=READ, summary="Calibration")
+def calibration(request: HttpRequest) -> dict[str, Any]:
+    """The stored calibration file (plane, H, P, errors), ``null`` when there is none; 409 when it is unreadable."""
     cal = _stored_calibration()
-    return JsonResponse({"calibration": None if cal is None else cal.to_dict()})
+    return {"calibration": None if cal is None else cal.to_dict()}
 
 
-@api(["POST"])
-def calibration_plane(request: HttpRequest) -> HttpResponse:
-    """Ask the pipeline to fit the table plane from the next N frames (keep the table clear)."""
-    body = validate(_json_body(request), PLANE_BODY)
-    runtime.get().state.push_command(command_to_dict(FitPlane(body.get("frames", 15))))
-    return JsonResponse({"queued": True}, status=202)
+@router.post("/calibration/plane", response={202: QueuedOut, **INVALID}, auth=WRITE, summary="Fit the table plane")
+def calibration_plane(request: HttpRequest, payload: PlaneBody = PLANE_BODY) -> Status[dict[str, Any]]:
+    """Fit the table plane from the next background frames (keep the table clear)."""
+    runtime.get().state.push_command(command_to_dict(FitPlane(payload.frames)))
+    return Status(202, {"queued": True})
 
 
-@api(["GET", "POST", "DELETE"])
-def calibration_session(request: HttpRequest) -> HttpResponse:
-    """Start (POST), read (GET) or cancel (DELETE) a calibration session."""
-    state = runtime.get().state
-    if request.method == "GET":
-        return JsonResponse(state.get("calibration_session") or {"active": False})
-    if request.method == "DELETE":
-        state.set("calibration_session", {"active": False})
-        return JsonResponse({"active": False})
-    body = validate(_json_body(request), SESSION_BODY)
-    targets = make_targets(body["width"], body["height"], body.get("rows", 3), body.get("cols", 3))
+@router.get(
+    "/calibration/session", response={200: SessionOut, **REFUSED}, auth=READ, exclude_unset=True, summary="Session"
+)
+def get_calibration_session(request: HttpRequest) -> dict[str, Any]:
+    """The calibration session (targets, touched points)."""
+    return runtime.get().state.get("calibration_session") or {"active": False}
+
+
+@router.post(
+    "/calibration/session", response={200: SessionOut, **INVALID}, auth=WRITE, exclude_unset=True, summary="Start"
+)
+def start_calibration_session(request: HttpRequest, payload: SessionBody) -> dict[str, Any]:
+    """Start a session with a target grid (``rows`` × ``cols`` targets on the projector image)."""
+    targets = make_targets(payload.width, payload.height, payload.rows, payload.cols)
     session = {
         "active": True,
-        "width": body["width"],
-        "height": body["height"],
+        "width": payload.width,
+        "height": payload.height,
         "targets": [[round(float(x), 2), round(float(y), 2)] for x, y in targets],
         "points": [],
     }
-    state.set("calibration_session", session)
-    return JsonResponse(session)
+    runtime.get().state.set("calibration_session", session)
+    return session
 
 
-@api(["POST"])
-def calibration_points(request: HttpRequest) -> HttpResponse:
+@router.delete(
+    "/calibration/session", response={200: SessionOut, **REFUSED}, auth=WRITE, exclude_unset=True, summary="Cancel"
+)
+def cancel_calibration_session(request: HttpRequest) -> dict[str, Any]:
+    """Cancel the session."""
+    runtime.get().state.set("calibration_session", {"active": False})
+    return {"active": False}
+
+
+@router.post(
+    "/calibration/points",
+    response={200: SessionOut, 409: ErrorOut, **INVALID},
+    auth=WRITE,
+    exclude_unset=True,
+    summary="Record a touched target",
+)
+def calibration_points(request: HttpRequest, payload: PointBody) -> dict[str, Any]:
     """Record the fingertip position for the next target (``index`` must be the next one)."""
     state = runtime.get().state
-    body = validate(_json_body(request), POINT_BODY)
     session = state.get("calibration_session") or {}
     if not session.get("active"):
         raise ApiError("no active calibration session (POST /api/calibration/session first)", 409)
     points = session["points"]
-    if body["index"] != len(points) or body["index"] >= len(session["targets"]):
+    if payload.index != len(points) or payload.index >= len(session["targets"]):
         raise ApiError(f"expected the point for target {len(points)} of {len(session['targets'])}", 409)
-    points.append({"index": body["index"], "target_px": session["targets"][body["index"]], "xyz_mm": body["xyz_mm"]})
+    target = session["targets"][payload.index]
+    points.append({"index": payload.index, "target_px": target, "xyz_mm": list(payload.xyz_mm)})
     state.set("calibration_session", session)
-    return JsonResponse(session)
+    return session
 
 
-@api(["POST"])
-def calibration_solve(request: HttpRequest) -> HttpResponse:
-    """Fit H (and P when possible) from the session's points, store atomically, tell the pipeline."""
+@router.post(
+    "/calibration/solve",
+    response={200: SolveOut, 409: ErrorOut, 422: ErrorOut, **REFUSED},
+    auth=WRITE,
+    summary="Solve and store",
+)
+def calibration_solve(request: HttpRequest) -> dict[str, Any]:
+    """Fit H (and P when possible) from the session's points, store atomically, tell the pipeline.
+
+    409 with fewer than 4 touched targets or an unreadable stored file; 422 when the fit is rejected (degenerate
+    spread, reprojection error above the limit).
+    """
     rt = runtime.get()
     session = rt.state.get("calibration_session") or {}
     points = session.get("points", [])
@@ -238,7 +232,7 @@ def calibration_solve(request: HttpRequest) -> HttpResponse:
     save_calibration(cal, _calibration_path())  # the previous file is kept as calibration.prev.json
     rt.state.set("calibration_session", {**session, "active": False, "solved": True})
     rt.state.push_command(command_to_dict(ReloadCalibration()))
-    return JsonResponse({"calibration": cal.to_dict(), "errors": cal.errors})
+    return {"calibration": cal.to_dict(), "errors": cal.errors}
 
 
 def _recording_path(raw: str, data_dir: Path) -> str:
@@ -257,20 +251,21 @@ def _recording_path(raw: str, data_dir: Path) -> str:
     return str(pure)
 
 
-@api(["POST"])
-def recording(request: HttpRequest) -> HttpResponse:
-    """Start or stop recording through the pipeline's recorder (409 when the pipeline has none)."""
+@router.post(
+    "/recording", response={202: QueuedOut, 409: ErrorOut, **INVALID}, auth=WRITE, summary="Start or stop recording"
+)
+def recording(request: HttpRequest, payload: RecordingBody) -> Status[dict[str, Any]]:
+    """Through the pipeline's recorder; 409 when this source cannot record."""
     rt = runtime.get()
-    body = validate(_json_body(request), RECORDING_BODY)
-    path = None if body.get("path") is None else _recording_path(body["path"], rt.options.data_dir)
+    path = None if payload.path is None else _recording_path(payload.path, rt.options.data_dir)
     capabilities = rt.state.get("capabilities") or {}
     if not capabilities.get("recorder"):
         source = ((rt.state.get("status") or {}).get("source") or {}).get("url", rt.options.source)
         raise ApiError(
             f"this source cannot record ({source} has no recorder); record with `depthhand record` instead", 409
         )
-    rt.state.push_command(command_to_dict(Record(body["action"], path)))
-    return JsonResponse({"queued": True}, status=202)
+    rt.state.push_command(command_to_dict(Record(payload.action, path)))
+    return Status(202, {"queued": True})
 
 
 def api_not_found(request: HttpRequest) -> HttpResponse:
@@ -288,12 +283,6 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 handler (the exception was logged by ``django.request``): always JSON."""
     return JsonResponse({"error": "internal server error (see the server log)"}, status=500)
-
-
-@api(["GET"], public=True)
-def openapi_json(request: HttpRequest) -> HttpResponse:
-    """The OpenAPI document."""
-    return JsonResponse(openapi())
 
 
 def viewer(request: HttpRequest) -> HttpResponse:
