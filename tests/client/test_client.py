@@ -7,6 +7,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from depthhand.client import (
     TouchEvent,
     connect,
     frames,
+    messages,
 )
 from tests.serve.conftest import TOKEN, free_port, start_serve, stop
 
@@ -187,6 +189,11 @@ def test_sync_iterator(calibrated):
         if len(got) == 5:
             break
     assert all(isinstance(f, Frame) for f in got) and [f.seq for f in got] == sorted(f.seq for f in got)
+    # leaving the loop closed the connection and stopped the client's thread
+    assert not [t for t in threading.enumerate() if t.name == "depthhand-client-loop"]
+    with messages(calibrated, TOKEN, flow="ack") as sync:
+        first = next(sync)
+        assert isinstance(first, Hello) and first.flow.mode == "ack" and sync.client.hello is first
 
 
 def test_bad_token_and_bad_urls_fail_at_once(calibrated):
