@@ -166,20 +166,21 @@ def test_ack_mode_keeps_frames_flowing_beyond_the_window(calibrated):
 
 def test_a_slow_application_gets_the_newest_frame_not_a_backlog(calibrated):
     async def main():
-        seqs = []
+        taken = []
         async with connect(calibrated, TOKEN) as client:
             async for msg in client:
                 if isinstance(msg, Frame):
-                    seqs.append(msg.seq)
-                    if len(seqs) == 6:
+                    taken.append((msg.seq, client.stats.last_seq))
+                    if len(taken) == 6:
                         break
-                    await asyncio.sleep(0.3)  # 9 frames arrive meanwhile
-        return seqs, client
+                    await asyncio.sleep(0.3)  # ≈ 9 frames arrive meanwhile
+        return taken, client
 
-    seqs, client = asyncio.run(main())
-    steps = np.diff(seqs[1:])  # after the first frame, each one taken is ≈ 0.3 s newer
-    assert steps.min() >= 4, seqs
-    assert client.stats.frames_dropped >= 10
+    taken, client = asyncio.run(main())
+    # after each pause the frame taken is the newest one received, not the next of a backlog
+    assert all(seq == newest for seq, newest in taken[1:]), taken
+    assert np.diff([seq for seq, _ in taken[1:]]).min() >= 2
+    assert client.stats.frames_dropped >= 5
 
 
 def test_sync_iterator(calibrated):
@@ -198,8 +199,11 @@ def test_sync_iterator(calibrated):
 
 def test_bad_token_and_bad_urls_fail_at_once(calibrated):
     async def first(url: str, token: str = TOKEN, **kw):
-        async for msg in connect(url, token, **kw):
-            return msg
+        async def go():
+            async for msg in connect(url, token, **kw):
+                return msg
+
+        return await asyncio.wait_for(go(), 10)  # a retry loop would time out here
 
     t0 = time.monotonic()
     with pytest.raises(AuthenticationError, match="token is wrong"):

@@ -75,6 +75,7 @@ class ClientStats:
         events_dropped: Events dropped because :data:`MAX_INBOX` messages were waiting.
         acks_sent: Acknowledgements sent (ack mode).
         bad_messages: Messages that were not JSON or did not follow the schema (skipped, logged).
+        last_seq: ``seq`` of the newest frame received on the current connection (0 before the first).
     """
 
     connects: int = 0
@@ -85,6 +86,7 @@ class ClientStats:
     events_dropped: int = 0
     acks_sent: int = 0
     bad_messages: int = 0
+    last_seq: int = 0
 
 
 def ws_url(url: str, flow: str) -> str:
@@ -279,7 +281,7 @@ class HandsClient:
         self._ws = ws
         self._reached = True
         self._ended = None
-        self._last_seq = 0
+        self._last_seq = self.stats.last_seq = 0
         self._unacked = 0
         self._to_ack = None
         self.stats.connects += 1
@@ -350,7 +352,7 @@ class HandsClient:
         if isinstance(msg, Frame):
             if self._last_seq and msg.seq > self._last_seq + 1:
                 self.stats.seq_gaps += msg.seq - self._last_seq - 1
-            self._last_seq = msg.seq
+            self._last_seq = self.stats.last_seq = msg.seq
             if self.flow == "latest":
                 for i, old in enumerate(inbox):
                     if isinstance(old, Frame):
