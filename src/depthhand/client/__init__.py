@@ -48,8 +48,8 @@ from depthhand.client.messages import (
     Skeleton,
     SourceState,
     TouchEvent,
-    parse_message,
 )
+from depthhand.client.parse import parse_message
 from depthhand.client.sync import SyncClient, frames, messages
 
 __all__ = [

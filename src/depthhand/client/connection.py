@@ -35,8 +35,8 @@ from depthhand.client.messages import (
     MessageError,
     Reconnecting,
     SourceState,
-    parse_message,
 )
+from depthhand.client.parse import parse_message
 
 log = logging.getLogger("depthhand.client")
 
