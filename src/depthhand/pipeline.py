@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
 DETECTORS = ("auto", "cnn", "classical")
+DEFAULT_REFINE = True
+"""Whether :attr:`PipelineOptions.refine` is on by default (model-based refinement, ``pose/refine.py``)."""
 RUNNING_MODES = ("video", "image")
 
 
@@ -67,6 +69,8 @@ class PipelineOptions:
             views, 0.4–0.7 mm less error than one).
         mode: ``"video"`` (frames of one stream: hands are tracked and smoothed over time) or ``"image"`` (each
             frame on its own, as ``depthhand predict`` runs: no tracking or smoothing across frames).
+        refine: Fit the hand model to each hand's depth after the pose network (:mod:`depthhand.pose.refine`;
+            needs numba, else off with a warning).
     """
 
     pose_model: str | Path | None = None
@@ -79,6 +83,7 @@ class PipelineOptions:
     pose_tta_deg: float = 0.0
     pose_tta_mirror: bool = False
     mode: str = "video"
+    refine: bool = DEFAULT_REFINE
 
     def __post_init__(self) -> None:
         if self.mode not in RUNNING_MODES:
@@ -177,6 +182,9 @@ class HandPipeline:
         self.detector = build_detector(self.options)
         tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
         self.tracker = HandTracker(tracker_cfg)
+        from depthhand.pose.refine import build_refiner
+
+        self.refiner = build_refiner(self.options.refine, self.estimator.info.joint_set)
 
     @property
     def joint_set(self) -> Any:
@@ -198,6 +206,8 @@ class HandPipeline:
         t1 = time.perf_counter()
         timings["detect"] = (t1 - t0) * 1e3
         poses = self.estimate(frame, boxes, timings)
+        if self.refiner is not None:  # fit the hand model to each hand's depth (timing key "refine")
+            poses = self.refiner.refine(frame, poses, self.tracker.predicted_centers(frame.timestamp_us), timings)
         t3 = time.perf_counter()
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
         t4 = time.perf_counter()

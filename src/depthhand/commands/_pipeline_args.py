@@ -15,7 +15,7 @@ from depthhand.pose.backends import BACKENDS
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Model, detector, hand count, birth threshold, threads, pose backend and test-time rotation."""
+    """Model, detector, hand count, birth threshold, threads, pose backend, test-time rotation, refinement."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument("--detector", default="auto", choices=("auto", "cnn", "classical"))
     parser.add_argument("--max-hands", type=int, default=2)
@@ -27,6 +27,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads per model")
     add_pose_runtime_arguments(parser)
+    from depthhand.pipeline import DEFAULT_REFINE
+
+    parser.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_REFINE,
+        help="fit the hand model to each hand's depth after the pose network (needs numba: the [refine] extra; "
+        f"default {'on' if DEFAULT_REFINE else 'off'})",
+    )
 
 
 def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -96,6 +105,7 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         pose_tta_deg=args.tta_deg,
         pose_tta_mirror=args.tta_mirror,
         tracker=TrackerConfig(birth_score=args.min_score),
+        refine=args.refine,
     )
 
 
