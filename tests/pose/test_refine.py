@@ -20,6 +20,7 @@ pytest.importorskip("numba")
 
 from depthhand.pose import refine_kernels as rk
 from depthhand.pose import refine_model as rm
+from depthhand.pose import refine_solver as rs
 from depthhand.pose.refine import (
     HandRefiner,
     RefinementUnavailable,
@@ -110,7 +111,7 @@ def rk_initial(j: np.ndarray, template: rm.Template, mirror: float) -> tuple[np.
     rot, t, angles = np.empty((3, 3)), np.empty(3), np.empty(NUM_DOF)
     mu, _ = rm.articulation_prior()
     limits = np.ascontiguousarray(JOINT_LIMITS_DEG[2:])
-    rms = rk.initial_pose(j, np.ones(21), template.rest, template.packed, 1.0, mirror, mu[:4], limits, rot, t, angles)
+    rms = rs.initial_pose(j, np.ones(21), template.rest, template.packed, 1.0, mirror, mu[:4], limits, rot, t, angles)
     return rot, t, angles, rms
 
 

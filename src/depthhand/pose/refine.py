@@ -9,7 +9,7 @@ Per hand (reference ``shared/reference/model-fitting.md`` §7):
    the joints; cells in the hand's depth band are candidates; those within :attr:`RefineOptions.select_gate_mm` of
    the started model (not on its far side, not on the forearm) become the data points, at most
    :attr:`RefineOptions.max_points`.
-3. **Fit** (:func:`depthhand.pose.refine_kernels.fit`, numba): one rigid and then full Gauss–Newton iterations of
+3. **Fit** (:func:`depthhand.pose.refine_solver.fit`, numba): one rigid and then full Gauss–Newton iterations of
    a data term (observed points to the model surface, point-to-plane, L1 by reweighting, front-facing matches,
    forearm points dropped), a free-space term (model samples on the cones' camera side and rims where the sensor
    sees something farther are pulled, in the image plane, towards the nearest cell that could hold them: one
@@ -247,7 +247,7 @@ class Observation:
 def observe(depth_mm: npt.NDArray[np.float32], intrinsics: CameraIntrinsics, joints_xyz_mm: F64,
             options: RefineOptions) -> Observation | None:  # fmt: skip
     """The coarse grid and candidate data points around ``joints_xyz_mm``; ``None`` when nothing is in view."""
-    from depthhand.pose.refine_kernels import gather
+    from depthhand.pose.refine_solver import gather
 
     z = joints_xyz_mm[:, 2]
     z_mid = float(np.median(z))
@@ -305,10 +305,11 @@ class HandRefiner:
         why = refinement_unavailable()
         if why:
             raise RefinementUnavailable(why)
-        from depthhand.pose import refine_kernels, refine_model
+        from depthhand.pose import refine_kernels, refine_model, refine_solver
 
         self.options = options or RefineOptions()
         self._k = refine_kernels
+        self._s = refine_solver
         self._m = refine_model
         self.shape = shape or default_shape()
         self._template = refine_model.Template.from_shape(self.shape)
@@ -335,7 +336,7 @@ class HandRefiner:
         best = np.inf
         for m in mirrors:
             r_m, t_m, a_m = np.empty((3, 3)), np.empty(3), np.empty(22)
-            rms = k.initial_pose(cnn, cnn_w, self._template.rest, self._shp, s_mu, m, self._mu[:4], self._limits,
+            rms = self._s.initial_pose(cnn, cnn_w, self._template.rest, self._shp, s_mu, m, self._mu[:4], self._limits,
                                  r_m, t_m, a_m)  # fmt: skip
             if rms < best or m == mirrors[0]:
                 best, mirror, rot, t, angles = rms, m, r_m, t_m, a_m
@@ -360,21 +361,22 @@ class HandRefiner:
         geom0 = np.zeros(8)
         args = (self._shp, self._cones, self._radii, mirror, rot, t, state)
         prior = (self._mu, self._precision, self._limits)
-        k.fit(*args, empty, no_grid, geom0, cnn, cnn_w, zeros21, *prior, w_ik, free, opt.ik_iterations, 1,
+        self._s.fit(*args, empty, no_grid, geom0, cnn, cnn_w, zeros21, *prior, w_ik, free, opt.ik_iterations, 1,
               stats)  # fmt: skip
         # 2. the depth
         obs = observe(frame.depth_mm, frame.intrinsics, cnn, opt)
         if obs is not None:
             keep = np.zeros(len(obs.points), np.bool_)
             w = opt.weights
-            k.select_points(*args, obs.points, opt.select_gate_mm, w.front, w.forearm_mm, keep)
+            self._s.select_points(*args, obs.points, opt.select_gate_mm, w.front, w.forearm_mm, keep)
             points = obs.points[keep]
             if len(points) > opt.max_points:
                 points = points[np.linspace(0, len(points) - 1, opt.max_points).round().astype(np.int64)]
             weights = opt.weights.pack(s_mu, prev is not None)
             last = prev if prev is not None else zeros21
-            k.fit(*args, np.ascontiguousarray(points), obs.grid, obs.geom, cnn, cnn_w, last, *prior, weights, free,
-                  opt.iterations, opt.rigid_iterations, stats)  # fmt: skip
+            pts = np.ascontiguousarray(points)
+            self._s.fit(*args, pts, obs.grid, obs.geom, cnn, cnn_w, last, *prior, weights, free, opt.iterations,
+                        opt.rigid_iterations, stats)  # fmt: skip
         nodes = np.empty((k.NN, 3))
         k.pose_nodes(self._shp, rot, t, state[0], mirror, state[1:], nodes, np.empty((1, 1, 1)), False)
         fitted = nodes[:21].copy()
