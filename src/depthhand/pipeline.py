@@ -32,8 +32,12 @@ if TYPE_CHECKING:
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
 DETECTORS = ("auto", "cnn", "classical")
-DEFAULT_REFINE = True
-"""Whether :attr:`PipelineOptions.refine` is on by default (model-based refinement, ``pose/refine.py``)."""
+DEFAULT_REFINE = False
+"""Whether :attr:`PipelineOptions.refine` is on by default (model-based refinement, ``pose/refine.py``).
+
+Off: it lowers the synthetic whole-pipeline error (top-down 5.53 → 5.04 mm, frontal 7.41 → 4.96, live 6.74 → 6.67)
+but on the real SR305 frames it moves fingertips off the hand (projected joints on hand pixels 0.957 → 0.948) and
+it adds ≈ 1.1 ms per hand (BENCHMARKS.md, "Model-based refinement")."""
 RUNNING_MODES = ("video", "image")
 
 

@@ -118,7 +118,7 @@ def rk_initial(j: np.ndarray, template: rm.Template, mirror: float) -> tuple[np.
 @pytest.mark.parametrize(("template", "hand"), [("relaxed", Handedness.RIGHT), ("v", Handedness.LEFT),
                                                 ("power_sphere", Handedness.RIGHT)])  # fmt: skip
 def test_refinement_corrects_noisy_joints(refiner: HandRefiner, template: str, hand: Handedness) -> None:
-    """From the truth + N(0, 10 mm) per coordinate, the fit lands much nearer the truth."""
+    """From the truth + N(0, 10 mm) per coordinate (≈ 14.5 mm per joint), the fit lands within about a third."""
     state = hand_state(template, hand)
     frame, truth = render(state), truth_joints(state)
     rng = np.random.default_rng(11)
@@ -129,7 +129,7 @@ def test_refinement_corrects_noisy_joints(refiner: HandRefiner, template: str, h
         assert result.used and result.points > 100
         errors.append((mean_error(noisy, truth), mean_error(result.joints_xyz_mm, truth)))
     before, after = np.mean(errors, axis=0)
-    assert after < 0.5 * before, errors
+    assert after < 0.35 * before, errors
 
 
 def test_good_start_stays_good(refiner: HandRefiner) -> None:
@@ -242,3 +242,34 @@ def test_other_skeleton_models_run_without_refinement() -> None:
     with pytest.warns(RuntimeWarning, match="canonical21"):
         assert build_refiner(True, NYU14) is None
     assert isinstance(build_refiner(True, CANONICAL21), HandRefiner)
+
+
+def test_command_line_switch() -> None:
+    import argparse
+
+    from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+    from depthhand.pipeline import DEFAULT_REFINE
+
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    assert pipeline_options(parser.parse_args([])).refine is DEFAULT_REFINE
+    assert pipeline_options(parser.parse_args(["--no-refine"])).refine is False
+    assert pipeline_options(parser.parse_args(["--refine"])).refine is True
+
+
+def test_pipeline_refines_each_hand_with_a_timing() -> None:
+    """``PipelineOptions(refine=True)``: the tracked hands carry the fitted joints; ``refine`` is timed."""
+    from depthhand.pipeline import HandPipeline, PipelineOptions
+
+    state = hand_state("spread", Handedness.RIGHT)
+    frame = render(state)
+    with HandPipeline(PipelineOptions(refine=True, mode="image")) as pipe:
+        assert pipe.refiner is not None
+        result = pipe.process(frame)
+        assert result.error == "" and "refine" in result.timings_ms and result.timings_ms["refine"] >= 0
+        assert len(result.hands) >= 1 and len(pipe.refiner.last_results) == len(result.hands)
+        fit = pipe.refiner.last_results[0]
+        assert fit is not None and fit.used
+        np.testing.assert_allclose(result.hands[0].pose.joints_xyz_mm, fit.joints_xyz_mm, atol=1e-3)
+    with HandPipeline(PipelineOptions(refine=False)) as pipe:
+        assert pipe.refiner is None and "refine" not in pipe.process(frame).timings_ms

@@ -78,7 +78,7 @@ def two_hands(quick: bool) -> BenchResult:
     return _latency(2, quick)
 
 
-def _accuracy(scene: str, quick: bool, refine: bool | None = None) -> BenchResult:
+def _accuracy(scene: str, quick: bool, refine: bool | None = None, suffix: str | None = None) -> BenchResult:
     from depthhand.evaluate.live import LiveAccuracy
     from depthhand.pipeline import DEFAULT_REFINE, HandPipeline, PipelineOptions
     from depthhand.runner import joints_in_view
@@ -105,12 +105,11 @@ def _accuracy(scene: str, quick: bool, refine: bool | None = None) -> BenchResul
                 )
         summaries[min_score] = acc.summary()
     s = summaries[0.5] | {f"min_score_0.3_{k}": v for k, v in summaries[0.3].items() if k != "frames"}
-    suffix = "" if refine == DEFAULT_REFINE else ("_refine" if refine else "_norefine")
-    return BenchResult(f"pipeline.accuracy_{scene}{suffix}", s["mean_error_mm"], "mm", int(s["frames"]), s | {
-        "refine": refine})  # fmt: skip
+    name = f"pipeline.accuracy_{scene}" + ("" if suffix is None else suffix)
+    return BenchResult(name, s["mean_error_mm"], "mm", int(s["frames"]), s | {"refine": refine})
 
 
-def _accuracy_live(quick: bool, refine: bool | None = None) -> BenchResult:
+def _accuracy_live(quick: bool, refine: bool | None = None, suffix: str | None = None) -> BenchResult:
     from depthhand.evaluate.live import LiveAccuracy
     from depthhand.pipeline import DEFAULT_REFINE, HandPipeline, PipelineOptions
     from depthhand.runner import joints_in_view
@@ -125,9 +124,8 @@ def _accuracy_live(quick: bool, refine: bool | None = None) -> BenchResult:
             frame, truth = live.next_frame()
             acc.add_tracked(pipe.process(frame).hands, truth, joints_in_view(truth.joints_uvd, frame))
     s = acc.summary()
-    suffix = "" if refine == DEFAULT_REFINE else ("_refine" if refine else "_norefine")
-    return BenchResult(f"pipeline.accuracy_live{suffix}", s["mean_error_mm"], "mm", int(s["frames"]), s | {
-        "refine": refine})  # fmt: skip
+    name = "pipeline.accuracy_live" + ("" if suffix is None else suffix)
+    return BenchResult(name, s["mean_error_mm"], "mm", int(s["frames"]), s | {"refine": refine})
 
 
 @benchmark("pipeline.accuracy_live", "whole pipeline on the animated top-down source (tracking on): 3D error, recall")
@@ -139,7 +137,13 @@ def accuracy_live(quick: bool) -> BenchResult:
 @benchmark("pipeline.accuracy_live_norefine", "pipeline.accuracy_live with the model-based refinement off")
 def accuracy_live_norefine(quick: bool) -> BenchResult:
     """As ``pipeline.accuracy_live``, ``refine=False``."""
-    return _accuracy_live(quick, refine=False)
+    return _accuracy_live(quick, refine=False, suffix="_norefine")
+
+
+@benchmark("pipeline.accuracy_live_refine", "pipeline.accuracy_live with the model-based refinement on")
+def accuracy_live_refine(quick: bool) -> BenchResult:
+    """As ``pipeline.accuracy_live``, ``refine=True``."""
+    return _accuracy_live(quick, refine=True, suffix="_refine")
 
 
 @benchmark("pipeline.accuracy_topdown", "whole pipeline (detected centres) on held-out topdown frames: mean 3D error")
@@ -154,13 +158,17 @@ def accuracy_frontal(quick: bool) -> BenchResult:
     return _accuracy("frontal", quick)
 
 
-@benchmark("pipeline.accuracy_topdown_norefine", "pipeline.accuracy_topdown with the model-based refinement off")
-def accuracy_topdown_norefine(quick: bool) -> BenchResult:
-    """As ``pipeline.accuracy_topdown``, ``refine=False``."""
-    return _accuracy("topdown", quick, refine=False)
+def _register_variants() -> None:
+    for scene in ("topdown", "frontal"):
+        for refine, suffix in ((False, "_norefine"), (True, "_refine")):
+
+            def run(quick: bool, scene: str = scene, refine: bool = refine, suffix: str = suffix) -> BenchResult:
+                return _accuracy(scene, quick, refine=refine, suffix=suffix)
+
+            state = "on" if refine else "off"
+            benchmark(f"pipeline.accuracy_{scene}{suffix}", f"pipeline.accuracy_{scene} with the refinement {state}")(
+                run
+            )
 
 
-@benchmark("pipeline.accuracy_frontal_norefine", "pipeline.accuracy_frontal with the model-based refinement off")
-def accuracy_frontal_norefine(quick: bool) -> BenchResult:
-    """As ``pipeline.accuracy_frontal``, ``refine=False``."""
-    return _accuracy("frontal", quick, refine=False)
+_register_variants()
