@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
 DETECTORS = ("auto", "cnn", "classical", "geo")
+DEFAULT_REFINE = False
+"""Whether :attr:`PipelineOptions.refine` is on by default (model-based refinement, ``pose/refine.py``).
+
+Off: it lowers the synthetic whole-pipeline error (top-down 5.53 → 5.04 mm, frontal 7.41 → 4.96, live 6.74 → 6.67)
+but on the real SR305 frames it moves fingertips off the hand (projected joints on hand pixels 0.957 → 0.948) and
+it adds ≈ 1.1 ms per hand (BENCHMARKS.md, "Model-based refinement")."""
 RUNNING_MODES = ("video", "image")
 DEFAULT_DETECT_EVERY = 3
 """Video mode's detector period while hands are tracked (chosen on the synthetic live source, ``BENCHMARKS.md``)."""
@@ -80,6 +86,8 @@ class PipelineOptions:
         shared_thread_pool: Put both networks on one ONNX Runtime thread pool of ``num_threads`` for the whole
             process (:func:`depthhand.runtime.enable_shared_pool`: a one-way switch; every later ONNX Runtime
             session of the process must then use it). For processes that run the pipeline and little else.
+        refine: Fit the hand model to each hand's depth after the pose network (:mod:`depthhand.pose.refine`;
+            needs numba, else off with a warning).
     """
 
     pose_model: str | Path | None = None
@@ -95,6 +103,7 @@ class PipelineOptions:
     detect_every: int = DEFAULT_DETECT_EVERY
     follow: FollowConfig = field(default_factory=FollowConfig)
     shared_thread_pool: bool = False
+    refine: bool = DEFAULT_REFINE
 
     def __post_init__(self) -> None:
         if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
@@ -210,6 +219,10 @@ class HandPipeline:
         self.last_lost = ""
         """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
 
+        from depthhand.pose.refine import build_refiner
+
+        self.refiner = build_refiner(self.options.refine, self.estimator.info.joint_set)
+
     @property
     def joint_set(self) -> Any:
         """Skeleton of the poses (from the pose model's metadata)."""
@@ -227,6 +240,8 @@ class HandPipeline:
             self.tracker.reset(ids=True)  # each frame on its own: nothing carried over, ids from 1
         timings: dict[str, float] = {"detect": 0.0, "crop": 0.0, "pose": 0.0}
         boxes, poses = self._find_hands(frame, timings, t0)
+        if self.refiner is not None:  # fit the hand model to each hand's depth (timing key "refine")
+            poses = self.refiner.refine(frame, poses, self.tracker.predicted_centers(frame.timestamp_us), timings)
         t3 = time.perf_counter()
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
         if self.options.mode == "video" and self.options.detect_every > 1:

@@ -104,16 +104,18 @@ def two_hands(quick: bool) -> BenchResult:
     return _latency(2, quick)
 
 
-def _accuracy(scene: str, quick: bool) -> BenchResult:
+def _accuracy(scene: str, quick: bool, refine: bool | None = None, suffix: str | None = None) -> BenchResult:
     from depthhand.evaluate.live import LiveAccuracy
-    from depthhand.pipeline import HandPipeline, PipelineOptions
+    from depthhand.pipeline import DEFAULT_REFINE, HandPipeline, PipelineOptions
     from depthhand.runner import joints_in_view
     from depthhand.track.tracker import TrackerConfig
 
+    refine = DEFAULT_REFINE if refine is None else refine
     frames = _frames(scene, 1, 20 if quick else 300, seed=2024)
     summaries = {}
     for min_score in (0.5, 0.3):  # the default birth threshold, and the detector's own threshold
-        options = PipelineOptions(max_hands=2, num_threads=2, tracker=TrackerConfig(birth_score=min_score))
+        tracker = TrackerConfig(birth_score=min_score)
+        options = PipelineOptions(max_hands=2, num_threads=2, tracker=tracker, refine=refine)
         with HandPipeline(options) as pipe:
             acc = LiveAccuracy(pipe.joint_set)
             for frame, sample in frames:
@@ -129,26 +131,45 @@ def _accuracy(scene: str, quick: bool) -> BenchResult:
                 )
         summaries[min_score] = acc.summary()
     s = summaries[0.5] | {f"min_score_0.3_{k}": v for k, v in summaries[0.3].items() if k != "frames"}
-    return BenchResult(f"pipeline.accuracy_{scene}", s["mean_error_mm"], "mm", int(s["frames"]), s)
+    name = f"pipeline.accuracy_{scene}" + ("" if suffix is None else suffix)
+    return BenchResult(name, s["mean_error_mm"], "mm", int(s["frames"]), s | {"refine": refine})
 
 
-@benchmark("pipeline.accuracy_live", "whole pipeline on the animated top-down source (tracking on): 3D error, recall")
-def accuracy_live(quick: bool) -> BenchResult:
-    """Consecutive frames of ``SyntheticLive`` (seed 5, up to 2 hands), as ``depthhand run`` sees them."""
+def _accuracy_live(quick: bool, refine: bool | None = None, suffix: str | None = None) -> BenchResult:
     from depthhand.evaluate.live import LiveAccuracy
-    from depthhand.pipeline import HandPipeline, PipelineOptions
+    from depthhand.pipeline import DEFAULT_REFINE, HandPipeline, PipelineOptions
     from depthhand.runner import joints_in_view
     from depthhand.synth.live import SyntheticLive
 
+    refine = DEFAULT_REFINE if refine is None else refine
     live = SyntheticLive(seed=5, max_hands=2)
     n = 60 if quick else 900
-    with HandPipeline(PipelineOptions(max_hands=2, num_threads=2)) as pipe:
+    with HandPipeline(PipelineOptions(max_hands=2, num_threads=2, refine=refine)) as pipe:
         acc = LiveAccuracy(pipe.joint_set)
         for _ in range(n):
             frame, truth = live.next_frame()
             acc.add_tracked(pipe.process(frame).hands, truth, joints_in_view(truth.joints_uvd, frame))
     s = acc.summary()
-    return BenchResult("pipeline.accuracy_live", s["mean_error_mm"], "mm", int(s["frames"]), s)
+    name = "pipeline.accuracy_live" + ("" if suffix is None else suffix)
+    return BenchResult(name, s["mean_error_mm"], "mm", int(s["frames"]), s | {"refine": refine})
+
+
+@benchmark("pipeline.accuracy_live", "whole pipeline on the animated top-down source (tracking on): 3D error, recall")
+def accuracy_live(quick: bool) -> BenchResult:
+    """Consecutive frames of ``SyntheticLive`` (seed 5, up to 2 hands), as ``depthhand run`` sees them."""
+    return _accuracy_live(quick)
+
+
+@benchmark("pipeline.accuracy_live_norefine", "pipeline.accuracy_live with the model-based refinement off")
+def accuracy_live_norefine(quick: bool) -> BenchResult:
+    """As ``pipeline.accuracy_live``, ``refine=False``."""
+    return _accuracy_live(quick, refine=False, suffix="_norefine")
+
+
+@benchmark("pipeline.accuracy_live_refine", "pipeline.accuracy_live with the model-based refinement on")
+def accuracy_live_refine(quick: bool) -> BenchResult:
+    """As ``pipeline.accuracy_live``, ``refine=True``."""
+    return _accuracy_live(quick, refine=True, suffix="_refine")
 
 
 @benchmark("pipeline.accuracy_topdown", "whole pipeline (detected centres) on held-out topdown frames: mean 3D error")
@@ -228,3 +249,19 @@ def new_hands(quick: bool) -> BenchResult:
     details["extra_delay_max_frames"] = float(extra.max()) if len(extra) else float("nan")
     value = details["extra_delay_mean_frames"]
     return BenchResult("pipeline.new_hands", value, "frames", len(extra), details)
+
+
+def _register_variants() -> None:
+    for scene in ("topdown", "frontal"):
+        for refine, suffix in ((False, "_norefine"), (True, "_refine")):
+
+            def run(quick: bool, scene: str = scene, refine: bool = refine, suffix: str = suffix) -> BenchResult:
+                return _accuracy(scene, quick, refine=refine, suffix=suffix)
+
+            state = "on" if refine else "off"
+            benchmark(f"pipeline.accuracy_{scene}{suffix}", f"pipeline.accuracy_{scene} with the refinement {state}")(
+                run
+            )
+
+
+_register_variants()

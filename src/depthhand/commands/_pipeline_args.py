@@ -18,7 +18,7 @@ DEFAULT_DETECT_EVERY = 3
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Model, detector, hand count, birth threshold, threads, detector period, pose backend, test-time rotation."""
+    """Pipeline options: model, detector, hands, birth threshold, threads, detector period, backend, TTA, refine."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument(
         "--detector",
@@ -47,6 +47,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "single images always detect)",
     )
     add_pose_runtime_arguments(parser)
+    from depthhand.pipeline import DEFAULT_REFINE
+
+    parser.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_REFINE,
+        help="fit the hand model to each hand's depth after the pose network (needs numba: the [refine] extra; "
+        f"default {'on' if DEFAULT_REFINE else 'off'})",
+    )
 
 
 def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -119,6 +128,7 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         pose_tta_deg=args.tta_deg,
         pose_tta_mirror=args.tta_mirror,
         tracker=TrackerConfig(birth_score=args.min_score),
+        refine=args.refine,
     )
 
 

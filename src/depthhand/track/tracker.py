@@ -166,6 +166,10 @@ class HandTracker:
         """Tracks alive (seen or coasting)."""
         return len(self._tracks)
 
+    def predicted_centers(self, timestamp_us: int) -> list[tuple[int, F64]]:
+        """``(track_id, centre (3,) camera mm)`` of every live track, predicted at ``timestamp_us``."""
+        return [(t.id, t.predict(timestamp_us)) for t in self._tracks]
+
     def reset(self, ids: bool = False) -> None:
         """Drop every track; ids keep counting up unless ``ids`` (then the next hand is id 1 again)."""
         self._tracks.clear()
