@@ -202,7 +202,8 @@ def openapi() -> dict[str, Any]:
         "paths": {
             "/api/status": {
                 "get": {
-                    "summary": "fps (frames of the last 2 s), per-stage latency, frame errors, drops, clients, and "
+                    "summary": "fps (frames of the last 2 s), per-stage latency, pose_backend (the pose runtime "
+                    "in use), frame errors, drops, clients, and "
                     "source: {url, kind, state (running/reconnecting/ended/failed/stopped), ended, frames, skipped, "
                     "dropped, corrupt_chunks, bytes_skipped, truncated, reconnects, errors, last_error}",
                     "responses": ok,
