@@ -67,6 +67,8 @@ class RunSummary:
     recorded_frames: int = 0
     record_error: str = ""
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pose_backend: str = ""
+    """The pose runtime that ran (``"auto"`` resolved; ``""`` when no network ran: poses from the truth)."""
 
     def add(self, result: FrameResult) -> None:
         """Count one result."""
@@ -87,6 +89,7 @@ class RunSummary:
             "recorded_frames": self.recorded_frames,
             "record_error": self.record_error,
             "outputs": self.outputs,
+            "pose_backend": self.pose_backend,
         }
 
 
@@ -144,6 +147,7 @@ def run_source(
         with contextlib.ExitStack() as stack:
             pipe = None if from_truth else stack.enter_context(HandPipeline(options))
             joint_set = CANONICAL21 if pipe is None else pipe.joint_set
+            summary.pose_backend = "" if pipe is None else pipe.estimator.backend
             accuracy = LiveAccuracy(joint_set)
             if out is not None:
                 header = {

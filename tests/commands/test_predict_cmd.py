@@ -93,16 +93,22 @@ def test_folder_with_bad_files_matches_sequential_reading(shared_data: Path, tmp
             files.append(bad)
     files.append(tmp_path / "missing.png")
     args = (files, "sr305", "png16", 0.125)
-    seq, pre = predict_batch(*args, read_workers=0), predict_batch(*args, read_workers=2)
+    seq = predict_batch(*args, read_workers=0, pipelines=1)
+    pre = predict_batch(*args, read_workers=2, pipelines=1)
+    two = predict_batch(*args, read_workers=2, pipelines=2)  # two pipelines in threads
     assert (
-        [f for f, _ in pre.failures]
+        [f for f, _ in two.failures]
+        == [f for f, _ in pre.failures]
         == [f for f, _ in seq.failures]
         == [str(f) for f in files if "bad" in f.name or "missing" in f.name]
     )
-    assert len(pre.records) == len(frames) * 2
-    for a, b in zip(seq.records, pre.records, strict=True):
-        a.pop("timings_ms"), b.pop("timings_ms")
-        assert a == b
+    assert len(pre.records) == len(two.records) == len(frames) * 2
+    for a, b, c in zip(seq.records, pre.records, two.records, strict=True):
+        a.pop("timings_ms"), b.pop("timings_ms"), c.pop("timings_ms")
+        assert a == b == c
+    assert [r["frame_index"] for r in two.records] == sorted(r["frame_index"] for r in two.records)
+    with pytest.raises(ValueError, match="pipelines must be a whole number >= 1, got 0"):
+        predict_batch(*args, pipelines=0)
     out = tmp_path / "p.json"
     assert (
         main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
@@ -117,4 +123,5 @@ def test_startup_and_folder_benchmarks_report_fields() -> None:
     assert startup.unit == "s" and startup.value > 0 and startup.details["first_frame_ms"] > 0
     assert startup.details["scipy_optimize_imported"] is False and startup.details["hands"] >= 1
     assert folder.unit == "frames/s" and folder.value > 0 and folder.details["sequential_fps"] > 0
+    assert folder.details["prefetch_fps"] > 0 and folder.details["two_pipelines_fps"] > 0
     assert folder.details["records_identical"] is True

@@ -181,6 +181,7 @@ def test_open_pipeline_for_the_server() -> None:
         assert item.frame.depth_mm.shape == (480, 640) and item.truth is not None  # synthetic: truth rides along
         assert item.result.frame_index == item.frame.index == item.truth.frame_index
         assert handle.joint_set.name == "canonical21"
+        assert handle.pose_backend == "onnxruntime"  # the default, named for /api/status
     finally:
         handle.close()
 

@@ -63,7 +63,9 @@ def make_publisher(rt, seconds: float = 6.0, realtime: bool = True, fps: float =
     frames = scripted_frames(
         tap_script(period_s=1.0), plane, k, fps=fps, duration_s=seconds, render=True, realtime=realtime
     )
-    handle = PipelineHandle(live_frames(frames), "test-scripted", intrinsics=k, fps=fps, recorder=recorder)
+    handle = PipelineHandle(
+        live_frames(frames), "test-scripted", intrinsics=k, fps=fps, recorder=recorder, pose_backend="test-backend"
+    )
     # a calibration with the true plane, so touches happen
     save_calibration(Calibration(plane=plane), rt.options.data_dir / "calibration.json")
     return Publisher(handle, rt.state, rt.options.data_dir, depth_every=6)
@@ -213,6 +215,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
     assert status["frames"] > 30 and status["fps"] > 10 and status["recording"]["active"] is True
     assert json.loads(recorder_log.read_text().splitlines()[0]) == {"started": "x"}
     assert "serialize" in status["latency_ms"] and status["errors"] == 0
+    assert status["pose_backend"] == "test-backend"  # the handle's, as open_pipeline names the resolved one
 
 
 def test_calibration_session_flow_over_rest(serve_runtime):

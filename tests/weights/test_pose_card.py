@@ -48,3 +48,34 @@ def test_card_accuracy_is_what_the_shipped_model_scores(card: dict[str, Any], sc
     )
     assert served["frames"] == keep.sum()
     assert per_crop[keep].mean() == pytest.approx(served["mean_mm"], abs=6e-4)
+
+
+def test_card_backends_block_describes_the_held_out_crops(card: dict[str, Any]) -> None:
+    """The bf16 drift figures are on the card's own centre-in-image crops, and within the 0.1 mm target."""
+    from depthhand.pose.backends import BACKENDS
+
+    block = card["backends"]
+    assert set(block["latency_ms_batch1_2threads"]) <= set(BACKENDS) and block["default"] in BACKENDS
+    assert "pose.bf16_drift" in block["command"] and block["machine"]
+    for scene, drift in block["openvino-bf16_vs_onnxruntime"].items():
+        served = card["heldout_synthetic_centre_in_image"][scene]
+        assert drift["frames"] == served["frames"]
+        assert drift["ref_mean_mm"] == pytest.approx(served["mean_mm"], abs=6e-4)  # the card's fp32 figure
+        assert drift["mean_mm"] - drift["ref_mean_mm"] == pytest.approx(drift["error_change_mm"], abs=2e-3)
+        assert abs(drift["error_change_mm"]) <= block["accuracy_drift_target_mm"] == 0.1
+        assert 0.0 < drift["median_shift_mm"] <= drift["mean_shift_mm"] <= drift["max_shift_mm"]
+
+
+@pytest.mark.slow
+def test_card_bf16_drift_is_what_this_cpu_measures(card: dict[str, Any]) -> None:
+    """Re-measure the top-down drift where OpenVINO and a bf16 CPU are present (other CPUs may round otherwise)."""
+    from depthhand.evaluate.drift import backend_drift
+    from depthhand.pose.backends import cpu_has_bf16, openvino_installed
+
+    if not (openvino_installed() and cpu_has_bf16()):
+        pytest.skip("needs the [openvino] extra and a CPU with native bf16")
+    recorded = card["backends"]["openvino-bf16_vs_onnxruntime"]["topdown"]
+    drift = backend_drift("openvino-bf16", 1000, scenes=("topdown",))["topdown"]
+    assert drift["ref_mean_mm"] == pytest.approx(recorded["ref_mean_mm"], abs=6e-4)
+    assert drift["mean_shift_mm"] == pytest.approx(recorded["mean_shift_mm"], rel=0.25)
+    assert abs(drift["error_change_mm"]) <= 0.1

@@ -3,8 +3,9 @@
 * ``startup.predict``: ``depthhand predict`` on one 640×480 file in a fresh interpreter (wall time of the whole
   process), the import time of the modules it needs, and the first frame after the models have loaded.
 * ``predict.folder``: :func:`depthhand.predict.predict_batch` on a folder of 640×480 16-bit PNGs written to a
-  temporary folder, with the prefetching reader (2 threads) and without it (one image after another), alternated
-  in rounds; the records of both must be identical (timings aside).
+  temporary folder: two pipelines in threads, one pipeline with the prefetching reader (2 threads, the default),
+  and neither (one image after another), alternated in rounds; the records of all three must be identical
+  (timings aside).
 
 The frames are the real SR305 frames when ``../shared/data`` is present (cycled), else synthetic top-down frames.
 """
@@ -124,42 +125,59 @@ def bench_startup(quick: bool) -> BenchResult:
     )
 
 
-@benchmark("predict.folder", "`predict` throughput on a folder of 640×480 PNGs: prefetching reader vs sequential")
+@benchmark(
+    "predict.folder",
+    "`predict` throughput on a folder of 640×480 PNGs: two pipelines in threads vs one (prefetching) vs sequential",
+)
 def bench_predict_folder(quick: bool) -> BenchResult:
-    """Frames per second of :func:`predict_batch` (models loaded once per call, outside the timed region)."""
-    from depthhand.predict import PREFETCH_WORKERS, predict_batch
+    """Frames per second of :func:`predict_batch` (models loaded once per call, outside the timed region).
+
+    Three ways, alternating in rounds: ``sequential`` (decode and run in one thread, one pipeline), ``prefetch``
+    (two decoding threads, one pipeline) and ``pipelines`` (two decoding threads, two pipelines in threads sharing
+    the inference threads). The value is the default's (:data:`PREDICT_PIPELINES`); the records (less their
+    timings) must be identical.
+    """
+    from depthhand.predict import PREDICT_PIPELINES, PREFETCH_WORKERS, predict_batch
 
     count = 40 if quick else 300
     rounds = 1 if quick else 3
-    rates: dict[int, list[float]] = {0: [], PREFETCH_WORKERS: []}
-    records: dict[int, list[dict[str, Any]]] = {}
+    ways = {"sequential": (0, 1), "prefetch": (PREFETCH_WORKERS, 1), "pipelines": (PREFETCH_WORKERS, 2)}
+    rates: dict[str, list[float]] = {w: [] for w in ways}
+    records: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         data, scale, spec = _frames_folder(folder, count)
         files = sorted(folder.glob("*.png"))
         predict_batch(files[:3], spec, "png16", scale)  # warm the file cache and the lazy imports
         for _ in range(rounds):
-            for workers in rates:
+            for way, (workers, pipelines) in ways.items():
                 t0 = time.perf_counter()
-                batch = predict_batch(files, spec, "png16", scale, read_workers=workers)
-                rates[workers].append(len(files) / (time.perf_counter() - t0))
-                records[workers] = batch.records
-    same = all(
-        {k: v for k, v in a.items() if k != "timings_ms"} == {k: v for k, v in b.items() if k != "timings_ms"}
-        for a, b in zip(records[0], records[PREFETCH_WORKERS], strict=True)
-    )
-    best = {w: max(r) for w, r in rates.items()}
+                batch = predict_batch(files, spec, "png16", scale, read_workers=workers, pipelines=pipelines)
+                rates[way].append(len(files) / (time.perf_counter() - t0))
+                records[way] = batch.records
+
+    def bare(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != "timings_ms"} for r in recs]
+
+    same = bare(records["sequential"]) == bare(records["prefetch"]) == bare(records["pipelines"])
+    fps = {w: statistics.median(r) for w, r in rates.items()}
+    default = "pipelines" if PREDICT_PIPELINES > 1 else "prefetch"
     return BenchResult(
         "predict.folder",
-        statistics.median(rates[PREFETCH_WORKERS]),
+        fps[default],
         "frames/s",
         count * rounds,
         {
-            "sequential_fps": statistics.median(rates[0]),
-            "speedup": statistics.median(rates[PREFETCH_WORKERS]) / statistics.median(rates[0]),
-            "best_fps": best[PREFETCH_WORKERS],
-            "best_sequential_fps": best[0],
+            "default_pipelines": PREDICT_PIPELINES,
+            "two_pipelines_fps": fps["pipelines"],
+            "prefetch_fps": fps["prefetch"],
+            "sequential_fps": fps["sequential"],
+            "two_pipelines_vs_prefetch": fps["pipelines"] / fps["prefetch"],
+            "prefetch_vs_sequential": fps["prefetch"] / fps["sequential"],
+            "best_two_pipelines_fps": max(rates["pipelines"]),
+            "best_prefetch_fps": max(rates["prefetch"]),
             "records_identical": same,
+            "hands": sum(len(r["hands"]) for r in records["prefetch"]),
             "frames": count,
             "data": data,
         },

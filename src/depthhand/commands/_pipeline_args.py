@@ -64,7 +64,8 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
         "--pose-backend",
         default="onnxruntime",
         choices=BACKENDS,
-        help=f"{prefix}pose inference runtime (openvino-bf16: bfloat16 where the CPU has it)",
+        help=f"{prefix}pose inference runtime (openvino-bf16: bfloat16 where the CPU has it; auto: openvino-bf16 when "
+        "the openvino package is installed and the CPU has native bf16, else onnxruntime)",
     )
     parser.add_argument(
         "--tta-deg",

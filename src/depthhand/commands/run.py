@@ -73,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
     )
     info = summary.to_dict()
     stages = ", ".join(f"{k} {v:.2f}" for k, v in info["median_stage_ms"].items())
-    print(f"{info['frames']} frames ({info['bad_frames']} rejected), {info['fps']:.1f} fps; median ms: {stages}")
+    backend = f" (pose on {info['pose_backend']})" if info["pose_backend"] else ""
+    print(
+        f"{info['frames']} frames ({info['bad_frames']} rejected), {info['fps']:.1f} fps; median ms: {stages}{backend}"
+    )
     if info["accuracy"]:
         acc = info["accuracy"]
         print(

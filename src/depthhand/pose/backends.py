@@ -1,5 +1,8 @@
 """Inference backends for exported pose networks: ONNX Runtime (default) and OpenVINO (optional).
 
+``"auto"`` (:func:`resolve_backend`) picks OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU
+runs bfloat16 natively, and ONNX Runtime fp32 elsewhere.
+
 Both are torch-free. A backend takes (B, 1, S, S) float32 patches and returns the (B, J, 3) ``joints`` output.
 The model's metadata (joint set, cube, input size, output space) is read from the ONNX ``metadata_props``.
 """
@@ -12,7 +15,16 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Backend", "OnnxRuntimeBackend", "OpenVinoBackend", "open_backend", "read_metadata"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "OnnxRuntimeBackend",
+    "OpenVinoBackend",
+    "cpu_has_bf16",
+    "open_backend",
+    "read_metadata",
+    "resolve_backend",
+]
 
 REQUIRED_KEYS = ("depthhand.joint_set", "depthhand.cube_mm", "depthhand.input_size", "depthhand.output_space")
 
@@ -129,18 +141,83 @@ class OpenVinoBackend:
         self.compiled = None
 
 
-BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")
-"""Pose backends: ONNX Runtime fp32 (default), OpenVINO fp32, OpenVINO bfloat16 (``[openvino]`` extra)."""
+BACKENDS = ("auto", "onnxruntime", "openvino", "openvino-bf16")
+"""Pose backends: ``auto`` (:func:`resolve_backend`), ONNX Runtime fp32, OpenVINO fp32, OpenVINO bfloat16 (the
+``[openvino]`` extra)."""
+
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+"""``/proc/cpuinfo`` flags that mean native bfloat16 arithmetic (either is enough)."""
+
+
+def cpu_has_bf16(cpuinfo: str | None = None, openvino_capabilities: list[str] | None = None) -> bool:
+    """Whether this CPU runs bfloat16 natively.
+
+    Linux: a ``flags`` line of ``/proc/cpuinfo`` lists ``avx512_bf16`` or ``amx_bf16``. Elsewhere (no
+    ``/proc/cpuinfo``): OpenVINO's ``CPU`` ``OPTIMIZATION_CAPABILITIES`` include ``"BF16"`` (False without OpenVINO).
+
+    Args:
+        cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
+        openvino_capabilities: OpenVINO's capabilities (``None``: ask OpenVINO when ``cpuinfo`` is missing).
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    if cpuinfo:
+        flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
+        return any(f in flags for f in BF16_CPU_FLAGS)
+    if openvino_capabilities is None:
+        try:
+            import openvino as ov
+
+            openvino_capabilities = [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        except Exception:  # no openvino, or no CPU plugin: no evidence of bf16
+            return False
+    return "BF16" in openvino_capabilities
+
+
+def openvino_installed() -> bool:
+    """Whether the optional ``openvino`` package can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def resolve_backend(backend: str, *, has_openvino: bool | None = None, has_bf16: bool | None = None) -> str:
+    """The concrete backend a name stands for: ``"auto"`` becomes ``"openvino-bf16"`` or ``"onnxruntime"``.
+
+    ``auto`` picks OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU has native bf16
+    (:func:`cpu_has_bf16`): there the shipped pose network runs in about half of ONNX Runtime's time, and the mean
+    error on the card's held-out crops changes by at most 0.014 mm (the joints themselves move by 0.19–0.52 mm on
+    average; the ``backends`` block of ``depthhand_fast.json``). Elsewhere OpenVINO would emulate bf16 or run fp32
+    no faster than ONNX Runtime, so ``auto`` is ONNX Runtime fp32. ``auto`` is not the default: in the whole
+    2-core pipeline the faster network did not make a faster frame (BENCHMARKS.md).
+
+    Args:
+        backend: One of :data:`BACKENDS`.
+        has_openvino: Whether OpenVINO is importable (``None``: find out).
+        has_bf16: Whether the CPU has bf16 (``None``: :func:`cpu_has_bf16`; asked only with OpenVINO installed).
+
+    Raises:
+        ValueError: For a name not in :data:`BACKENDS`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown pose backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    if not (openvino_installed() if has_openvino is None else has_openvino):
+        return "onnxruntime"
+    return "openvino-bf16" if (cpu_has_bf16() if has_bf16 is None else has_bf16) else "onnxruntime"
 
 
 def open_backend(
     path: str | Path, backend: str = "onnxruntime", num_threads: int = 2, allow_spinning: bool = False
 ) -> Backend:
-    """Open ``path`` with the named backend (one of :data:`BACKENDS`)."""
+    """Open ``path`` with the named backend (one of :data:`BACKENDS`; ``"auto"`` via :func:`resolve_backend`)."""
+    backend = resolve_backend(backend)
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(path, num_threads, allow_spinning)
     if backend == "openvino":
         return OpenVinoBackend(path, num_threads)
-    if backend == "openvino-bf16":
-        return OpenVinoBackend(path, num_threads, precision="bf16")
-    raise ValueError(f"unknown pose backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return OpenVinoBackend(path, num_threads, precision="bf16")

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from depthhand.geometry.camera import inside_image, xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, make_crop
-from depthhand.pose.backends import Backend, open_backend
+from depthhand.pose.backends import Backend, open_backend, resolve_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
 from depthhand.pose.tta import average_views, tta_views, view_patches
 from depthhand.skeleton import JointSet, get_joint_set
@@ -38,7 +38,9 @@ class PoseEstimatorOptions:
 
     Attributes:
         model_path: Exported ``.onnx`` file (with depthhand metadata).
-        backend: ``"onnxruntime"`` (default), ``"openvino"`` or ``"openvino-bf16"`` (optional package).
+        backend: ``"onnxruntime"`` (default), ``"openvino"``, ``"openvino-bf16"`` (optional package) or ``"auto"``
+            (OpenVINO bf16 where it is installed and the CPU has bf16, else ONNX Runtime;
+            :func:`~depthhand.pose.backends.resolve_backend`).
         num_threads: Inference threads.
         allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
         cube_mm: Override the model's cube side, mm (``None``: from the metadata).
@@ -102,8 +104,10 @@ class PoseEstimator:
 
     def __init__(self, options: PoseEstimatorOptions) -> None:
         self.options = options
+        self.backend = resolve_backend(options.backend)
+        """The backend in use (``"auto"`` resolved: ``"onnxruntime"``, ``"openvino"`` or ``"openvino-bf16"``)."""
         self._backend: Backend | None = open_backend(
-            options.model_path, options.backend, options.num_threads, options.allow_spinning
+            options.model_path, self.backend, options.num_threads, options.allow_spinning
         )
         self.info = PoseModelInfo.from_metadata(self._backend.metadata, str(options.model_path))
         self._views = tta_views(options.tta_deg, options.tta_mirror)

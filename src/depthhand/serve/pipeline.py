@@ -48,6 +48,7 @@ class PipelineHandle:
         source_status: The source's state and counters
             (:meth:`~depthhand.capture.stream.FrameStream.status`), callable from any thread.
         interrupt: Unblocks an iteration of ``frames`` waiting for the source (called from another thread at stop).
+        pose_backend: The pose runtime in use (``"auto"`` resolved; ``""``: poses from the truth, no network).
     """
 
     frames: Iterator[LiveFrame]
@@ -59,6 +60,7 @@ class PipelineHandle:
     close: Callable[[], None] | None = None
     source_status: Callable[[], dict[str, Any]] | None = None
     interrupt: Callable[[], None] | None = None
+    pose_backend: str = ""
 
 
 def open_pipeline(url: str, options: PipelineOptions | None = None, state: LiveState | None = None) -> PipelineHandle:
@@ -93,4 +95,5 @@ def open_pipeline(url: str, options: PipelineOptions | None = None, state: LiveS
         close=pipe.close if pipe is not None else None,
         source_status=stream.status,
         interrupt=stream.close,
+        pose_backend=pipe.estimator.backend if pipe is not None else "",
     )

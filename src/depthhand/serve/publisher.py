@@ -345,6 +345,7 @@ class Publisher:
                     "source": source,
                     "fps": round(st.fps(now), 2),
                     "latency_ms": stage_ms,
+                    "pose_backend": self.handle.pose_backend,
                     "frames": st.frames,
                     "seq": self._seq,
                     "errors": st.errors,
