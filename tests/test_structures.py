@@ -166,6 +166,7 @@ class _FakePipeline:
     def __init__(self, result: FrameResult) -> None:
         self.result = result
         self.tracker = SimpleNamespace(reset=lambda: None)
+        self.estimator = SimpleNamespace(backend="onnxruntime")  # the run summary names the pose runtime
 
     def __enter__(self) -> _FakePipeline:
         return self
