@@ -85,8 +85,12 @@ def listen_socket(host: str, port: int) -> socket.socket:
     except socket.gaierror as exc:
         raise ValueError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
     family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on accepted sockets whose
+    # proto says TCP. With Nagle on, every frame (smaller than the loopback MSS) waited for the client's delayed
+    # ACK once the client sent anything back (acks): 40 ms stalls.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets on Linux
     try:
         sock.bind(address)
         sock.listen(128)
