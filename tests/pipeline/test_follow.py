@@ -49,8 +49,9 @@ def test_followed_crops_are_as_accurate_as_detections(take: list) -> None:
     every3, det3, _ = _run(take, N)
     assert all(det1) and 0.25 <= np.mean(det3) <= 0.6  # every frame vs about one in N (plus lost crops)
     followed = [i for i, d in enumerate(det3) if not d]
-    # the same hands are found on the followed frames...
-    assert sum(len(every3[i]) for i in followed) >= sum(len(every1[i]) for i in followed) - 1
+    # the same hands are found on the followed frames, bar the second hand entering: it may be found up to N - 1
+    # frames later (the documented cost of following; the take has one entering hand)...
+    assert sum(len(every3[i]) for i in followed) >= sum(len(every1[i]) for i in followed) - (N - 1)
     # ...as close to the source's truth as the detector's crops put them (8 mm is the model's held-out error)
     e1 = np.mean([e for i in followed for e in every1[i]])
     e3 = np.mean([e for i in followed for e in every3[i]])

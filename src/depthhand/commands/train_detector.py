@@ -20,6 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of rendered synthetic frames (rendered when empty); repeat for several (default OUT.cache)",
     )
     parser.add_argument("--render-count", type=int, default=6000, help="frames rendered into each empty cache folder")
+    parser.add_argument(
+        "--hard-fraction",
+        type=float,
+        default=0.0,
+        help="fraction of frames rendered from the hard scene cases (depthhand.synth.hard_scenes) into empty cache "
+        "folders; 0 (default) = the standard scenes only, 1 = hard scenes only",
+    )
+    parser.add_argument("--cache-seed", type=int, default=1000, help="seed of the first rendered cache (+1 per folder)")
+    parser.add_argument("--render-only", action="store_true", help="render the empty cache folders, then stop")
+    parser.add_argument(
+        "--init", type=Path, help="start from these weights: a .pt checkpoint or a detector ONNX (e.g. the shipped one)"
+    )
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate (one-cycle schedule)")
@@ -50,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must end in .onnx, got {args.out}")
     if (args.real_labels is None) != (args.real_frames is None):
         raise ValueError("--real-labels and --real-frames go together")
+    if not 0.0 <= args.hard_fraction <= 1.0:
+        raise ValueError(f"--hard-fraction must be in [0, 1], got {args.hard_fraction}")
+    if args.init is not None and not args.init.is_file():
+        raise FileNotFoundError(f"--init weights not found: {args.init}")
     if args.real_labels is not None and not args.real_labels.is_file():
         raise FileNotFoundError(f"--real-labels file not found: {args.real_labels}")
     caches = tuple(args.cache) if args.cache else (args.out.with_suffix(".cache"),)
@@ -69,7 +85,16 @@ def run(args: argparse.Namespace) -> int:
         real_frames=args.real_frames,
         real_camera=args.real_camera,
         real_repeat=args.real_repeat,
+        hard_fraction=args.hard_fraction,
+        cache_seed=args.cache_seed,
+        init=args.init,
     )
+    if args.render_only:
+        from depthhand.train.detector import render_caches
+
+        render_caches(cfg, progress=not args.quiet)
+        print(f"rendered {len(caches)} cache folder(s)")
+        return 0
     summary = train_detector(cfg, progress=not args.quiet)
     text = json.dumps(summary, indent=1)
     if args.summary is not None:

@@ -71,6 +71,11 @@ class DetectorTrainConfig:
         real_camera: Camera preset of the real frames.
         real_repeat: How often each real frame appears per epoch.
         checkpoint: Checkpoint path (written atomically after every epoch); default ``out`` with ``.pt``.
+        hard_fraction: Fraction of hard-scene frames in caches rendered here
+            (:func:`~depthhand.train.detector_data.generate_cache`; 0 = the standard scenes only).
+        cache_seed: Seed of the first rendered cache folder (folder ``i`` gets ``cache_seed + i``).
+        init: Start from these weights (a ``.pt`` checkpoint or a detector ONNX export,
+            :func:`~depthhand.train.detector_init.init_detector_weights`) instead of a random initialisation.
     """
 
     cache_dirs: tuple[Path, ...]
@@ -89,6 +94,9 @@ class DetectorTrainConfig:
     real_camera: str = "sr305"
     real_repeat: int = 20
     checkpoint: Path | None = None
+    hard_fraction: float = 0.0
+    cache_seed: int = 1000
+    init: Path | None = None
 
 
 def export_detector_onnx(net: Any, path: str | Path, metadata: dict[str, str]) -> Path:
@@ -162,6 +170,14 @@ def _batch(samples: list[DetectorSample]) -> tuple[Any, dict[str, Any]]:
     return x, {k: torch.from_numpy(np.stack([t[k] for t in tg])) for k in tg[0]}
 
 
+def render_caches(cfg: DetectorTrainConfig, progress: bool = True) -> None:
+    """Render every empty cache folder of ``cfg`` (``render_count`` frames, seed ``cache_seed + i``)."""
+    for i, d in enumerate(cfg.cache_dirs):
+        if not any(Path(d).glob("chunk_*.npz")):
+            generate_cache(d, cfg.render_count, cfg.cache_seed + i, chunk=min(500, cfg.render_count),
+                           progress=progress, hard_fraction=cfg.hard_fraction)  # fmt: skip
+
+
 def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str, Any]:
     """Train the detector, export ONNX to ``cfg.out``; returns a summary (steps, losses, time, sizes)."""
     import time
@@ -173,9 +189,7 @@ def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str,
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    for i, d in enumerate(cfg.cache_dirs):
-        if not any(Path(d).glob("chunk_*.npz")):
-            generate_cache(d, cfg.render_count, 1000 + i, chunk=min(500, cfg.render_count), progress=progress)
+    render_caches(cfg, progress)
     arrays = load_cache(list(cfg.cache_dirs))
     n_syn = len(arrays["right"])
     n_val = min(256, n_syn // 10)
@@ -188,6 +202,13 @@ def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str,
     items: list[int] = train_idx + [-(j + 1) for j in range(len(real))] * cfg.real_repeat
     rng = np.random.default_rng(cfg.seed)
     net = build_detector(cfg.width)
+    init_kind = None
+    if cfg.init is not None:
+        from depthhand.train.detector_init import init_detector_weights
+
+        calib = rng.choice(len(train_idx), size=min(64, len(train_idx)), replace=False)
+        xc, _ = _batch([augment_sample(unpack(arrays, train_idx[int(j)]), rng) for j in calib])
+        init_kind = init_detector_weights(net, cfg.init, xc)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps_per_epoch = max(1, len(items) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
@@ -238,4 +259,5 @@ def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str,
         "history": history,
         "parameters": sum(p.numel() for p in net.parameters()),
         "onnx_bytes": cfg.out.stat().st_size,
+        "init": None if cfg.init is None else f"{init_kind}:{cfg.init}",
     }

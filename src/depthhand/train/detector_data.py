@@ -3,7 +3,10 @@
 Data: full synthetic frames from :mod:`depthhand.synth.scenes` (all families, distractors, randomised sensor noise,
 randomised camera presets, a random far cut-off that mimics short-range sensors dropping the background, a few
 frames without any hand), downscaled with :func:`depthhand.detect.cnn_decode.downscale_depth` and cached as uint16
-mm arrays; optionally real frames with box labels from a JSON file (format: :mod:`depthhand.evaluate.real_labels`).
+mm arrays; optionally a fraction of frames from the hard scene cases of :mod:`depthhand.synth.hard_scenes` (arms from
+any edge, bodies, fists, held objects, egocentric, clutter, 12 sensor modes; generator branches that never meet the
+held-out hard set's); optionally real frames with box labels from a JSON file (format:
+:mod:`depthhand.evaluate.real_labels`).
 Targets follow CenterNet (Zhou et al. 2019): a Gaussian at the projected palm centre, sub-cell offset, box edge
 distances and a right-hand logit at the centre cell.
 """
@@ -24,6 +27,9 @@ F32 = npt.NDArray[np.float32]
 MAX_LABELS = 4
 CAMERAS = ("nyu", "astra", "sr305", "fpha", None)
 SCENE_WEIGHTS = {"frontal": 0.45, "topdown": 0.3, "egocentric": 0.25}
+HARD_STREAM = 9_000
+"""Offset of the hard-scene case numbers in training generators (keeps them off the held-out set's keys)."""
+CACHE_META = "cache.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +96,36 @@ def labelled_hands(sample: Any) -> npt.NDArray[np.bool_]:
 
 def render_detector_sample(rng: np.random.Generator, p_empty: float = 0.05) -> DetectorSample:
     """One random synthetic frame (:func:`sample_synthetic_frame`) at network resolution with detector labels."""
+    sample, depth = sample_synthetic_frame(rng, p_empty)
+    return detector_sample(sample, depth)
+
+
+def render_hard_detector_sample(seed: int, index: int) -> DetectorSample:
+    """Frame ``index`` of a hard-scene training stream (case cycled, sensor family cycled) with detector labels.
+
+    The generator is ``default_rng([seed, HARD_STREAM + case_number, index])``: never the held-out hard set's
+    ``[HARD_SEED, case_number, i]`` (nor any other seed's hard set, whose second entry is below 9).
+
+    Raises:
+        ValueError: ``seed`` is the held-out hard set's seed.
+    """
+    from depthhand.evaluate.hard_set import HARD_SEED
+    from depthhand.synth.hard_scenes import HARD_CASES, render_hard_scene, sample_hard_scene
+
+    if seed == HARD_SEED:
+        raise ValueError(f"seed {seed} is the held-out hard set's seed; train on another")
+    c = index % len(HARD_CASES)
+    rng = np.random.default_rng([seed, HARD_STREAM + c, index // len(HARD_CASES)])
+    hs = sample_hard_scene(HARD_CASES[c], rng, index // len(HARD_CASES))
+    sample, depth = render_hard_scene(hs, rng)
+    return detector_sample(sample, depth)
+
+
+def detector_sample(sample: Any, depth: npt.NDArray[np.float32]) -> DetectorSample:
+    """A rendered ``SynthSample`` and its (H, W) sensor depth (mm) → network-resolution sample with labels."""
     from depthhand.geometry.camera import xyz_to_uvd
     from depthhand.structures import Handedness
 
-    sample, depth = sample_synthetic_frame(rng, p_empty)
     k = len(sample.handedness)
     keep = labelled_hands(sample)
     small, box = downscale_depth(depth)
@@ -143,15 +175,47 @@ def unpack(arrays: dict[str, npt.NDArray[Any]], i: int) -> DetectorSample:
     )
 
 
-def generate_cache(out_dir: str | Path, count: int, seed: int, chunk: int = 500, progress: bool = True) -> Path:
+def is_hard_frame(seed: int, index: int, hard_fraction: float) -> bool:
+    """Whether cache frame ``index`` comes from the hard scenes (a fixed draw per frame; never for fraction 0)."""
+    if hard_fraction <= 0.0:
+        return False
+    return hard_fraction >= 1.0 or float(np.random.default_rng([seed, index, HARD_STREAM]).random()) < hard_fraction
+
+
+def generate_cache(
+    out_dir: str | Path,
+    count: int,
+    seed: int,
+    chunk: int = 500,
+    progress: bool = True,
+    hard_fraction: float = 0.0,
+) -> Path:
     """Render ``count`` synthetic detector samples into ``out_dir/chunk_XXXX.npz`` (atomic; resumable).
 
-    Sample ``i`` comes from ``default_rng([seed, i])``; existing chunks are kept.
+    Sample ``i`` is a hard-scene frame (:func:`render_hard_detector_sample` ``(seed, i)``) where
+    :func:`is_hard_frame` says so, otherwise a standard one from ``default_rng([seed, i])`` (with ``hard_fraction``
+    0, exactly the frames of earlier versions). ``out_dir/cache.json`` records seed, count and fraction; existing
+    chunks are kept.
+
+    Raises:
+        ValueError: ``hard_fraction`` outside [0, 1], or the folder was rendered with other settings.
     """
     from tqdm import tqdm
 
+    if not 0.0 <= hard_fraction <= 1.0:
+        raise ValueError(f"hard_fraction must be in [0, 1], got {hard_fraction}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    meta = {"seed": seed, "count": count, "chunk": chunk, "hard_fraction": hard_fraction}
+    meta_path = out / CACHE_META
+    if meta_path.is_file():
+        import json
+
+        old = json.loads(meta_path.read_text())
+        if old != meta:
+            raise ValueError(f"{meta_path}: cache rendered with {old}, asked for {meta}; use another folder")
+    else:
+        atomic.write_json(meta_path, meta)
     bar = tqdm(total=count, desc=f"render detector frames (seed {seed})", disable=not progress)
     for c0 in range(0, count, chunk):
         path = out / f"chunk_{c0 // chunk:04d}.npz"
@@ -161,7 +225,10 @@ def generate_cache(out_dir: str | Path, count: int, seed: int, chunk: int = 500,
             continue
         samples = []
         for i in range(c0, c0 + n):
-            samples.append(render_detector_sample(np.random.default_rng([seed, i])))
+            if is_hard_frame(seed, i, hard_fraction):
+                samples.append(render_hard_detector_sample(seed, i))
+            else:
+                samples.append(render_detector_sample(np.random.default_rng([seed, i])))
             bar.update(1)
         with atomic.atomic_path(path) as tmp:
             np.savez_compressed(tmp, **_pack(samples))  # type: ignore[arg-type]
