@@ -339,3 +339,32 @@ def test_plane_fit_on_request_recovers_the_table(serve_runtime, tmp_path):
     assert pub.engine.plane is not None
     assert abs(float(pub.engine.plane.normal @ plane.normal)) > 0.9999
     assert (tmp_path / "calibration.json").is_file()
+
+
+def test_a_client_connected_before_the_pipeline_started_gets_the_real_hello_next(serve_runtime):
+    """The server listens before the pipeline publishes its hello: an early client gets "waiting", then the hello."""
+    reset_layer()
+    state = serve_runtime.state
+    with state._lock:  # a server that has not published a hello yet
+        state._values.pop("hello", None)
+
+    async def main():
+        comm = communicator()
+        assert (await comm.connect())[0]
+        first = await comm.receive_json_from(timeout=5)
+        pub = make_publisher(serve_runtime, seconds=2.0)
+        pub.start(asyncio.get_running_loop())
+        try:
+            while True:
+                msg = await comm.receive_json_from(timeout=5)
+                if msg["type"] == "hello":
+                    return first, msg
+        finally:
+            await comm.disconnect()
+            pub.stop()
+
+    first, second = asyncio.run(main())
+    assert first["type"] == "hello" and first.get("waiting") is True
+    assert "waiting" not in second and second["skeleton"]["joints"][8] == "index_tip"
+    assert second["flow"]["mode"] == "ack"
+    reset_layer()

@@ -121,6 +121,9 @@ class HandsConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         get_hub().register(self)  # after the hello: no event can overtake it
         rt.clients.add(connected=1)
         now = await asyncio.to_thread(rt.state.get, "hello") or {}
+        if hello is None and now:  # the pipeline published its hello meanwhile: the real one follows "waiting"
+            self.outbox.put_control(self._hello_text(now))
+            return
         source = now.get("source")
         if source is not None and source != (hello or {}).get("source"):  # it changed before we registered
             self.outbox.put_control(json.dumps({"type": "source", "v": now.get("v", 2), "source": source}))

@@ -143,6 +143,8 @@ class Publisher:
         self._stats.t_start = time.monotonic()
         self._source_state = source_summary(self._source_status())
         self._publish_hello(broadcast=False)
+        # clients that connected before this (the server listens first) got the "waiting" hello: send them this one
+        self._send_control([{"type": "hands.hello", "text": json.dumps(self.state.get("hello"))}])
         self._write_config()
         self.state.set("capabilities", {"recorder": self.handle.recorder is not None})  # POST /api/recording asks
         self._write_status()
