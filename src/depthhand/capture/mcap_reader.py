@@ -42,7 +42,7 @@ from depthhand.capture.mcap_format import (
     intrinsics_from_calibration,
     unit_from_metadata,
 )
-from depthhand.capture.recording import SCAN_WINDOW, RecordingError
+from depthhand.capture.recording import SCAN_WINDOW, RecordingError, count_skipped_chunk
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 log = logging.getLogger(__name__)
@@ -276,12 +276,7 @@ class McapRecordingSource(DepthSource):
         size = os.fstat(f.fileno()).st_size
         if nxt == -1:
             nxt = _find_chunk(f, offset + 1, size)
-        end = nxt if nxt is not None else size
-        where = f"the next valid chunk at byte {nxt}" if nxt is not None else "the end (no valid chunk follows)"
-        message += f"; skipped {end - offset} bytes to {where}"
-        log.warning("%s", message)
-        self.stats.error(message)
-        self.stats.add(corrupt_chunks=1, bytes_skipped=end - offset, frames_skipped=n_claimed)
+        count_skipped_chunk(self.stats, log, message, offset, nxt, size, n_claimed)
         return nxt
 
     def _truncated(self, offset: int) -> None:

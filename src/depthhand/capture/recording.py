@@ -44,7 +44,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 import numpy.typing as npt
 
-from depthhand.capture.base import DepthSource
+from depthhand.capture.base import DepthSource, SourceStats
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
 log = logging.getLogger(__name__)
@@ -354,17 +354,28 @@ class RecordingSource(DepthSource):
             raise RecordingError(message + " (open with on_corrupt='skip' to skip it)")
         if nxt == -1:
             nxt = _find_chunk(f, offset + 1, k)
-        end = nxt if nxt is not None else os.fstat(f.fileno()).st_size
-        where = f"the next valid chunk at byte {nxt}" if nxt is not None else "the end (no valid chunk follows)"
-        message += f"; skipped {end - offset} bytes to {where}"
-        log.warning("%s", message)
-        self.stats.error(message)
-        self.stats.add(corrupt_chunks=1, bytes_skipped=end - offset, frames_skipped=n_claimed)
+        count_skipped_chunk(self.stats, log, message, offset, nxt, os.fstat(f.fileno()).st_size, n_claimed)
         return nxt
 
     def _truncated(self, offset: int) -> None:
         log.warning("%s: recording ends inside the chunk at byte %d (crash or copy cut short)", self.path, offset)
         self.stats.truncated = True
+
+
+def count_skipped_chunk(
+    stats: SourceStats, logger: logging.Logger, message: str, offset: int, nxt: int | None, size: int, frames: int
+) -> None:
+    """Log and count one corrupt chunk skipped from byte ``offset`` to ``nxt`` (``None``: to the end, ``size``).
+
+    The one wording and set of counters of every recording reader (``.dhrec`` and MCAP): ``corrupt_chunks``,
+    ``bytes_skipped``, ``frames_skipped`` (the frames the chunk claimed) and the error text.
+    """
+    end = nxt if nxt is not None else size
+    where = f"the next valid chunk at byte {nxt}" if nxt is not None else "the end (no valid chunk follows)"
+    message += f"; skipped {end - offset} bytes to {where}"
+    logger.warning("%s", message)
+    stats.error(message)
+    stats.add(corrupt_chunks=1, bytes_skipped=end - offset, frames_skipped=frames)
 
 
 def _plausible(head: bytes, k: CameraIntrinsics) -> bool:
