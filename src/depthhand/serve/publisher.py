@@ -142,9 +142,9 @@ class Publisher:
         self._loop = loop
         self._stats.t_start = time.monotonic()
         self._source_state = source_summary(self._source_status())
-        self._publish_hello(broadcast=False)
+        hello = self._publish_hello(broadcast=False)
         # clients that connected before this (the server listens first) got the "waiting" hello: send them this one
-        self._send_control([{"type": "hands.hello", "text": json.dumps(self.state.get("hello"))}])
+        self._send_control([{"type": "hands.hello", "text": json.dumps(hello)}])
         self._write_config()
         self.state.set("capabilities", {"recorder": self.handle.recorder is not None})  # POST /api/recording asks
         self._write_status()
@@ -305,12 +305,14 @@ class Publisher:
             self._source_state or {"url": self.handle.source},
         )
 
-    def _publish_hello(self, broadcast: bool) -> None:
+    def _publish_hello(self, broadcast: bool) -> dict[str, Any]:
+        """Store the hello for new clients (and send it to the connected ones with ``broadcast``); returns it."""
         with self._status_lock:
             hello = self._hello()
             self.state.set("hello", hello)
         if broadcast:
             self._send([{"type": "hands.hello", "text": json.dumps(hello)}])
+        return hello
 
     def _write_config(self) -> None:
         self.state.set("config", self.controller.config())
