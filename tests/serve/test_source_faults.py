@@ -228,9 +228,11 @@ def test_commands_are_applied_while_the_source_sends_nothing(serve_runtime) -> N
             enter = int(pub.controller.config()["touch"]["touch_debounce_frames"]) + 2
             state.push_command(command_to_dict(SetConfig({"touch_debounce_frames": enter}, {})))
             t0 = time.monotonic()
-            while state.get("config")["touch"]["touch_debounce_frames"] != enter:
+            # wait for the engine itself: the session's state store may hold this value from an earlier test
+            while pub.engine.touch.touch_debounce_frames != enter:
                 assert time.monotonic() - t0 < SILENT_S + 3, state.get("config")
                 await asyncio.sleep(0.02)
+            assert state.get("config")["touch"]["touch_debounce_frames"] == enter
             return enter
         finally:
             pub.stop()

@@ -191,6 +191,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
         pub.start(asyncio.get_running_loop())
         while pub.running:
             await asyncio.sleep(0.05)
+        pub.stop()  # its status thread would go on taking the shared state's commands in later tests
 
     r = c.put(
         "/api/config",
