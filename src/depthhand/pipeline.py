@@ -69,8 +69,9 @@ class PipelineOptions:
         max_hands: Most hands per frame (≤ 4).
         num_threads: Inference threads per model.
         tracker: Tracking and smoothing parameters.
-        pose_backend: ``"onnxruntime"``, ``"openvino"`` or ``"openvino-bf16"`` (the ``[openvino]`` extra) for the pose
-            model.
+        pose_backend: ``"auto"`` (the default: the model's int8 copy where it exists and the CPU has VNNI, see
+            :func:`~depthhand.pose.backends.resolve_backend`), ``"onnxruntime"`` (fp32), ``"onnxruntime-int8"``,
+            ``"openvino"`` or ``"openvino-bf16"`` (the ``[openvino]`` extra) for the pose model.
         pose_tta_deg: Test-time rotation of the pose model (views at 0 and ±this many degrees, averaged; 0 = off;
             three times the pose network's work for 0.3–0.4 mm less error, see :mod:`depthhand.pose.tta`).
         pose_tta_mirror: Also run the mirror image of every view (twice the views; with ``pose_tta_deg`` 15, six
@@ -96,7 +97,7 @@ class PipelineOptions:
     max_hands: int = 2
     num_threads: int = 2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    pose_backend: str = "onnxruntime"
+    pose_backend: str = "auto"
     pose_tta_deg: float = 0.0
     pose_tta_mirror: bool = False
     mode: str = "video"

@@ -211,3 +211,8 @@ def test_run_with_a_bad_timestamps_csv_names_the_file(capsys: pytest.CaptureFixt
     ts.write_text("file,timestamp_us\n0.png,soon\n")
     err = _error(capsys, ["run", "--source", url])
     assert f"depthhand run: error: {ts}: line 2: timestamp 'soon' is not a whole number" in err
+
+
+def test_quantize_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, ["quantize", str(tmp_path / "nope.onnx")])
+    assert re.search(r"depthhand quantize: error: pose model .*nope\.onnx does not exist", err)

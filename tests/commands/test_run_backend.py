@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from depthhand.cli import main
+from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
 from depthhand.pose.backends import resolve_backend
 
 
@@ -16,7 +17,7 @@ def test_run_names_the_pose_backend(backend: str, tmp_path: Path, capsys: pytest
     summary = tmp_path / "summary.json"
     argv = ["run", "--source", "synthetic://topdown?realtime=0&seed=3", "--max-frames", "2", "--threads", "1"]
     assert main([*argv, "--pose-backend", backend, "--summary", str(summary)]) == 0
-    chosen = resolve_backend(backend)
+    chosen = resolve_backend(backend, path=shipped_weights(DEFAULT_POSE_MODEL))  # auto: the int8 copy on VNNI
     assert chosen != "auto"
     assert f"(pose on {chosen})" in capsys.readouterr().out
     assert json.loads(summary.read_text())["pose_backend"] == chosen

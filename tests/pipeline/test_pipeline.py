@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from depthhand.capture.synthetic import SyntheticSource
-from depthhand.pipeline import HandPipeline, LiveFrame, PipelineOptions, check_frame, shipped_weights
+from depthhand.pipeline import (
+    DEFAULT_POSE_MODEL,
+    HandPipeline,
+    LiveFrame,
+    PipelineOptions,
+    check_frame,
+    shipped_weights,
+)
+from depthhand.pose.backends import resolve_backend
 from depthhand.predict import parse_intrinsics, predict_files, read_depth_image
 from depthhand.runner import run_source
 from depthhand.serve.pipeline import open_pipeline
@@ -181,7 +189,8 @@ def test_open_pipeline_for_the_server() -> None:
         assert item.frame.depth_mm.shape == (480, 640) and item.truth is not None  # synthetic: truth rides along
         assert item.result.frame_index == item.frame.index == item.truth.frame_index
         assert handle.joint_set.name == "canonical21"
-        assert handle.pose_backend == "onnxruntime"  # the default, named for /api/status
+        # the default (auto: the int8 copy on a VNNI CPU), named for /api/status
+        assert handle.pose_backend == resolve_backend("auto", path=shipped_weights(DEFAULT_POSE_MODEL))
     finally:
         handle.close()
 

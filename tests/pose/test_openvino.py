@@ -59,5 +59,5 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
     # bf16 keeps 8 bits of mantissa: joints move by well under a millimetre on average (cube 250 mm: × 125 mm)
     shift_mm = np.linalg.norm((a - b) * 125.0, axis=-1)
     assert float(shift_mm.mean()) < 1.0 and float(shift_mm.max()) < 10.0
-    with pytest.raises(ValueError, match="expected one of auto, onnxruntime, openvino, openvino-bf16"):
+    with pytest.raises(ValueError, match="expected one of auto, onnxruntime, onnxruntime-int8, openvino, openvino"):
         open_backend(path, "tensorrt")

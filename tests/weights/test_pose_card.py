@@ -79,3 +79,33 @@ def test_card_bf16_drift_is_what_this_cpu_measures(card: dict[str, Any]) -> None
     assert drift["ref_mean_mm"] == pytest.approx(recorded["ref_mean_mm"], abs=6e-4)
     assert drift["mean_shift_mm"] == pytest.approx(recorded["mean_shift_mm"], rel=0.25)
     assert abs(drift["error_change_mm"]) <= 0.1
+
+
+def test_card_int8_block_names_the_shipped_copy_and_its_drift(card: dict[str, Any]) -> None:
+    """The int8 copy on the card is the file beside the model, made from the shipped fp32 file, within 0.1 mm."""
+    import onnx
+
+    block = card["backends"]
+    q8 = shipped_weights("depthhand_fast.int8.onnx")
+    assert block["int8"]["sha256"] == hashlib.sha256(q8.read_bytes()).hexdigest()
+    assert block["int8"]["source_sha256"] == card["sha256"]
+    meta = {p.key: p.value for p in onnx.load(str(q8), load_external_data=False).metadata_props}
+    assert meta["depthhand.int8.float_convs"].split(",") == block["int8"]["float_convs"]
+    for scene, drift in block["onnxruntime-int8_vs_onnxruntime"].items():
+        served = card["heldout_synthetic_centre_in_image"][scene]
+        assert drift["frames"] == served["frames"]
+        assert drift["ref_mean_mm"] == pytest.approx(served["mean_mm"], abs=6e-4)
+        assert abs(drift["error_change_mm"]) <= block["accuracy_drift_target_mm"] == 0.1
+        assert 0.0 < drift["median_shift_mm"] <= drift["mean_shift_mm"] <= drift["max_shift_mm"]
+
+
+@pytest.mark.slow
+def test_card_int8_drift_is_what_this_cpu_measures(card: dict[str, Any]) -> None:
+    """Re-measure the top-down int8 drift (ONNX Runtime's int8 kernels differ between CPUs: a loose tolerance)."""
+    from depthhand.evaluate.drift import backend_drift
+
+    recorded = card["backends"]["onnxruntime-int8_vs_onnxruntime"]["topdown"]
+    drift = backend_drift("onnxruntime-int8", 1000, scenes=("topdown",))["topdown"]
+    assert drift["ref_mean_mm"] == pytest.approx(recorded["ref_mean_mm"], abs=6e-4)
+    assert drift["mean_shift_mm"] == pytest.approx(recorded["mean_shift_mm"], rel=0.25)
+    assert abs(drift["error_change_mm"]) <= 0.1

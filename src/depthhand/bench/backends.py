@@ -1,12 +1,13 @@
-"""Pose backends on the shipped model: batch-1 latency alternating in one run, and bf16's accuracy drift.
+"""Pose backends on the shipped model: batch-1 latency alternating in one run, and bf16's and int8's accuracy drift.
 
 * ``pose.backends``: the shipped ``depthhand_fast.onnx`` on each installed backend (2 threads, batch 1, real
-  synthetic hand crops), timed in alternating rounds with one model open at a time; ``auto`` says which backend it
-  resolves to here.
+  synthetic hand crops; the int8 copy on its one thread, and fp32 on one thread beside it), timed in alternating
+  rounds with one model open at a time; ``auto`` says which backend it resolves to here.
 * ``pipeline.backend``: ``pipeline.1hand``'s frames with ``pose_backend`` auto and onnxruntime, alternating.
 * ``pose.bf16_drift``: held-out synthetic crops (the card's: seed 424242, scene ``i`` drawn with rng
   ``[424242, i]``, centre in the image) predicted by OpenVINO bf16 and by ONNX Runtime fp32; the mean per-joint
   shift between the two in mm and the change of the mean error against the truth.
+* ``pose.int8_drift``: the same for the int8 copy (``depthhand quantize``) against fp32.
 """
 
 from __future__ import annotations
@@ -19,27 +20,28 @@ import numpy as np
 from depthhand.bench.core import BenchResult, benchmark
 
 
-def _installed_backends() -> list[str]:
-    from depthhand.pose.backends import openvino_installed
+def _installed_backends(path: Any) -> list[str]:
+    from depthhand.pose.backends import int8_status, openvino_installed
 
-    return ["onnxruntime", "openvino", "openvino-bf16"] if openvino_installed() else ["onnxruntime"]
+    names = ["onnxruntime", "openvino", "openvino-bf16"] if openvino_installed() else ["onnxruntime"]
+    return names + (["onnxruntime-1thread", "onnxruntime-int8"] if int8_status(path) is None else [])
 
 
 @benchmark("pose.backends", "shipped depthhand_fast per pose backend (2 threads, batch 1), alternating; auto's choice")
 def bench_backends(quick: bool) -> BenchResult:
     """Median batch-1 network latency of each backend, rounds alternating between them."""
     from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
-    from depthhand.pose.backends import cpu_has_bf16, open_backend, resolve_backend
+    from depthhand.pose.backends import cpu_has_bf16, cpu_has_vnni, open_backend, resolve_backend
     from depthhand.synth.crops import generate_crops
 
     path = shipped_weights(DEFAULT_POSE_MODEL)
     patches = generate_crops(8, np.random.default_rng(7), "topdown")[0][:, None]
     x1 = np.ascontiguousarray(patches[:1])
-    names = _installed_backends()
+    names = _installed_backends(path)
     times: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(3 if quick else 10):
         for n in names:  # one model open at a time: two OpenVINO models open at once slow each other down
-            backend = open_backend(path, n, num_threads=2)
+            backend = open_backend(path, n.removesuffix("-1thread"), num_threads=1 if n.endswith("1thread") else 2)
             try:
                 for _ in range(5):  # warm-up, not counted
                     backend.run(x1)
@@ -53,9 +55,26 @@ def bench_backends(quick: bool) -> BenchResult:
     details |= {f"{n}_p95_ms": float(np.percentile(v, 95)) for n, v in times.items()}
     if "openvino-bf16" in times:
         details["bf16_speedup"] = details["onnxruntime_batch1_ms"] / details["openvino-bf16_batch1_ms"]
-    details |= {"cpu_has_bf16": cpu_has_bf16(), "auto": resolve_backend("auto"), "threads": 2}
-    auto = details["auto"]
+    if "onnxruntime-int8" in times:
+        details["int8_speedup"] = details["onnxruntime_batch1_ms"] / details["onnxruntime-int8_batch1_ms"]
+        details["int8_speedup_1thread"] = (
+            details["onnxruntime-1thread_batch1_ms"] / details["onnxruntime-int8_batch1_ms"]
+        )
+    auto = resolve_backend("auto", path=path)
+    details |= {"cpu_has_bf16": cpu_has_bf16(), "cpu_has_vnni": cpu_has_vnni(), "auto": auto, "threads": 2}
     return BenchResult("pose.backends", details[f"{auto}_batch1_ms"], "ms", len(times[auto]), details)
+
+
+def _drift(name: str, backend: str, quick: bool) -> BenchResult:
+    from depthhand.evaluate.drift import backend_drift
+
+    drift = backend_drift(backend, 100 if quick else 1000)
+    details: dict[str, Any] = {}
+    for scene, d in drift.items():
+        details |= {f"{scene}_{k}": v for k, v in d.items()}
+    worst = max(d["mean_shift_mm"] for d in drift.values())
+    details["worst_abs_error_change_mm"] = max(abs(d["error_change_mm"]) for d in drift.values())
+    return BenchResult(name, worst, "mm", sum(d["frames"] for d in drift.values()), details)
 
 
 @benchmark(
@@ -63,18 +82,25 @@ def bench_backends(quick: bool) -> BenchResult:
 )
 def bench_bf16_drift(quick: bool) -> BenchResult:
     """Mean joint shift, bf16 against fp32, over the held-out crops (the worst scene is the value)."""
-    from depthhand.evaluate.drift import backend_drift
     from depthhand.pose.backends import openvino_installed
 
     if not openvino_installed():
         return BenchResult("pose.bf16_drift", float("nan"), "mm", 0, {"openvino": "not installed"})
-    drift = backend_drift("openvino-bf16", 100 if quick else 1000)
-    details: dict[str, Any] = {}
-    for scene, d in drift.items():
-        details |= {f"{scene}_{k}": v for k, v in d.items()}
-    worst = max(d["mean_shift_mm"] for d in drift.values())
-    details["worst_abs_error_change_mm"] = max(abs(d["error_change_mm"]) for d in drift.values())
-    return BenchResult("pose.bf16_drift", worst, "mm", sum(d["frames"] for d in drift.values()), details)
+    return _drift("pose.bf16_drift", "openvino-bf16", quick)
+
+
+@benchmark(
+    "pose.int8_drift", "ONNX Runtime int8 copy vs fp32 joints on the card's held-out crops (worst mean shift, mm)"
+)
+def bench_int8_drift(quick: bool) -> BenchResult:
+    """Mean joint shift, the int8 copy against fp32, over the held-out crops (the worst scene is the value)."""
+    from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
+    from depthhand.pose.backends import int8_status
+
+    problem = int8_status(shipped_weights(DEFAULT_POSE_MODEL))
+    if problem is not None:
+        return BenchResult("pose.int8_drift", float("nan"), "mm", 0, {"int8": problem})
+    return _drift("pose.int8_drift", "onnxruntime-int8", quick)
 
 
 @benchmark("pipeline.backend", "whole pipeline, one hand, pose backend auto vs onnxruntime, alternating (median ms)")

@@ -62,10 +62,11 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
     """``--pose-backend``, ``--tta-deg``, ``--tta-mirror`` (also for ``eval --model``); ``prefix`` starts the help."""
     parser.add_argument(
         "--pose-backend",
-        default="onnxruntime",
+        default="auto",
         choices=BACKENDS,
-        help=f"{prefix}pose inference runtime (openvino-bf16: bfloat16 where the CPU has it; auto: openvino-bf16 when "
-        "the openvino package is installed and the CPU has native bf16, else onnxruntime)",
+        help=f"{prefix}pose inference runtime (default auto: onnxruntime-int8 where the model has an int8 copy "
+        "(depthhand quantize) and the CPU has VNNI, else openvino-bf16 where openvino is installed and the CPU has "
+        "bf16, else onnxruntime fp32)",
     )
     parser.add_argument(
         "--tta-deg",

@@ -1,7 +1,9 @@
-"""Inference backends for exported pose networks: ONNX Runtime (default) and OpenVINO (optional).
+"""Inference backends for exported pose networks: ONNX Runtime fp32 and int8, and OpenVINO (optional).
 
-``"auto"`` (:func:`resolve_backend`) picks OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU
-runs bfloat16 natively, and ONNX Runtime fp32 elsewhere.
+``"auto"`` (:func:`resolve_backend`, the pipeline's default) picks ONNX Runtime int8 where the model has an up-to-date
+int8 copy beside it (``depthhand quantize``, :func:`int8_status`) and the CPU has int8 dot-product instructions
+(VNNI), then OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU runs bfloat16 natively, and
+ONNX Runtime fp32 elsewhere.
 
 Both are torch-free. A backend takes (B, 1, S, S) float32 patches and returns the (B, J, 3) ``joints`` output.
 The model's metadata (joint set, cube, input size, output space) is read from the ONNX ``metadata_props``.
@@ -21,10 +23,19 @@ __all__ = [
     "OnnxRuntimeBackend",
     "OpenVinoBackend",
     "cpu_has_bf16",
+    "cpu_has_vnni",
+    "file_sha256",
+    "int8_path",
+    "int8_status",
     "open_backend",
     "read_metadata",
     "resolve_backend",
 ]
+
+INT8_SOURCE_KEY = "depthhand.int8.source_sha256"
+"""Metadata key of an int8 copy: the SHA-256 of the fp32 file it was made from."""
+INT8_FLOAT_KEY = "depthhand.int8.float_convs"
+"""Metadata key of an int8 copy: the convolutions left in float (comma-separated)."""
 
 REQUIRED_KEYS = ("depthhand.joint_set", "depthhand.cube_mm", "depthhand.input_size", "depthhand.output_space")
 
@@ -32,6 +43,8 @@ REQUIRED_KEYS = ("depthhand.joint_set", "depthhand.cube_mm", "depthhand.input_si
 class Backend(Protocol):
     """What :class:`~depthhand.pose.estimator.PoseEstimator` needs from a runtime."""
 
+    name: str
+    """Which of :data:`BACKENDS` (never ``"auto"``) this is."""
     metadata: dict[str, str]
 
     def run(self, patches: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -81,7 +94,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 class OnnxRuntimeBackend:
-    """ONNX Runtime on the CPU.
+    """ONNX Runtime on the CPU (fp32, or whatever the file holds).
 
     Args:
         path: The exported ``.onnx`` file.
@@ -89,6 +102,8 @@ class OnnxRuntimeBackend:
         allow_spinning: Let idle threads spin (lower latency of one run alone, more CPU, and slower in the pipeline on
             2 cores, see :mod:`depthhand.runtime`; never on the shared pool).
     """
+
+    name = "onnxruntime"
 
     def __init__(self, path: str | Path, num_threads: int = 2, allow_spinning: bool = False) -> None:
         self.path = Path(path)
@@ -103,6 +118,41 @@ class OnnxRuntimeBackend:
     def close(self) -> None:
         """Drop the session."""
         self.session = None
+
+
+class OnnxRuntimeInt8Backend(OnnxRuntimeBackend):
+    """ONNX Runtime on the int8 copy of a model (``depthhand quantize``; :func:`int8_path`).
+
+    Args:
+        fp32_path: The fp32 model whose int8 copy to open.
+        num_threads: Intra-op threads.
+
+    Raises:
+        FileNotFoundError: If there is no int8 copy.
+        ValueError: If it does not load, lacks the metadata, or was made from other weights than ``fp32_path``.
+    """
+
+    name = "onnxruntime-int8"
+
+    def __init__(self, fp32_path: str | Path, num_threads: int = 2) -> None:
+        fp32, q8 = Path(fp32_path), int8_path(fp32_path)
+        if not q8.is_file():
+            raise FileNotFoundError(f"{fp32} has no int8 copy ({q8}; make one with `depthhand quantize {fp32}`)")
+        super().__init__(q8, num_threads)
+        problem = _int8_source_problem(self.metadata, fp32, q8)
+        if problem:
+            self.close()
+            raise ValueError(problem)
+        self.fp32_path = fp32
+
+
+def _int8_source_problem(meta: dict[str, str], fp32: Path, q8: Path) -> str | None:
+    source = meta.get(INT8_SOURCE_KEY)
+    if source is None:
+        return f"{q8} lacks metadata {INT8_SOURCE_KEY}; remake it with `depthhand quantize {fp32}`"
+    if not fp32.is_file() or source != file_sha256(fp32):
+        return f"{q8} was made from other weights than {fp32} (stale); remake it with `depthhand quantize {fp32}`"
+    return None
 
 
 class OpenVinoBackend:
@@ -123,6 +173,7 @@ class OpenVinoBackend:
                 "the OpenVINO backend needs the optional package 'openvino' (pip install openvino)"
             ) from exc
         self.path = Path(path)
+        self.name = "openvino-bf16" if precision == "bf16" else "openvino"
         self.metadata = read_metadata(self.path)
         core = ov.Core()
         config = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": int(num_threads)}
@@ -141,12 +192,74 @@ class OpenVinoBackend:
         self.compiled = None
 
 
-BACKENDS = ("auto", "onnxruntime", "openvino", "openvino-bf16")
-"""Pose backends: ``auto`` (:func:`resolve_backend`), ONNX Runtime fp32, OpenVINO fp32, OpenVINO bfloat16 (the
-``[openvino]`` extra)."""
+BACKENDS = ("auto", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-bf16")
+"""Pose backends: ``auto`` (:func:`resolve_backend`), ONNX Runtime fp32, ONNX Runtime on the model's int8 copy,
+OpenVINO fp32, OpenVINO bfloat16 (the ``[openvino]`` extra)."""
+
+VNNI_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+"""``/proc/cpuinfo`` flags of int8 dot-product instructions (any is enough)."""
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 """``/proc/cpuinfo`` flags that mean native bfloat16 arithmetic (either is enough)."""
+
+
+def _cpu_flags(cpuinfo: str | None) -> set[str] | None:
+    """The ``flags`` of ``/proc/cpuinfo`` (``cpuinfo``: its text; ``None``: read it); ``None`` where there is none."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    if not cpuinfo:
+        return None
+    return {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
+
+
+def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI or AMX-INT8).
+
+    Without them ONNX Runtime's int8 convolutions gain little and may saturate (u8 × s8 on plain AVX2), so
+    ``auto`` keeps fp32 there. Where ``/proc/cpuinfo`` is missing (not Linux): False.
+
+    Args:
+        cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
+    """
+    flags = _cpu_flags(cpuinfo)
+    return flags is not None and any(f in flags for f in VNNI_CPU_FLAGS)
+
+
+def int8_path(fp32_path: str | Path) -> Path:
+    """Where the int8 copy of ``fp32_path`` lives: ``model.onnx`` → ``model.int8.onnx`` (same folder)."""
+    p = Path(fp32_path)
+    stem = p.name[: -len(".onnx")] if p.name.endswith(".onnx") else p.name
+    return p.with_name(stem + ".int8.onnx")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def int8_status(fp32_path: str | Path) -> str | None:
+    """Why the int8 copy of ``fp32_path`` cannot be used, or ``None`` when it can.
+
+    It can when :func:`int8_path` exists, loads, and records the SHA-256 of the fp32 file as it is now (a copy made
+    from earlier weights is stale).
+    """
+    fp32, q8 = Path(fp32_path), int8_path(fp32_path)
+    if not q8.is_file():
+        return f"{fp32} has no int8 copy ({q8}; make one with `depthhand quantize {fp32}`)"
+    try:
+        meta = read_metadata(q8)
+    except ValueError as exc:
+        return str(exc)
+    return _int8_source_problem(meta, fp32, q8)
 
 
 def cpu_has_bf16(cpuinfo: str | None = None, openvino_capabilities: list[str] | None = None) -> bool:
@@ -159,13 +272,8 @@ def cpu_has_bf16(cpuinfo: str | None = None, openvino_capabilities: list[str] | 
         cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
         openvino_capabilities: OpenVINO's capabilities (``None``: ask OpenVINO when ``cpuinfo`` is missing).
     """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            cpuinfo = ""
-    if cpuinfo:
-        flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
+    flags = _cpu_flags(cpuinfo)
+    if flags is not None:
         return any(f in flags for f in BF16_CPU_FLAGS)
     if openvino_capabilities is None:
         try:
@@ -184,18 +292,33 @@ def openvino_installed() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def resolve_backend(backend: str, *, has_openvino: bool | None = None, has_bf16: bool | None = None) -> str:
-    """The concrete backend a name stands for: ``"auto"`` becomes ``"openvino-bf16"`` or ``"onnxruntime"``.
+def resolve_backend(
+    backend: str,
+    *,
+    path: str | Path | None = None,
+    has_int8: bool | None = None,
+    has_vnni: bool | None = None,
+    has_openvino: bool | None = None,
+    has_bf16: bool | None = None,
+) -> str:
+    """The concrete backend a name stands for (``"auto"``: int8, OpenVINO bf16 or ONNX Runtime fp32).
 
-    ``auto`` picks OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU has native bf16
-    (:func:`cpu_has_bf16`): there the shipped pose network runs in about half of ONNX Runtime's time, and the mean
-    error on the card's held-out crops changes by at most 0.014 mm (the joints themselves move by 0.19–0.52 mm on
-    average; the ``backends`` block of ``depthhand_fast.json``). Elsewhere OpenVINO would emulate bf16 or run fp32
-    no faster than ONNX Runtime, so ``auto`` is ONNX Runtime fp32. ``auto`` is not the default: in the whole
-    2-core pipeline the faster network did not make a faster frame (BENCHMARKS.md).
+    ``auto`` picks, in this order:
+
+    1. ONNX Runtime on the model's int8 copy where one lies beside ``path`` (:func:`int8_path`) and the CPU has VNNI
+       (:func:`cpu_has_vnni`). For the shipped model that is 2.4 times as fast as fp32 on one thread and the mean
+       error on the card's held-out crops changes by at most 0.1 mm (the card's ``int8`` block). Whether the copy is
+       current is checked when it is opened (:func:`open_backend` falls back to fp32 with a warning if not).
+    2. OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU has native bf16
+       (:func:`cpu_has_bf16`): the network in about half of ONNX Runtime fp32's time, the mean error changes by at
+       most 0.014 mm (the card's ``backends`` block); in the 2-core pipeline it did not make a faster frame.
+    3. ONNX Runtime fp32.
 
     Args:
         backend: One of :data:`BACKENDS`.
+        path: The fp32 model (``None``: no int8 copy is looked for).
+        has_int8: Whether the int8 copy exists (``None``: look beside ``path``).
+        has_vnni: Whether the CPU has VNNI (``None``: :func:`cpu_has_vnni`).
         has_openvino: Whether OpenVINO is importable (``None``: find out).
         has_bf16: Whether the CPU has bf16 (``None``: :func:`cpu_has_bf16`; asked only with OpenVINO installed).
 
@@ -206,6 +329,9 @@ def resolve_backend(backend: str, *, has_openvino: bool | None = None, has_bf16:
         raise ValueError(f"unknown pose backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend != "auto":
         return backend
+    int8 = has_int8 if has_int8 is not None else path is not None and int8_path(path).is_file()
+    if int8 and (cpu_has_vnni() if has_vnni is None else has_vnni):
+        return "onnxruntime-int8"
     if not (openvino_installed() if has_openvino is None else has_openvino):
         return "onnxruntime"
     return "openvino-bf16" if (cpu_has_bf16() if has_bf16 is None else has_bf16) else "onnxruntime"
@@ -214,10 +340,25 @@ def resolve_backend(backend: str, *, has_openvino: bool | None = None, has_bf16:
 def open_backend(
     path: str | Path, backend: str = "onnxruntime", num_threads: int = 2, allow_spinning: bool = False
 ) -> Backend:
-    """Open ``path`` with the named backend (one of :data:`BACKENDS`; ``"auto"`` via :func:`resolve_backend`)."""
-    backend = resolve_backend(backend)
-    if backend == "onnxruntime":
+    """Open the model ``path`` with a backend of :data:`BACKENDS` (``"auto"`` via :func:`resolve_backend`).
+
+    ``"onnxruntime-int8"`` opens the int8 copy beside ``path`` (:func:`int8_path`). Asked for by name,
+    a missing or stale copy is an error; chosen by ``auto``, a stale one falls back to fp32 with a warning.
+    The backend actually opened is the returned object's ``name``.
+    """
+    chosen = resolve_backend(backend, path=path)
+    if chosen == "onnxruntime-int8":
+        try:
+            return OnnxRuntimeInt8Backend(path, num_threads)
+        except (FileNotFoundError, ValueError) as exc:
+            if backend != "auto":
+                raise
+            import warnings
+
+            warnings.warn(f"pose backend auto: {exc}; using onnxruntime fp32", RuntimeWarning, stacklevel=2)
+            chosen = "onnxruntime"
+    if chosen == "onnxruntime":
         return OnnxRuntimeBackend(path, num_threads, allow_spinning)
-    if backend == "openvino":
+    if chosen == "openvino":
         return OpenVinoBackend(path, num_threads)
     return OpenVinoBackend(path, num_threads, precision="bf16")

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from depthhand.geometry.camera import inside_image, xyz_to_uvd
 from depthhand.geometry.crop import crop_depth, make_crop
-from depthhand.pose.backends import Backend, open_backend, resolve_backend
+from depthhand.pose.backends import Backend, open_backend
 from depthhand.pose.decode import OUTPUT_SPACES, crop_output_to_xyz
 from depthhand.pose.tta import average_views, tta_views, view_patches
 from depthhand.skeleton import JointSet, get_joint_set
@@ -38,8 +38,9 @@ class PoseEstimatorOptions:
 
     Attributes:
         model_path: Exported ``.onnx`` file (with depthhand metadata).
-        backend: ``"onnxruntime"`` (default), ``"openvino"``, ``"openvino-bf16"`` (optional package) or ``"auto"``
-            (OpenVINO bf16 where it is installed and the CPU has bf16, else ONNX Runtime;
+        backend: ``"onnxruntime"`` (default), ``"onnxruntime-int8"`` (the model's int8 copy), ``"openvino"``,
+            ``"openvino-bf16"`` (optional package) or ``"auto"`` (int8 where the copy exists and the CPU has VNNI,
+            else OpenVINO bf16 where it is installed and the CPU has bf16, else ONNX Runtime fp32;
             :func:`~depthhand.pose.backends.resolve_backend`).
         num_threads: Inference threads.
         allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
@@ -104,11 +105,11 @@ class PoseEstimator:
 
     def __init__(self, options: PoseEstimatorOptions) -> None:
         self.options = options
-        self.backend = resolve_backend(options.backend)
-        """The backend in use (``"auto"`` resolved: ``"onnxruntime"``, ``"openvino"`` or ``"openvino-bf16"``)."""
         self._backend: Backend | None = open_backend(
-            options.model_path, self.backend, options.num_threads, options.allow_spinning
+            options.model_path, options.backend, options.num_threads, options.allow_spinning
         )
+        self.backend = self._backend.name
+        """The backend in use (``"auto"`` resolved, see :func:`~depthhand.pose.backends.open_backend`)."""
         self.info = PoseModelInfo.from_metadata(self._backend.metadata, str(options.model_path))
         self._views = tta_views(options.tta_deg, options.tta_mirror)
         if len(self._views) > 1 and self.info.output_space != "uvd_crop":
