@@ -114,3 +114,21 @@ def test_runtime_path_does_not_import_scipy_optimize(shared_data, tmp_path) -> N
     assert out.returncode == 0, out.stderr[-3000:]
     assert "RESULT False 0" in out.stdout, out.stdout  # else: the stack of the first import of scipy.optimize
     assert sum('"timings_ms"' in line for line in (tmp_path / "r.jsonl").read_text().splitlines()) == 3
+
+
+COLD_PREDICT = r"""
+import sys
+from depthhand.cli import main
+assert main(["predict", sys.argv[1], "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", sys.argv[2]]) == 0
+heavy = ("numba", "depthhand.pose.refine", "depthhand.synth", "depthhand.viz", "depthhand.capture.synthetic", "torch")
+print("LOADED", sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_predict_on_one_file_imports_only_what_it_runs(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cold start of `depthhand predict` (issue 20: <= 0.25 s): refinement, synthesis and overlays stay unloaded."""
+    frame = shared_data / "real/sr305-desk/frames/100.png"
+    cmd = [sys.executable, "-c", COLD_PREDICT, str(frame), str(tmp_path / "p.json")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "LOADED []" in out.stdout, out.stdout

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from depthhand.capture.synthetic import SceneTruth
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
 from depthhand.track.follow import FollowConfig, HandFollower
@@ -29,6 +28,8 @@ from depthhand.track.tracker import HandTracker, TrackerConfig
 
 if TYPE_CHECKING:
     from depthhand.capture.stream import CapturedFrame
+    from depthhand.capture.synthetic import SceneTruth
+    from depthhand.pose.refine import HandRefiner
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
@@ -220,9 +221,11 @@ class HandPipeline:
         self.last_lost = ""
         """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
 
-        from depthhand.pose.refine import build_refiner
+        self.refiner: HandRefiner | None = None
+        if self.options.refine:  # numba and the hand model are imported only when refinement is on
+            from depthhand.pose.refine import build_refiner
 
-        self.refiner = build_refiner(self.options.refine, self.estimator.info.joint_set)
+            self.refiner = build_refiner(True, self.estimator.info.joint_set)
 
     @property
     def joint_set(self) -> Any:

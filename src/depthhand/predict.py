@@ -151,8 +151,6 @@ def predict_batch(
         ValueError: For a bad intrinsics spec, depth format or scale, or an ``overlay_dir`` that is a file; before
             any image is read.
     """
-    from depthhand.viz import draw_overlay, write_png
-
     if depth_format not in DEPTH_FORMATS:
         raise ValueError(f"--depth-format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
     check_depth_scale(depth_scale)
@@ -188,6 +186,8 @@ def predict_batch(
     ) -> Any:
         result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
         if overlay is not None:
+            from depthhand.viz import draw_overlay, write_png  # only for overlays (a cold start without them skips it)
+
             image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
             write_png(overlay / (Path(path).stem + "_overlay.png"), image)
         return result.to_dict()

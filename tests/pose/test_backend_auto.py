@@ -162,3 +162,19 @@ def test_auto_on_this_machine() -> None:
     assert drift["frames"] > 40 and drift["ref_mean_mm"] > 2.0  # a real error to drift from
     assert abs(drift["error_change_mm"]) <= 0.1
     assert 0.0 < drift["mean_shift_mm"] < 1.5
+
+
+def test_the_fingerprint_tells_retrained_weights_from_the_same(tmp_path: Path) -> None:
+    """Retraining rewrites every block of weights: changing 1 byte in every 64 KiB changes the fingerprint."""
+    src = shipped_weights(DEFAULT_POSE_MODEL).read_bytes()
+    base = backends.model_fingerprint(shipped_weights(DEFAULT_POSE_MODEL))
+    f = tmp_path / "m.onnx"
+    f.write_bytes(src)
+    assert backends.model_fingerprint(f) == base  # the bytes, not the path or the time
+    b = bytearray(src)
+    for pos in range(1000, len(src), 65536):
+        b[pos] ^= 0xFF
+    f.write_bytes(bytes(b))
+    assert backends.model_fingerprint(f) != base
+    f.write_bytes(src[:-1])
+    assert backends.model_fingerprint(f) != base  # the size is part of it

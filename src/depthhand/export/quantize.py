@@ -11,7 +11,7 @@ calibration); the speed and the accuracy change on the card's held-out crops are
 (``depthhand bench pose.int8``).
 
 The int8 copy is written beside the model as ``<stem>.int8.onnx`` (:func:`int8_path`) with the fp32 model's
-metadata, plus ``depthhand.int8.source_sha256`` (the fp32 file it was made from: a stale copy is refused, see
+metadata, plus ``depthhand.int8.source_fingerprint`` (of the fp32 file it was made from: a stale copy is refused, see
 :func:`depthhand.pose.backends.int8_status`) and ``depthhand.int8.float_convs``.
 
 Crops come from the synthetic generator (``depthhand.synth.crops``), calibration with rng ``[5150, i]`` and the
@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.atomic import atomic_path
-from depthhand.pose.backends import INT8_FLOAT_KEY, INT8_SOURCE_KEY, file_sha256, int8_path, read_metadata
+from depthhand.pose.backends import INT8_FLOAT_KEY, INT8_SOURCE_KEY, int8_path, model_fingerprint, read_metadata
 
 __all__ = [
     "CALIBRATION_SEED",
@@ -196,7 +196,7 @@ def quantize_selective(
         proto = onnx.load(str(trial))
         del proto.metadata_props[:]
         kept = [c for c in convs if c not in chosen]
-        for k, v in {**meta, INT8_SOURCE_KEY: file_sha256(src), INT8_FLOAT_KEY: ",".join(kept)}.items():
+        for k, v in {**meta, INT8_SOURCE_KEY: model_fingerprint(src), INT8_FLOAT_KEY: ",".join(kept)}.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = k, v
         with atomic_path(dst) as tmp_dst:
