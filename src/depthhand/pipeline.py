@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from depthhand.capture.stream import CapturedFrame
     from depthhand.capture.synthetic import SceneTruth
     from depthhand.pose.refine import HandRefiner
+    from depthhand.pose.verify import HandVerifier
 
 DEFAULT_POSE_MODEL = "depthhand_fast.onnx"
 DEFAULT_DETECTOR_MODEL = "detector.onnx"
@@ -40,6 +41,12 @@ DEFAULT_REFINE = False
 Off: it lowers the synthetic whole-pipeline error (top-down 5.53 → 5.04 mm, frontal 7.41 → 4.96, live 6.74 → 6.67)
 but on the real SR305 frames it moves fingertips off the hand (projected joints on hand pixels 0.957 → 0.948) and
 it adds ≈ 1.1 ms per hand (BENCHMARKS.md, "Model-based refinement")."""
+DEFAULT_VERIFY = False
+"""Whether :attr:`PipelineOptions.verify` is on by default (pose-stage verification, ``pose/verify.py``).
+
+Off: on the held-out hard set it raises recall 0.793 → 0.861 at 0.032 → 0.030 false hands per frame, but it lowers
+the top-down recall 0.941 → 0.892 (hands resting on the table are vetoed) and raises the live error 6.74 → 6.89 mm
+(BENCHMARKS.md, "Pose-stage verification")."""
 RUNNING_MODES = ("video", "image")
 DEFAULT_DETECT_EVERY = 3
 """Video mode's detector period while hands are tracked (chosen on the synthetic live source, ``BENCHMARKS.md``)."""
@@ -90,6 +97,9 @@ class PipelineOptions:
             session of the process must then use it). For processes that run the pipeline and little else.
         refine: Fit the hand model to each hand's depth after the pose network (:mod:`depthhand.pose.refine`;
             needs numba, else off with a warning).
+        verify: Score each hand's fitted pose against its crop's depth (:mod:`depthhand.pose.verify`) and let the
+            tracker use it: detections from ``tracker.verified_birth_score`` start hands when their pose is
+            plausible, implausible ones start none, and tracks that stay implausible are dropped.
     """
 
     pose_model: str | Path | None = None
@@ -106,6 +116,7 @@ class PipelineOptions:
     follow: FollowConfig = field(default_factory=FollowConfig)
     shared_thread_pool: bool = False
     refine: bool = DEFAULT_REFINE
+    verify: bool = DEFAULT_VERIFY
 
     def __post_init__(self) -> None:
         if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
@@ -226,6 +237,11 @@ class HandPipeline:
             from depthhand.pose.refine import build_refiner
 
             self.refiner = build_refiner(True, self.estimator.info.joint_set)
+        self.verifier: HandVerifier | None = None
+        if self.options.verify:
+            from depthhand.pose.verify import HandVerifier
+
+            self.verifier = HandVerifier(self.estimator.cube_mm)
 
     @property
     def joint_set(self) -> Any:
@@ -243,11 +259,17 @@ class HandPipeline:
         if self.options.mode == "image":
             self.tracker.reset(ids=True)  # each frame on its own: nothing carried over, ids from 1
         timings: dict[str, float] = {"detect": 0.0, "crop": 0.0, "pose": 0.0}
-        boxes, poses = self._find_hands(frame, timings, t0)
+        boxes, poses, patches = self._find_hands(frame, timings, t0)
         if self.refiner is not None:  # fit the hand model to each hand's depth (timing key "refine")
             poses = self.refiner.refine(frame, poses, self.tracker.predicted_centers(frame.timestamp_us), timings)
+        plausibility = None
+        if self.verifier is not None:  # how well each pose explains its crop (timing key "verify")
+            tv = time.perf_counter()
+            centers = [b.center_xyz_mm for b in boxes]
+            plausibility = self.verifier.scores(patches, poses, centers, frame.intrinsics)
+            timings["verify"] = _ms(tv)
         t3 = time.perf_counter()
-        hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics)
+        hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics, plausibility)
         if self.options.mode == "video" and self.options.detect_every > 1:
             self.follower.observe(hands, poses, boxes, frame.timestamp_us)
         t4 = time.perf_counter()
@@ -257,8 +279,8 @@ class HandPipeline:
 
     def _find_hands(
         self, frame: DepthFrame, timings: dict[str, float], t0: float
-    ) -> tuple[list[HandBox], list[HandPose]]:
-        """Boxes and poses of this frame: followed crops between detections, else the detector's.
+    ) -> tuple[list[HandBox], list[HandPose], np.ndarray]:
+        """Boxes, poses and pose patches of this frame: followed crops between detections, else the detector's.
 
         ``detect`` times finding the centres (the prediction and the lost-crop test of a followed frame, plus the
         detector where it ran); ``crop`` and ``pose`` add up every pose call of the frame (a followed try given up
@@ -276,13 +298,13 @@ class HandPipeline:
                 timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
                 if not self.last_lost:
                     self._since_detection += 1
-                    return boxes, poses
+                    return boxes, poses, patches
         t1 = time.perf_counter()
         boxes = self.detector.detect(frame)[: self.options.max_hands]
         timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
         self._since_detection = 0
         self.detections += 1
-        return boxes, self._estimate(frame, boxes, timings)[0]
+        return boxes, *self._estimate(frame, boxes, timings)
 
     def reset(self) -> None:
         """Forget every hand (tracks, their followed crops; ids keep counting up)."""

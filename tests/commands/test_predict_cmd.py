@@ -15,13 +15,17 @@ def test_min_score_keeps_weak_false_detections_out(shared_data: Path, tmp_path: 
     frame = shared_data / "real/sr305-desk/frames/40.png"  # the hand scores 0.76, a torso edge 0.38
     base = ["predict", str(frame), "--intrinsics", "sr305", "--depth-scale", "0.125"]
     hands = {}
-    for score in ("0.5", "0.3"):
-        out = tmp_path / f"p{score}.json"
-        assert main([*base, "--min-score", score, "--out", str(out)]) == 0
-        hands[score] = json.loads(out.read_text())[0]["hands"]
-    assert len(hands["0.5"]) == 1 and hands["0.5"][0]["handedness"] == "right"
-    assert len(hands["0.3"]) == 2
-    assert min(h["score"] for h in hands["0.3"]) < 0.5 <= max(h["score"] for h in hands["0.3"])
+    for score, verify in (("0.5", "--no-verify"), ("0.3", "--no-verify"), ("0.3", "--verify")):
+        out = tmp_path / f"p{score}{verify}.json"
+        assert main([*base, "--min-score", score, verify, "--out", str(out)]) == 0
+        hands[score, verify] = json.loads(out.read_text())[0]["hands"]
+    assert len(hands["0.5", "--no-verify"]) == 1 and hands["0.5", "--no-verify"][0]["handedness"] == "right"
+    weak = hands["0.3", "--no-verify"]
+    assert len(weak) == 2
+    assert min(h["score"] for h in weak) < 0.5 <= max(h["score"] for h in weak)
+    # the pose stage's verification rejects the torso edge: its pose does not explain the depth like a hand's
+    (kept,) = hands["0.3", "--verify"]
+    assert kept["score"] >= 0.5 and kept["handedness"] == "right"
 
 
 def test_tta_moves_the_joints_a_little(shared_data: Path, tmp_path: Path) -> None:

@@ -175,3 +175,34 @@ def test_weak_detections_continue_tracks_but_never_start_them() -> None:
     assert HandTracker(TrackerConfig(birth_score=0.0)).update([hand(c)], 0, boxes=[_box(c, 0.01)])
     with pytest.raises(ValueError, match="birth_score"):
         TrackerConfig(birth_score=1.5)
+
+
+def test_plausible_weak_detections_start_tracks_and_implausible_ones_none() -> None:
+    cfg = TrackerConfig()  # birth 0.5; from 0.3 with plausibility >= 0.7; none below plausibility 0.2
+    c = np.array([0.0, 0.0, 600.0])
+    assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.8])
+    assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.6])
+    assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.25)], plausibility=[0.99])
+    assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.1])
+    assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.3])
+    assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)])  # without plausibilities: the score alone
+    assert cfg.starts_track(0.35, None) is False and cfg.starts_track(0.35, 0.7) is True
+    with pytest.raises(ValueError, match="plausibilities"):
+        HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.9, 0.9])
+    with pytest.raises(ValueError, match="min_plausibility"):
+        TrackerConfig(min_plausibility=-0.1)
+
+
+def test_a_track_that_stays_implausible_is_dropped() -> None:
+    tracker = HandTracker(TrackerConfig(drop_implausible_frames=3, max_coast_frames=10))
+    c = np.array([0.0, 0.0, 600.0])
+    (h,) = tracker.update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.9])
+    for i, p in enumerate((0.1, 0.1, 0.9, 0.1, 0.1), start=1):  # an implausible run broken by a plausible frame
+        (k,) = tracker.update([hand(c)], i * DT_US, [_box(c, 0.9)], plausibility=[p])
+        assert k.track_id == h.track_id and k.lost_frames == 0
+    assert tracker.update([hand(c)], 6 * DT_US, [_box(c, 0.9)], plausibility=[0.1]) == []  # third in a row
+    # 0 = never dropped
+    keep = HandTracker(TrackerConfig(drop_implausible_frames=0))
+    keep.update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.9])
+    for i in range(1, 8):
+        assert keep.update([hand(c)], i * DT_US, [_box(c, 0.9)], plausibility=[0.0])

@@ -18,7 +18,7 @@ DEFAULT_DETECT_EVERY = 3
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Pipeline options: model, detector, hands, birth threshold, threads, detector period, backend, TTA, refine."""
+    """Pipeline options: model, detector, hands, birth, threads, detector period, backend, TTA, refine, verify."""
     parser.add_argument("--model", type=Path, help="pose model .onnx (default: the shipped depthhand_fast)")
     parser.add_argument(
         "--detector",
@@ -32,7 +32,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-score",
         type=float,
         default=0.5,
-        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands)",
+        help="smallest detection score that starts a new hand (weaker detections only continue tracked hands; with "
+        "--verify, detections from 0.3 also start one when their pose is plausible)",
     )
     parser.add_argument(
         "--threads", type=int, default=2, help="inference threads (one pool shared by the detector and pose models)"
@@ -47,7 +48,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "single images always detect)",
     )
     add_pose_runtime_arguments(parser)
-    from depthhand.pipeline import DEFAULT_REFINE
+    from depthhand.pipeline import DEFAULT_REFINE, DEFAULT_VERIFY
 
     parser.add_argument(
         "--refine",
@@ -55,6 +56,14 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_REFINE,
         help="fit the hand model to each hand's depth after the pose network (needs numba: the [refine] extra; "
         f"default {'on' if DEFAULT_REFINE else 'off'})",
+    )
+    parser.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_VERIFY,
+        help="check each hand's pose against its depth (joints on the hand, depth behind the surface, bone lengths, "
+        "free space, fit residual): weaker detections with a plausible pose start hands, implausible ones none "
+        f"(default {'on' if DEFAULT_VERIFY else 'off'})",
     )
 
 
@@ -131,6 +140,7 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         pose_tta_mirror=args.tta_mirror,
         tracker=TrackerConfig(birth_score=args.min_score),
         refine=args.refine,
+        verify=args.verify,
     )
 
 

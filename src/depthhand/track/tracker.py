@@ -10,7 +10,11 @@ detector :class:`HandBox` when available) and returns :class:`TrackedHand` objec
 3. Matched tracks update their velocity, joints (One Euro filter) and handedness (majority of the last
    ``handedness_window`` non-unknown votes). Unmatched detections scoring at least ``birth_score`` start tracks
    with fresh ids (never reused); weaker ones only continue existing tracks (hysteresis: on the real SR305 frames
-   the hand scores 0.68–0.86 and the body/desk false detections at most 0.47).
+   the hand scores 0.68–0.86 and the body/desk false detections at most 0.47). With the pose stage's
+   plausibility of each detection (:mod:`depthhand.pose.verify`), a detection also starts a track when it scores
+   at least ``verified_birth_score`` and its pose is plausible (``≥ birth_plausibility``), and none starts one with
+   a plausibility below ``min_plausibility``; a track whose detections stay below ``min_plausibility`` for
+   ``drop_implausible_frames`` frames in a row is dropped.
 4. Unmatched tracks coast (``lost_frames`` counts up, ``box`` is None) for up to ``max_coast_frames`` frames, then
    are dropped; a hand that comes back later gets a new id.
 
@@ -51,6 +55,12 @@ class TrackerConfig:
         max_hands: Most tracks kept (the newest detections beyond it are ignored).
         birth_score: Smallest detection score (the box's, else the pose's) that starts a new track; any detection
             the detector reports may continue one.
+        verified_birth_score: With plausibilities (:meth:`HandTracker.update`): the smallest detection score that
+            starts a track when the pose's plausibility is at least ``birth_plausibility``.
+        birth_plausibility: The plausibility a detection scoring below ``birth_score`` needs to start a track.
+        min_plausibility: With plausibilities: no detection below this starts a track, however high its score.
+        drop_implausible_frames: With plausibilities: a track whose detections score below ``min_plausibility``
+            this many frames in a row is dropped (0 = never).
     """
 
     gate_mm: float = 120.0
@@ -63,12 +73,31 @@ class TrackerConfig:
     emit_coasting: bool = True
     max_hands: int = 4
     birth_score: float = 0.5
+    verified_birth_score: float = 0.3
+    birth_plausibility: float = 0.7
+    min_plausibility: float = 0.2
+    drop_implausible_frames: int = 3
 
     def __post_init__(self) -> None:
         if self.gate_mm <= 0 or self.gate_growth < 0 or self.max_coast_frames < 0 or self.handedness_window < 1:
             raise ValueError("gate_mm > 0, gate_growth >= 0, max_coast_frames >= 0, handedness_window >= 1 required")
         if not 0.0 <= self.birth_score <= 1.0:
             raise ValueError(f"birth_score must be in [0, 1], got {self.birth_score}")
+        for name in ("verified_birth_score", "birth_plausibility", "min_plausibility"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.drop_implausible_frames < 0:
+            raise ValueError(f"drop_implausible_frames must be >= 0, got {self.drop_implausible_frames}")
+
+    def starts_track(self, score: float, plausibility: float | None) -> bool:
+        """Whether an unmatched detection with this score (and pose plausibility, if verified) starts a track."""
+        if plausibility is None:
+            return score >= self.birth_score
+        if plausibility < self.min_plausibility:
+            return False
+        return score >= self.birth_score or (
+            score >= self.verified_birth_score and plausibility >= self.birth_plausibility
+        )
 
 
 def pose_center(pose: HandPose) -> F64:
@@ -96,6 +125,7 @@ class _Track:
         self.t_us = t_us
         self.age = -1  # the first update makes it 0
         self.lost = 0
+        self.implausible = 0
         self.votes: deque[Handedness] = deque(maxlen=cfg.handedness_window)
         self.xyz_filter = OneEuroFilter(cfg.min_cutoff, cfg.beta, cfg.d_cutoff)
         self.uvd_filter = OneEuroFilter(cfg.min_cutoff, cfg.beta, cfg.d_cutoff)
@@ -182,6 +212,7 @@ class HandTracker:
         timestamp_us: int,
         boxes: Sequence[HandBox | None] | None = None,
         intrinsics: CameraIntrinsics | None = None,
+        plausibility: Sequence[float] | None = None,
     ) -> list[TrackedHand]:
         """Advance one frame.
 
@@ -191,18 +222,22 @@ class HandTracker:
             boxes: The detection of each pose (same length), or ``None``.
             intrinsics: If given, smoothed ``joints_uvd`` are projected from smoothed ``joints_xyz_mm``; otherwise
                 they are filtered separately.
+            plausibility: The pose stage's plausibility of each pose in [0, 1] (same length;
+                :class:`depthhand.pose.verify.HandVerifier`), or ``None`` (births by score alone, no drops).
 
         Returns:
             Tracked hands ordered by id: matched ones (``lost_frames == 0``) and, if ``emit_coasting``, coasting ones.
 
         Raises:
-            ValueError: If ``boxes`` and ``poses`` differ in length.
+            ValueError: If ``boxes`` or ``plausibility`` and ``poses`` differ in length.
         """
         cfg = self.config
         if boxes is None:
             boxes = [None] * len(poses)
         if len(boxes) != len(poses):
             raise ValueError(f"got {len(poses)} poses but {len(boxes)} boxes; pass one box (or None) per pose")
+        if plausibility is not None and len(plausibility) != len(poses):
+            raise ValueError(f"got {len(poses)} poses but {len(plausibility)} plausibilities; pass one per pose")
         centers = np.array([pose_center(p) for p in poses]).reshape(-1, 3)
         usable = [i for i in range(len(poses)) if np.all(np.isfinite(centers[i]))]
         matched_tracks: set[int] = set()
@@ -216,18 +251,25 @@ class HandTracker:
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
                 if cost[r, c] <= gates[r]:
                     det = usable[c]
-                    self._tracks[r].update(poses[det], boxes[det], timestamp_us, intrinsics)
+                    track = self._tracks[r]
+                    track.update(poses[det], boxes[det], timestamp_us, intrinsics)
+                    if plausibility is not None:
+                        track.implausible = track.implausible + 1 if plausibility[det] < cfg.min_plausibility else 0
                     matched_tracks.add(r)
                     matched_dets.add(det)
         for r, track in enumerate(self._tracks):
             if r not in matched_tracks:
                 track.coast()
-        self._tracks = [t for t in self._tracks if t.lost <= cfg.max_coast_frames]
+        drop = cfg.drop_implausible_frames
+        self._tracks = [
+            t for t in self._tracks if t.lost <= cfg.max_coast_frames and not (drop and t.implausible >= drop)
+        ]
         for det in usable:
             if det in matched_dets or len(self._tracks) >= cfg.max_hands:
                 continue
             box = boxes[det]
-            if (box.score if box is not None else poses[det].score) < cfg.birth_score:
+            score = box.score if box is not None else poses[det].score
+            if not cfg.starts_track(score, None if plausibility is None else float(plausibility[det])):
                 continue
             track = _Track(self._next_id, poses[det], boxes[det], timestamp_us, cfg)
             self._next_id += 1
