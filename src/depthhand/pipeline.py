@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
-from depthhand.track.follow import FollowConfig, HandFollower
+from depthhand.track.follow import FollowConfig, HandFollower, confirm_followed
 from depthhand.track.tracker import HandTracker, TrackerConfig
 
 if TYPE_CHECKING:
@@ -92,6 +93,13 @@ class PipelineOptions:
             detection score flickers around the birth threshold as it enters (N = 3 on the synthetic live takes:
             0.9 frames later on average, 4 at most). 1 = detect on every frame. Image mode always detects.
         follow: When a followed crop counts as lost.
+        concurrent_detect: Video mode, ``detect_every`` > 1: on a frame due for detection while hands are followed,
+            run the detector in a worker thread beside the followed crops instead of before them. Hands the
+            detector confirms (:func:`~depthhand.track.follow.confirm_followed`) keep their followed poses, new
+            detections get poses of their own, and unconfirmed hands are given up for the frame, as a detection
+            frame would. The frame then takes about as long as a followed one (the 95th percentile of frame times
+            is a detection frame otherwise), for the same CPU. Off by default: the followed crops are then never
+            re-centred on a detection, and the live takes' mean error rises by 0.03–0.08 mm (BENCHMARKS.md).
         shared_thread_pool: Put both networks on one ONNX Runtime thread pool of ``num_threads`` for the whole
             process (:func:`depthhand.runtime.enable_shared_pool`: a one-way switch; every later ONNX Runtime
             session of the process must then use it). For processes that run the pipeline and little else.
@@ -114,6 +122,7 @@ class PipelineOptions:
     mode: str = "video"
     detect_every: int = DEFAULT_DETECT_EVERY
     follow: FollowConfig = field(default_factory=FollowConfig)
+    concurrent_detect: bool = False
     shared_thread_pool: bool = False
     refine: bool = DEFAULT_REFINE
     verify: bool = DEFAULT_VERIFY
@@ -227,6 +236,7 @@ class HandPipeline:
         self.tracker = HandTracker(tracker_cfg)
         self.follower = HandFollower(self.joint_set, self.estimator.cube_mm, self.options.follow)
         self._since_detection = 0
+        self._worker: ThreadPoolExecutor | None = None
         self.detections = 0
         """Frames on which the detector ran (a followed frame does not count)."""
         self.last_lost = ""
@@ -287,24 +297,65 @@ class HandPipeline:
         counts too).
         """
         self.last_lost = ""
-        due = self._since_detection + 1 >= self.options.detect_every or self.options.mode != "video"
-        if not due and self.tracker.num_tracks:
+        video = self.options.mode == "video"
+        due = self._since_detection + 1 >= self.options.detect_every or not video
+        pending = None
+        if self.tracker.num_tracks and (not due or (video and self.options.concurrent_detect)):
             boxes = self.follower.boxes(frame.timestamp_us, frame.intrinsics)
             if boxes:
+                pending = self._detect_beside(frame) if due else None
                 timings["detect"] += _ms(t0)
                 poses, patches = self._estimate(frame, boxes, timings)
                 t_check = time.perf_counter()
                 self.last_lost = self.follower.lost(poses, patches, boxes)
-                timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
-                if not self.last_lost:
-                    self._since_detection += 1
-                    return boxes, poses, patches
+                if pending is None:
+                    timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
+                    if not self.last_lost:
+                        self._since_detection += 1
+                        return boxes, poses, patches
+                else:
+                    detected = pending.result()[: self.options.max_hands]
+                    timings["detect"] += _ms(t_check)  # the wait for the detector: finding the hands
+                    self._since_detection = 0
+                    self.detections += 1
+                    if not self.last_lost:
+                        return self._confirmed(frame, boxes, poses, patches, detected, timings)
+                    return detected, *self._estimate(frame, detected, timings)
         t1 = time.perf_counter()
         boxes = self.detector.detect(frame)[: self.options.max_hands]
         timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
         self._since_detection = 0
         self.detections += 1
         return boxes, *self._estimate(frame, boxes, timings)
+
+    def _detect_beside(self, frame: DepthFrame) -> Future[list[HandBox]]:
+        """Start the detector on ``frame`` in the pipeline's worker thread (created on first use)."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depthhand-detect")
+        return self._worker.submit(self.detector.detect, frame)
+
+    def _confirmed(
+        self,
+        frame: DepthFrame,
+        followed: list[HandBox],
+        poses: list[HandPose],
+        patches: np.ndarray,
+        detected: list[HandBox],
+        timings: dict[str, float],
+    ) -> tuple[list[HandBox], list[HandPose], np.ndarray]:
+        """The followed hands the detector confirmed (with its scores), then poses for its new hands."""
+        palms = [self.follower.palm_center(p) for p in poses]
+        kept, by, new = confirm_followed(palms, detected, self.options.follow.confirm_gate_mm)
+        pairs = list(zip(kept, by, strict=True))
+        boxes = [dataclasses.replace(followed[f], score=detected[d].score) for f, d in pairs]
+        out_poses = [dataclasses.replace(poses[f], score=float(detected[d].score)) for f, d in pairs]
+        out_patches = [patches[kept]]
+        fresh = [detected[d] for d in new][: max(self.options.max_hands - len(boxes), 0)]
+        if fresh:
+            new_poses, new_patches = self._estimate(frame, fresh, timings)
+            boxes, out_poses = boxes + fresh, out_poses + new_poses
+            out_patches.append(new_patches)
+        return boxes, out_poses, np.concatenate(out_patches)
 
     def reset(self) -> None:
         """Forget every hand (tracks, their followed crops; ids keep counting up)."""
@@ -349,7 +400,10 @@ class HandPipeline:
         return out, patches
 
     def close(self) -> None:
-        """Release the models."""
+        """Release the models (and the detector's worker thread)."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
         self.estimator.close()
         close = getattr(self.detector, "close", None)
         if callable(close):

@@ -133,3 +133,31 @@ def test_cli_detect_every() -> None:
     assert pipeline_options(parser.parse_args(["--detect-every", "1"])).detect_every == 1
     with pytest.raises(ValueError, match="--detect-every must be at least 1"):
         pipeline_options(parser.parse_args(["--detect-every", "0"]))
+
+
+def test_detecting_beside_the_followed_crops_finds_the_same_hands(take: list) -> None:
+    """``concurrent_detect``: the detector runs on the same frames, in its thread; hands and errors as serial."""
+    runs = {}
+    for concurrent in (False, True):
+        opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=N, concurrent_detect=concurrent)
+        errors, detected = [], []
+        with HandPipeline(opts) as pipe:
+            for frame, truth in take:
+                before = pipe.detections
+                hands = [h for h in pipe.process(frame).hands if h.lost_frames == 0]
+                detected.append(pipe.detections > before)
+                keep = _countable(truth, frame)
+                pred = np.array([h.pose.joints_xyz_mm for h in hands]).reshape(-1, 21, 3)
+                pairs = match_hands(pred.mean(axis=1), truth.joints_xyz_mm[keep].mean(axis=1), 100.0)
+                errors.append(
+                    [float(np.linalg.norm(pred[p] - truth.joints_xyz_mm[keep][t], axis=1).mean()) for p, t in pairs]
+                )
+            used_thread = pipe._worker is not None
+        runs[concurrent] = (errors, detected, used_thread)
+    (e_serial, d_serial, t_serial), (e_conc, d_conc, t_conc) = runs[False], runs[True]
+    assert t_conc and not t_serial
+    assert 0.25 <= np.mean(d_conc) <= 0.6 and abs(sum(d_conc) - sum(d_serial)) <= 2
+    assert abs(sum(map(len, e_conc)) - sum(map(len, e_serial))) <= N - 1
+    mean_serial = np.mean([e for f in e_serial for e in f])
+    mean_conc = np.mean([e for f in e_conc for e in f])
+    assert mean_conc <= mean_serial + 1.0 and mean_conc < 15.0, (mean_serial, mean_conc)
