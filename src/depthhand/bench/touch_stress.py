@@ -102,7 +102,7 @@ def run_stress(
                         for rule in rules:
                             engine = Interaction(touch=settings[rule], plane=plane)
                             timed = _TimedEngine(engine, learn_frames=warm + 5)
-                            rep = evaluate_touch(frames, plane, settings[rule], warmup_frames=warm, engine=timed)
+                            rep = evaluate_touch(frames, plane, settings[rule], warmup_frames=warm, engine=timed)  # type: ignore[arg-type]
                             cost[rule] += timed.total_s
                             steady[rule][0] += timed.steady_s
                             steady[rule][1] += timed.steady_n
@@ -141,8 +141,10 @@ class _TimedEngine:
     "touch.stress", "touch stress test: pose / pixel / fused rules per condition (precision, recall, latency, mm)"
 )
 def touch_stress(quick: bool) -> BenchResult:
-    """Full: 11 conditions × 3 noise models × 2 heights × seeds 0, 1 × 6 s = 13.2 min of scored frames per pose
-    error model (two models) and rule (three rules)."""
+    """Full: 11 conditions × 3 noise models × 2 heights × seeds 0, 1 × 6 s = 13.2 min of scored frames.
+
+    Each pose error model (two) and rule (three) is scored on all of them.
+    """
     if quick:
         details = run_stress((0,), 1.0, ("tap80_low", "palm"))
     else:

@@ -46,7 +46,11 @@ class FusedSettings:
 
     Attributes:
         pose_level_mm: The fingertip joint's height above the plane when the finger touches, mm.
-        pose_sigma_mm: Noise σ of the pose's fingertip height, mm.
+        pose_sigma_mm: Smallest noise σ of the pose's fingertip height, mm; the filter estimates the pose's
+            noise from its innovations (exponential average of weight ``adapt_rate``) and uses it, clipped to
+            ``[pose_sigma_mm, pose_sigma_max_mm]``.
+        pose_sigma_max_mm: Largest pose noise σ, mm.
+        adapt_rate: Weight of a new innovation in the pose noise estimate (0: fixed ``pose_sigma_mm``).
         pixel_sigma_mm: Noise σ of the pixel height on noise-free depth at ≤ 1 m, mm.
         noise_ref_mm: Surface noise amplitude that doubles the pixel σ's root (see :func:`pixel_sigma`), mm.
         accel_sigma_mm_s2: Process noise: σ of the vertical acceleration, mm/s².
@@ -54,7 +58,9 @@ class FusedSettings:
     """
 
     pose_level_mm: float = 1.5
-    pose_sigma_mm: float = 6.0
+    pose_sigma_mm: float = 2.5
+    pose_sigma_max_mm: float = 15.0
+    adapt_rate: float = 0.05
     pixel_sigma_mm: float = 3.0
     noise_ref_mm: float = 2.0
     accel_sigma_mm_s2: float = 6000.0
@@ -69,11 +75,13 @@ class HeightFilter:
         x: (2,) state: height, speed.
         p: (2, 2) covariance.
         ready: Whether a first measurement has been taken.
+        r_pose: Running estimate of the pose measurement's noise variance, mm² (adaptive R).
     """
 
     x: F64
     p: F64
     ready: bool = False
+    r_pose: float = 0.0
 
     @classmethod
     def new(cls) -> HeightFilter:
@@ -129,10 +137,21 @@ def fused_height(
         settings: Filter parameters.
     """
     filt.predict(settings)
-    filt.measure(pose_height_mm - settings.pose_level_mm, settings.pose_sigma_mm)
+    z = pose_height_mm - settings.pose_level_mm
+    if filt.ready and np.isfinite(z) and settings.adapt_rate > 0:
+        # the pose's own noise, from its innovations (what the prediction's variance does not explain)
+        excess = (z - filt.x[0]) ** 2 - filt.p[0, 0]
+        filt.r_pose = (1 - settings.adapt_rate) * filt.r_pose + settings.adapt_rate * excess
+    filt.measure(z, pose_sigma(filt, settings))
     if pixel_height_mm is not None:
         filt.measure(pixel_height_mm, pixel_noise_mm)
     return filt.height_mm
+
+
+def pose_sigma(filt: HeightFilter, settings: FusedSettings) -> float:
+    """The pose noise σ the filter uses now: its estimate, clipped to ``[pose_sigma_mm, pose_sigma_max_mm]``."""
+    lo, hi = settings.pose_sigma_mm, settings.pose_sigma_max_mm
+    return float(np.sqrt(np.clip(filt.r_pose, lo * lo, hi * hi)))
 
 
 def pixel_sigma(depth_mm: float, noise_amplitude_mm: float, settings: FusedSettings) -> float:

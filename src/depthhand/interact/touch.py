@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
-from depthhand.interact.fused import FusedSettings, HeightFilter, fused_height, pixel_sigma
+from depthhand.interact.fused import FusedSettings, HeightFilter, fused_height, pixel_sigma, pose_sigma
 from depthhand.skeleton import Finger, JointSet
 from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
 
@@ -88,7 +88,10 @@ class TouchSettings:
         pixel_exit_mm: Pixel rule: a touch ends above this height.
         fused_enter_mm: Fused rule: a touch starts below this filtered height ...
         fused_debounce_frames: ... held for this many frames.
-        fused_exit_mm: Fused rule: a touch ends above this filtered height.
+        fused_exit_mm: Fused rule: a touch ends above this filtered height, or above ``fused_enter_mm`` plus
+            ``fused_band_sigmas`` times the pose noise σ the filter estimates, whichever is higher (a noisier pose
+            gets a wider hysteresis band).
+        fused_band_sigmas: See ``fused_exit_mm``.
         fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
             many pixels, else the fingertip joint.
         fused: The fused rule's height filter.
@@ -114,6 +117,7 @@ class TouchSettings:
     fused_enter_mm: float = 4.0
     fused_debounce_frames: int = 1
     fused_exit_mm: float = 8.0
+    fused_band_sigmas: float = 2.5
     fused_min_pixels: int = 4
     fused: FusedSettings = field(default_factory=FusedSettings)
     palm_rest_mm: float = 33.0
@@ -331,9 +335,9 @@ class TouchTracker:
         sigma = pixel_sigma(float(xyz[2]), reading.noise_mm if reading is not None else 0.0, s.fused)
         h = fused_height(filt, float(signed_height(xyz, plane)), pix, sigma, s.fused)
         at = xyz  # the blob's centroid where the pixels are trusted at least as much as the pose
-        if pix is not None and reading is not None and reading.xyz_mm is not None:
-            if reading.pixels >= s.fused_min_pixels and sigma <= s.fused.pose_sigma_mm:
-                at = np.asarray(reading.xyz_mm, dtype=np.float64)
+        trusted = pix is not None and sigma <= s.fused.pose_sigma_mm
+        if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
+            at = np.asarray(reading.xyz_mm, dtype=np.float64)
         return h, at
 
     def update(
@@ -373,6 +377,11 @@ class TouchTracker:
                 if fused:
                     rule, settings = "fused", fused_settings
                     h, at = self._fused(key, xyz, plane, reading)
+                    band = settings.fused_enter_mm + settings.fused_band_sigmas * pose_sigma(
+                        self._filters[key], settings.fused
+                    )
+                    if band > settings.touch_exit_mm:
+                        settings = replace(settings, touch_exit_mm=band)
                 elif reading is not None and reading.ok:
                     rule, settings = "pixels", pixel_settings
                     h = reading.height_mm
