@@ -87,3 +87,18 @@ def test_fused_rule_on_clean_rendered_taps_uses_the_pixels_and_says_so():
     blind = _score("tap80_low", TouchSettings(rule="fused"), depth=False)
     assert blind.recall >= 0.5 and blind.precision >= 0.9  # taps merge: the pose-only band is wide
     assert blind.rules is not None and set(blind.rules) == {"fused"}
+
+
+def test_fused_events_pass_the_wire_schema():
+    pytest.importorskip("pydantic")
+    import json
+
+    from depthhand.interact.schema import event_message
+    from depthhand.interact.touch import EventType, InteractionEvent
+    from depthhand.serve.wire import validate_message
+    from depthhand.skeleton import Finger
+
+    ev = InteractionEvent(EventType.TOUCH_DOWN, 1, 1, 1, Finger.INDEX, 0, (1.0, 2.0, 900.0), 0.5, rule="fused")
+    assert validate_message(json.dumps(event_message(ev))).rule == "fused"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="rule"):
+        validate_message(json.dumps({**event_message(ev), "rule": "guess"}))
