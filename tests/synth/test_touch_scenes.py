@@ -48,3 +48,15 @@ def test_unknown_condition_and_noise_are_rejected():
         next(stress_sequence("juggle"))
     with pytest.raises(ValueError, match="noise must be one of"):
         next(stress_sequence("tap80_low", noise="kinect"))
+
+
+@pytest.mark.parametrize(("condition", "angle"), [("tap30", 30.0), ("tap60", 60.0)])
+def test_finger_angle_taps_touch_with_the_index_at_their_angle(condition, angle):
+    from depthhand.synth.touch_scenes import finger_angle_deg
+
+    frames = list(stress_sequence(condition, 2, None, 1000.0, duration_s=1.5, warmup_s=0.0))
+    touching = [f for f in frames if f.touches]
+    assert len(touching) >= 10 and all(set(f.touches) == {(1, Finger.INDEX)} for f in touching)
+    for f in touching:
+        plane = np.r_[f.plane.normal, -f.plane.offset_mm]
+        assert finger_angle_deg(f.joints_xyz_mm[1], plane) == pytest.approx(angle, abs=1.0)

@@ -89,6 +89,8 @@ class ContactReading:
         xyz_mm: (3,) contact point on the plane (the blob centroid), camera mm; ``None`` without a blob.
         pixels: Pixels in the contact blob.
         resting: The blob is a resting finger / palm (never a touch).
+        noise_mm: The surface model's noise amplitude (:attr:`SurfaceModel.noise_amplitude_mm`), mm: how far
+            single pixels stray; the fused rule weighs the reading by it.
     """
 
     ok: bool
@@ -96,6 +98,7 @@ class ContactReading:
     xyz_mm: tuple[float, float, float] | None = None
     pixels: int = 0
     resting: bool = False
+    noise_mm: float = 0.0
 
 
 MISSING = ContactReading(False, float("nan"))
@@ -220,7 +223,9 @@ def measure_hand(
         if not cand.any():
             hov = cut[b0:b1, a0:a1] & disk & (h[b0:b1, a0:a1] < settings.hand_band_mm)
             stat = _low_stat(h[b0:b1, a0:a1][hov], settings)
-            out[finger] = ContactReading(True, max(stat - settings.touch_level_mm, 0.0))
+            out[finger] = ContactReading(
+                True, max(stat - settings.touch_level_mm, 0.0), noise_mm=surface.noise_amplitude_mm
+            )
             continue
         best = int(lab[cand][np.argmin(dist2[cand])])
         vs, us = np.nonzero(labels == best)
@@ -246,6 +251,7 @@ def measure_hand(
             (float(foot[0]), float(foot[1]), float(foot[2])),
             len(us),
             resting,
+            surface.noise_amplitude_mm,
         )
     return out
 
@@ -267,3 +273,39 @@ def hand_box(
     if u1 <= u0 or v1 <= v0:
         return None
     return u0, v0, u1, v1
+
+
+def palm_pixel_height(
+    depth_mm: npt.NDArray[np.floating],
+    surface: SurfaceModel,
+    joints_xyz_mm: npt.NDArray[np.floating],
+    joint_set: JointSet,
+    radius_mm: float = 20.0,
+    min_fraction: float = 0.5,
+) -> float | None:
+    """Median height above the surface of the pixels around a hand's palm centre, mm (palm rejection).
+
+    The palm centre is the mean of the palm joints (``joint_set.palm``), projected into the image; the disk has
+    radius ``radius_mm`` at its depth. Only pixels above the surface noise count; when fewer than
+    ``min_fraction`` of the disk's pixels are (the pose is off the hand, or the palm is hidden), ``None``.
+    """
+    k = surface.intrinsics
+    j = np.asarray(joints_xyz_mm, dtype=np.float64)[list(joint_set.palm)]
+    j = j[np.all(np.isfinite(j), axis=1) & (j[:, 2] > 0)]
+    if len(j) == 0:
+        return None
+    c = j.mean(axis=0)
+    tu, tv = _project(c, k.fx, k.fy, k.cx, k.cy)
+    r = radius_mm * k.fx / c[2]
+    u0, v0 = max(int(tu - r), 0), max(int(tv - r), 0)
+    u1, v1 = min(int(tu + r) + 1, k.width), min(int(tv + r) + 1, k.height)
+    if u1 - u0 < 2 or v1 - v0 < 2:
+        return None
+    h, zs, valid = surface.heights(np.asarray(depth_mm), (u0, v0, u1, v1))
+    yy, xx = np.mgrid[v0:v1, u0:u1]
+    disk = (xx - tu) ** 2 + (yy - tv) ** 2 <= r * r
+    above = disk & valid & (zs > 3.0) & (h > max(2.0, surface.noise_amplitude_mm + 0.5))
+    n_disk = int(disk.sum())
+    if n_disk == 0 or above.sum() < min_fraction * n_disk:
+        return None
+    return float(np.median(h[above]))

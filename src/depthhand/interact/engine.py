@@ -9,7 +9,8 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.calibration import Calibration
-from depthhand.interact.contact import ContactReading, ContactSettings, hand_box, measure_hand
+from depthhand.interact.contact import ContactReading, ContactSettings, hand_box, measure_hand, palm_pixel_height
+from depthhand.interact.fused import RestState, palm_joint_height
 from depthhand.interact.gestures import PinchReading, PinchSettings, PinchTracker
 from depthhand.interact.surface import SurfaceModel, SurfaceSettings
 from depthhand.interact.touch import (
@@ -100,9 +101,11 @@ class Interaction:
     surface: SurfaceModel | None = None
     _touch: TouchTracker = field(init=False)
     _pinch: PinchTracker = field(init=False)
+    _rest: RestState = field(init=False)
 
     def __post_init__(self) -> None:
         self._touch = TouchTracker(self.touch)
+        self._rest = RestState({})
         self._pinch = PinchTracker(self.pinch)
         if self.plane is None:
             self.plane = self.calibration.plane
@@ -125,7 +128,7 @@ class Interaction:
     ) -> dict[tuple[int, Finger], ContactReading] | None:
         """Observe the depth in the surface model and measure the fingertips (``None``: the pose rule decides)."""
         k, plane = result.intrinsics, self.plane
-        if self.touch.rule != "pixels" or depth_mm is None or k is None or plane is None:
+        if self.touch.rule == "pose" or depth_mm is None or k is None or plane is None:
             return None
         if np.shape(depth_mm) != (k.height, k.width):
             return None
@@ -144,6 +147,25 @@ class Interaction:
             out.update({(th.track_id, f): r for f, r in readings.items()})
         return out
 
+    def _resting(self, result: FrameResult, depth_mm: npt.NDArray[np.floating] | None, pixels: bool) -> set[int]:
+        """Hands whose palm rests on the table this frame (palm rejection; see :mod:`depthhand.interact.fused`)."""
+        t, plane, s = self.touch, self.plane, self.surface
+        if plane is None or t.palm_rest_mm <= 0:
+            return set()
+        out = set()
+        for th in result.hands:
+            pose_mm = palm_joint_height(th.pose.joints_xyz_mm, th.pose.joint_set, plane)
+            pix = None
+            if pixels and depth_mm is not None and s is not None and s.ready:
+                pix = palm_pixel_height(depth_mm, s, th.pose.joints_xyz_mm, th.pose.joint_set)
+            rest = self._rest.update(
+                th.track_id, pose_mm, pix, t.palm_rest_mm, t.palm_rest_pixels_mm, t.palm_release_mm
+            )
+            if rest:
+                out.add(th.track_id)
+        self._rest.forget({th.track_id for th in result.hands})
+        return out
+
     def process(self, result: FrameResult, depth_mm: npt.NDArray[np.floating] | None = None) -> InteractionFrame:
         """Update the state machines with one frame's hands.
 
@@ -154,8 +176,9 @@ class Interaction:
         tips_by_hand = {th.track_id: fingertips(th.pose.joints_xyz_mm, th.pose.joint_set) for th in result.hands}
         events: list[InteractionEvent] = []
         pixels = self._pixel_readings(result, depth_mm)
+        resting = self._resting(result, depth_mm, pixels is not None)
         if self.plane is not None:
-            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us, pixels))
+            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us, pixels, resting))
         hands: dict[int, HandInteraction] = {}
         for th in result.hands:
             tips = tips_by_hand[th.track_id]
@@ -172,7 +195,10 @@ class Interaction:
                 rule = self._touch.rules.get(key, "pose")
                 h = float(signed_height(tips[finger], self.plane)) if self.plane is not None else float("nan")
                 at = tips[finger]
-                if rule == "pixels" and pixels is not None and key in pixels:
+                if rule == "fused":
+                    h = st.height_mm
+                    at = self._touch._last_xyz.get(key, at)
+                elif rule == "pixels" and pixels is not None and key in pixels:
                     h = pixels[key].height_mm
                     if pixels[key].xyz_mm is not None:
                         at = np.asarray(pixels[key].xyz_mm)

@@ -38,8 +38,9 @@ Events (``touch_down``, ``touch_move``, ``touch_up``, ``hover_*``, ``pinch_*``):
      "projector_uv": [u, v] or null, "rule": "pose", "v": 2}
 
 ``event_id`` is unique and increasing, ``contact_id`` shared by down … up. ``rule`` says what decided the
-height: ``"pose"`` (the fingertip joint above the plane) or ``"pixels"`` (the depth pixels against the surface
-model; its touch events' ``xyz_mm`` is the contact blob's centroid on the plane), :mod:`depthhand.interact.touch`.
+height: ``"pose"`` (the fingertip joint above the plane), ``"pixels"`` (the depth pixels against the surface
+model; its touch events' ``xyz_mm`` is the contact blob's centroid on the plane) or ``"fused"`` (both in a height
+filter, :mod:`depthhand.interact.fused`), :mod:`depthhand.interact.touch`.
 A ``depth`` preview:
 ``{"type": "depth", "v": 2, "seq": ..., "timestamp_us": ..., "png_b64": "..."}``.
 

@@ -15,10 +15,13 @@ The gap between the enter and exit thresholds is the hysteresis that keeps depth
 a resting finger flicker. Every contact (a touch from down to up, a hover from enter to leave) gets a
 ``contact_id`` that stays the same for all its events; ids are never reused within a tracker.
 
-Two rules give a finger's height: ``pose`` (the pose's fingertip joint above the fitted plane) and ``pixels``
-(the depth pixels of the fingertip above the per-pixel surface, :mod:`depthhand.interact.contact`), each with its
-own thresholds (``touch_*`` and ``pixel_*``). With ``rule="pixels"`` a finger falls back to the pose rule while the
-surface model is learning or its pixels are missing; every event says which rule made it (``rule``).
+Three rules give a finger's height: ``pose`` (the pose's fingertip joint above the fitted plane), ``pixels``
+(the depth pixels of the fingertip above the per-pixel surface, :mod:`depthhand.interact.contact`) and ``fused``
+(both, in a Kalman filter of height and vertical speed: :mod:`depthhand.interact.fused`), each with its own
+thresholds (``touch_*``, ``pixel_*``, ``fused_*``). With ``rule="pixels"`` a finger falls back to the pose rule
+while the surface model is learning or its pixels are missing; with ``rule="fused"`` the pose alone feeds the
+filter then. Every event says which rule made it (``rule``). With every rule a hand whose palm rests on the table
+fires no touch (palm rejection, :mod:`depthhand.interact.fused`).
 
 The original system's "deepest fingertip" marker is :func:`lowest_fingertip` with
 ``Plane.facing_camera(...)``.
@@ -34,11 +37,12 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
+from depthhand.interact.fused import FusedSettings, HeightFilter, fused_height, pixel_sigma, pose_sigma
 from depthhand.skeleton import Finger, JointSet
 from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
 
-RULES = ("pose", "pixels")
-"""The touch rules: the pose's fingertip height, or the depth pixels (with the pose as fallback)."""
+RULES = ("pose", "pixels", "fused")
+"""The touch rules: the pose's fingertip height, the depth pixels (the pose as fallback), or both filtered."""
 
 
 class TouchState(enum.Enum):
@@ -82,6 +86,19 @@ class TouchSettings:
         pixel_enter_mm: Pixel rule: a touch starts below this height ...
         pixel_debounce_frames: ... held for this many frames.
         pixel_exit_mm: Pixel rule: a touch ends above this height.
+        fused_enter_mm: Fused rule: a touch starts below this filtered height ...
+        fused_debounce_frames: ... held for this many frames.
+        fused_exit_mm: Fused rule: a touch ends above this filtered height, or above ``fused_enter_mm`` plus
+            ``fused_band_sigmas`` times the pose noise σ the filter estimates, whichever is higher (a noisier pose
+            gets a wider hysteresis band).
+        fused_band_sigmas: See ``fused_exit_mm``.
+        fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
+            many pixels, else the fingertip joint.
+        fused: The fused rule's height filter.
+        palm_rest_mm: A hand whose palm joints' mean height is below this rests on the table and fires no touch,
+            mm (0 disables palm rejection).
+        palm_rest_pixels_mm: ... or (pixel and fused rules) whose palm pixels' median height is below this, mm.
+        palm_release_mm: A resting hand stops resting only this far above the thresholds, mm (hysteresis).
     """
 
     hover_enter_mm: float = 60.0
@@ -97,6 +114,15 @@ class TouchSettings:
     pixel_enter_mm: float = 4.0
     pixel_debounce_frames: int = 1
     pixel_exit_mm: float = 7.0
+    fused_enter_mm: float = 4.0
+    fused_debounce_frames: int = 1
+    fused_exit_mm: float = 8.0
+    fused_band_sigmas: float = 2.5
+    fused_min_pixels: int = 4
+    fused: FusedSettings = field(default_factory=FusedSettings)
+    palm_rest_mm: float = 33.0
+    palm_rest_pixels_mm: float = 45.0
+    palm_release_mm: float = 5.0
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -107,6 +133,14 @@ class TouchSettings:
                 f"pixel_debounce_frames >= 1, got {self.pixel_enter_mm}, {self.pixel_exit_mm}, "
                 f"{self.pixel_debounce_frames}"
             )
+        if not self.fused_enter_mm < self.fused_exit_mm <= self.hover_enter_mm or self.fused_debounce_frames < 1:
+            raise ValueError(
+                "TouchSettings must satisfy fused_enter_mm < fused_exit_mm <= hover_enter_mm and "
+                f"fused_debounce_frames >= 1, got {self.fused_enter_mm}, {self.fused_exit_mm}, "
+                f"{self.fused_debounce_frames}"
+            )
+        if self.palm_rest_mm < 0 or self.palm_rest_pixels_mm < 0 or self.palm_release_mm < 0:
+            raise ValueError("TouchSettings.palm_rest_mm, palm_rest_pixels_mm and palm_release_mm must be >= 0")
         if not self.touch_enter_mm < self.touch_exit_mm <= self.hover_enter_mm <= self.hover_exit_mm:
             raise ValueError(
                 "TouchSettings must satisfy touch_enter_mm < touch_exit_mm <= hover_enter_mm <= hover_exit_mm, got "
@@ -133,8 +167,8 @@ class InteractionEvent:
         height_mm: Height above the plane, mm.
         px: Projector pixel (x, y) when calibrated, else ``None``.
         uv: ``px`` normalised by the projector size, else ``None``.
-        rule: Which rule measured the height: ``"pose"`` or ``"pixels"`` (touch events of the pixel rule carry the
-            contact blob's centroid on the plane as ``xyz_mm``).
+        rule: Which rule measured the height: ``"pose"``, ``"pixels"`` or ``"fused"`` (touch events of the pixel
+            and fused rules carry the contact blob's centroid on the plane as ``xyz_mm`` when there is one).
     """
 
     type: EventType
@@ -259,6 +293,7 @@ class TouchTracker:
     states: dict[tuple[int, Finger], FingerState] = field(default_factory=dict)
     rules: dict[tuple[int, Finger], str] = field(default_factory=dict)
     _last_xyz: dict[tuple[int, Finger], npt.NDArray[np.float64]] = field(default_factory=dict)
+    _filters: dict[tuple[int, Finger], HeightFilter] = field(default_factory=dict)
     _next_event: int = 1
     _next_contact: int = 1
 
@@ -277,15 +312,33 @@ class TouchTracker:
         self._next_event += 1
         return ev
 
-    def _pixel_settings(self) -> TouchSettings:
+    def _rule_settings(self, rule: str) -> TouchSettings:
         s = self.settings
+        if rule == "pixels":
+            return replace(
+                s, touch_enter_mm=s.pixel_enter_mm, touch_exit_mm=s.pixel_exit_mm,
+                touch_debounce_frames=s.pixel_debounce_frames, height_smoothing=1.0,
+            )  # fmt: skip
         return replace(
-            s,
-            touch_enter_mm=s.pixel_enter_mm,
-            touch_exit_mm=s.pixel_exit_mm,
-            touch_debounce_frames=s.pixel_debounce_frames,
-            height_smoothing=1.0,
-        )
+            s, touch_enter_mm=s.fused_enter_mm, touch_exit_mm=s.fused_exit_mm,
+            touch_debounce_frames=s.fused_debounce_frames, height_smoothing=1.0,
+        )  # fmt: skip
+
+    def _fused(
+        self, key: tuple[int, Finger], xyz: npt.NDArray[np.float64], plane: Plane, reading: ContactReading | None
+    ) -> tuple[float, npt.NDArray[np.float64]]:
+        """The fused rule's filtered height and touch position for one finger."""
+        s = self.settings
+        filt = self._filters.setdefault(key, HeightFilter.new())
+        ok = reading is not None and reading.ok and np.isfinite(reading.height_mm)
+        pix = reading.height_mm if ok and reading is not None else None
+        sigma = pixel_sigma(float(xyz[2]), reading.noise_mm if reading is not None else 0.0, s.fused)
+        h = fused_height(filt, float(signed_height(xyz, plane)), pix, sigma, s.fused)
+        at = xyz  # the blob's centroid where the pixels are trusted at least as much as the pose
+        trusted = pix is not None and sigma <= s.fused.pose_sigma_mm
+        if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
+            at = np.asarray(reading.xyz_mm, dtype=np.float64)
+        return h, at
 
     def update(
         self,
@@ -293,6 +346,7 @@ class TouchTracker:
         plane: Plane,
         t_us: int,
         pixels: dict[tuple[int, Finger], ContactReading] | None = None,
+        resting: set[int] | None = None,
     ) -> list[InteractionEvent]:
         """Process one frame.
 
@@ -300,14 +354,17 @@ class TouchTracker:
             tips_xyz_mm: hand id → finger → (3,) fingertip in camera mm, for the hands seen in this frame.
             plane: The table.
             t_us: Capture time, µs.
-            pixels: Pixel-rule readings per (hand id, finger); a finger with an ``ok`` reading is decided by it
-                (a resting blob never touches), the others by the pose.
+            pixels: Pixel readings per (hand id, finger). Pixel rule: a finger with an ``ok`` reading is decided by
+                it (a resting blob never touches), the others by the pose. Fused rule: the readings feed the filter.
+            resting: Hands whose palm rests on the table (palm rejection): their fingers hover at most.
 
         Returns:
             This frame's events, without projector coordinates (see :class:`~depthhand.interact.engine.Interaction`).
         """
         events: list[InteractionEvent] = []
-        pixel_settings = self._pixel_settings() if pixels else self.settings
+        fused = self.settings.rule == "fused"
+        pixel_settings = self._rule_settings("pixels") if pixels else self.settings
+        fused_settings = self._rule_settings("fused") if fused else self.settings
         for hand_id, tips in tips_xyz_mm.items():
             for finger in self.settings.fingers:
                 if finger not in tips:
@@ -317,7 +374,15 @@ class TouchTracker:
                 prev = self.states.get(key, FingerState())
                 reading = pixels.get(key) if pixels else None
                 at = xyz
-                if reading is not None and reading.ok:
+                if fused:
+                    rule, settings = "fused", fused_settings
+                    h, at = self._fused(key, xyz, plane, reading)
+                    band = settings.fused_enter_mm + settings.fused_band_sigmas * pose_sigma(
+                        self._filters[key], settings.fused
+                    )
+                    if band > settings.touch_exit_mm:
+                        settings = replace(settings, touch_exit_mm=band)
+                elif reading is not None and reading.ok:
                     rule, settings = "pixels", pixel_settings
                     h = reading.height_mm
                     if reading.resting:  # a resting finger / palm: hovering at most, never touching
@@ -330,6 +395,8 @@ class TouchTracker:
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
                         h = alpha * h + (1 - alpha) * prev.height_mm
+                if resting and hand_id in resting:  # a resting palm: its fingers hover at most
+                    h = max(h, settings.touch_exit_mm + 1.0)
                 nxt, etypes, new_contact = step_finger(prev, h, settings)
                 contact = prev.contact_id
                 for etype in etypes:
@@ -353,6 +420,7 @@ class TouchTracker:
                 )
                 del self.states[key]
                 self._last_xyz.pop(key, None)
+                self._filters.pop(key, None)
             else:
                 self.states[key] = replace(st, missing=missing)
         return events

@@ -212,9 +212,10 @@ class Event(Wire):
     height_mm: Num
     projector_px: Vec2 | None
     projector_uv: Vec2 | None
-    rule: Literal["pose", "pixels"] = Field(
-        description="what decided the height: the fingertip joint above the plane, or the depth pixels against the "
-        "surface model (then a touch's xyz_mm is the contact blob's centroid on the plane)"
+    rule: Literal["pose", "pixels", "fused"] = Field(
+        description="what decided the height: the fingertip joint above the plane, the depth pixels against the "
+        "surface model, or both in a height filter (pixels and fused: a touch's xyz_mm is the contact blob's "
+        "centroid on the plane when there is one)"
     )
     v: Version
 

@@ -7,7 +7,10 @@ one parameter set of :mod:`depthhand.synth.noise`. Conditions (:data:`CONDITIONS
 
 * ``hover``: a pointing hand hovering 5–30 mm above the table (slowly varying), never touching;
 * ``tap80_low`` / ``tap80_high`` / ``tap120_low`` / ``tap120_high``: index taps at 80 or 120 per minute with a
-  lift of 10–20 mm or 70–80 mm between taps (the UBC latency study's conditions), a new spot every tap;
+  lift of 10–20 mm or 70–80 mm between taps (the UBC latency study's conditions), a new spot every tap; the
+  index's MCP → tip line meets the table at ≈ 35–45° (its distal phalanx at 55–68°);
+* ``tap30`` / ``tap60``: taps at 80 per minute, lift 10–20 mm, with a nearly straight index whose MCP → tip line
+  meets the table at 30° or 60° (the UBC study's finger angles; :func:`finger_angle_deg`);
 * ``drag``: index down, dragged 1.5 s at ≈ 120 mm/s, lifted 20–40 mm, again;
 * ``pinch``: thumb and index tips both on the table closing / opening (a two-finger pinch), lifted between;
 * ``palm``: the flat hand resting on the table (palm and finger pads down), lifted 40 mm and put down again —
@@ -51,6 +54,8 @@ CONDITIONS = (
     "tap80_high",
     "tap120_low",
     "tap120_high",
+    "tap30",
+    "tap60",
     "drag",
     "pinch",
     "palm",
@@ -139,12 +144,57 @@ def _smooth01(x: float) -> float:
     return float(0.5 - 0.5 * np.cos(np.pi * x))
 
 
-def _tap_script(rate_per_min: float, lift: tuple[float, float], rng: np.random.Generator, centre: F64) -> _Script:
+def _straight_index_angles(rng: np.random.Generator, finger_angle: float) -> F64:
+    """A tapping hand with a nearly straight index for a given finger angle, degrees.
+
+    Steep (≥ 45°): the other fingers curled, thumb tucked. Flat: at a 30° finger angle the palm is so low that
+    curled fingers or a tucked thumb would reach the table first, so they are held up and back (extended, the
+    thumb spread): only the index touches.
+    """
+    a = _angles("touch_point", rng, 2.0)
+    if finger_angle >= 45:
+        a[Dof.THUMB_CMC_FLEX : Dof.THUMB_IP + 1] = (40.0, 0.0, 55.0, 40.0)
+    else:
+        a[Dof.THUMB_CMC_FLEX : Dof.THUMB_IP + 1] = (-30.0, -20.0, 0.0, 0.0)
+        for f in range(1, 4):
+            a[Dof.INDEX_MCP_FLEX + 4 * f : Dof.INDEX_DIP + 4 * f + 1] = (-20.0, 0.0, 10.0, 5.0)
+    mcp = 10.0 if finger_angle < 45 else 20.0
+    a[Dof.INDEX_MCP_FLEX : Dof.INDEX_DIP + 1] = (mcp + float(rng.uniform(-2, 2)), 0.0, 8.0, 4.0)
+    return clamp_to_limits(a)
+
+
+def finger_angle_deg(joints_xyz_mm: F64, plane: F64, finger: Finger = Finger.INDEX) -> float:
+    """Angle between a finger's MCP → tip line (canonical joints) and the table plane ``n · p = d``, degrees."""
+    base, tip = joints_xyz_mm[1 + 4 * int(finger)], joints_xyz_mm[4 + 4 * int(finger)]
+    d = base - tip
+    return float(np.degrees(np.arcsin(np.clip((d @ plane[:3]) / np.linalg.norm(d), -1.0, 1.0))))
+
+
+def _pitch_for_angle(rig: object, angles: F64, shape: HandShape, hand: Handedness, target_deg: float) -> float:
+    """The hand pitch at which the index's MCP → tip line meets the table at ``target_deg`` (bisection)."""
+    lo, hi = -20.0, 80.0
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        geo = forward_kinematics(_place(rig, _Pose(angles, np.zeros(2), 0.0, mid, 0.0), shape, hand))
+        if finger_angle_deg(geo.joints_xyz_mm, rig.plane) < target_deg:  # type: ignore[attr-defined]
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _tap_script(
+    rate_per_min: float,
+    lift: tuple[float, float],
+    rng: np.random.Generator,
+    centre: F64,
+    hand_pose: tuple[F64, float] | None = None,
+) -> _Script:
     period = 60.0 / rate_per_min
     n = 4096
     lifts = rng.uniform(*lift, n)
     spots = centre + rng.uniform(-35, 35, (n, 2))
-    angles, pitch = _point_angles(rng)
+    angles, pitch = hand_pose if hand_pose is not None else _point_angles(rng)
 
     def script(t: float) -> _Pose:
         k, phase = divmod(t / period, 1.0)
@@ -327,7 +377,12 @@ def stress_sequence(
     shape = sample_shape(rng, (0.85, 1.15))
     centre = np.array([rng.uniform(-0.25, 0.25) * hx, rng.uniform(-0.1, 0.3) * hy])
     script: Callable[[float], _Pose]
-    if condition.startswith("tap") or condition == "object":
+    if condition in ("tap30", "tap60"):
+        target = 30.0 if condition == "tap30" else 60.0
+        angles = _straight_index_angles(rng, target)
+        pitch = _pitch_for_angle(rig, angles, shape, hand, target)
+        script = _tap_script(80.0, (10.0, 20.0), rng, centre, (angles, pitch))
+    elif condition.startswith("tap") or condition == "object":
         rate = 80.0 if condition in ("tap80_low", "tap80_high", "object") else 120.0
         lift = (70.0, 80.0) if condition.endswith("high") else (10.0, 20.0)
         script = _tap_script(rate, lift, rng, centre)

@@ -1,0 +1,201 @@
+"""The fused touch rule and palm rejection: the pose says which fingertip and where, the pixels add their evidence.
+
+**Fused height** (``TouchSettings.rule = "fused"``). Per (hand, finger) a 1-D constant-velocity Kalman filter
+tracks the fingertip's height above the surface and its vertical speed. Every frame it takes up to two
+measurements:
+
+* the pose: the fingertip joint's height above the plane minus ``fused_pose_level_mm`` (the joint's height when
+  the finger touches), noise σ ``fused_pose_sigma_mm``;
+* the pixels, when the contact reading is ``ok`` (:func:`depthhand.interact.contact.measure_hand`: the mean
+  height of the lowest connected band of tip pixels, already corrected by its level at contact), noise σ
+  ``pixel_sigma_mm · (1 + a / noise_ref_mm)² · max(1, (z / 1 m)²)`` with ``a`` the surface model's noise
+  amplitude (:func:`pixel_sigma`). On clean depth the pixels dominate; on noisy depth (a of 2–25 mm in
+  ``touch.stress``) the reading is biased by the sensor (structured light at 1.2 m reads ≈ 9 mm at contact,
+  active stereo ≈ 23 mm, ToF ≈ 0 mm even hovering, from flying pixels), so its weight falls and the pose leads.
+
+The filtered height goes through the usual hysteresis + debounce state machine
+(:func:`depthhand.interact.touch.step_finger`) with the ``fused_*`` thresholds. Where the pixels give no reading
+(occlusion, dropout, the surface model still learning) the pose alone updates the filter, so the rule degrades
+to a smoothed pose rule rather than stopping. The touch position is the contact pixels' centroid on the surface
+when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
+
+**Palm rejection** (every rule). A hand *rests* when its palm lies within a palm thickness of the table:
+the mean height of its palm joints (wrist and MCPs, ``JointSet.palm``) is below ``palm_rest_mm``, or, with the
+pixel and fused rules, the median height of the depth pixels around the palm centre is below
+``palm_rest_pixels_mm``. A resting hand fires no touch (its fingers hover at most); it stops resting when the
+heights rise above the thresholds plus ``palm_release_mm`` (hysteresis). A tapping hand's palm stays ≥ 40 mm up
+even at a 30° finger angle; a flat resting hand's palm joints lie ≈ 20–26 mm up (``touch.stress``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from depthhand.geometry.plane import Plane, signed_height
+from depthhand.skeleton import JointSet
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class FusedSettings:
+    """Parameters of the fused rule's height filter (see the module docstring).
+
+    Attributes:
+        pose_level_mm: The fingertip joint's height above the plane when the finger touches, mm.
+        pose_sigma_mm: Smallest noise σ of the pose's fingertip height, mm; the filter estimates the pose's
+            noise from its innovations (exponential average of weight ``adapt_rate``) and uses it, clipped to
+            ``[pose_sigma_mm, pose_sigma_max_mm]``.
+        pose_sigma_max_mm: Largest pose noise σ, mm.
+        adapt_rate: Weight of a new innovation in the pose noise estimate (0: fixed ``pose_sigma_mm``).
+        pixel_sigma_mm: Noise σ of the pixel height on noise-free depth at ≤ 1 m, mm.
+        noise_ref_mm: Surface noise amplitude that doubles the pixel σ's root (see :func:`pixel_sigma`), mm.
+        accel_sigma_mm_s2: Process noise: σ of the vertical acceleration, mm/s².
+        fps: Frame rate, for the filter's time step.
+    """
+
+    pose_level_mm: float = 1.5
+    pose_sigma_mm: float = 2.5
+    pose_sigma_max_mm: float = 15.0
+    adapt_rate: float = 0.05
+    pixel_sigma_mm: float = 3.0
+    noise_ref_mm: float = 2.0
+    accel_sigma_mm_s2: float = 6000.0
+    fps: float = 30.0
+
+
+@dataclass
+class HeightFilter:
+    """Constant-velocity Kalman filter of one fingertip's height (mm) and vertical speed (mm/s).
+
+    Attributes:
+        x: (2,) state: height, speed.
+        p: (2, 2) covariance.
+        ready: Whether a first measurement has been taken.
+        r_pose: Running estimate of the pose measurement's noise variance, mm² (adaptive R).
+    """
+
+    x: F64
+    p: F64
+    ready: bool = False
+    r_pose: float = 0.0
+
+    @classmethod
+    def new(cls) -> HeightFilter:
+        """An empty filter (the first measurement initialises it)."""
+        return cls(np.zeros(2), np.diag([1e6, 1e6]))
+
+    def predict(self, settings: FusedSettings) -> None:
+        """Advance one frame."""
+        if not self.ready:
+            return
+        dt = 1.0 / settings.fps
+        f = np.array([[1.0, dt], [0.0, 1.0]])
+        q = settings.accel_sigma_mm_s2**2 * np.array([[dt**4 / 4, dt**3 / 2], [dt**3 / 2, dt**2]])
+        self.x = f @ self.x
+        self.p = f @ self.p @ f.T + q
+
+    def measure(self, z_mm: float, sigma_mm: float) -> None:
+        """Take one height measurement with noise σ, mm (non-finite values are ignored)."""
+        if not np.isfinite(z_mm):
+            return
+        if not self.ready:
+            self.x = np.array([z_mm, 0.0])
+            self.p = np.diag([sigma_mm**2, 300.0**2])
+            self.ready = True
+            return
+        r = sigma_mm**2
+        s = self.p[0, 0] + r
+        k = self.p[:, 0] / s
+        self.x = self.x + k * (z_mm - self.x[0])
+        self.p = self.p - np.outer(k, self.p[0, :])
+
+    @property
+    def height_mm(self) -> float:
+        """Filtered height, mm (inf before the first measurement)."""
+        return float(self.x[0]) if self.ready else float("inf")
+
+
+def fused_height(
+    filt: HeightFilter,
+    pose_height_mm: float,
+    pixel_height_mm: float | None,
+    pixel_noise_mm: float,
+    settings: FusedSettings,
+) -> float:
+    """One frame of the fused rule: predict, take the pose and (when given) the pixel height; the filtered height.
+
+    Args:
+        filt: The finger's filter (updated in place).
+        pose_height_mm: The fingertip joint's height above the plane, mm.
+        pixel_height_mm: The pixel reading's height, mm, or ``None`` without one.
+        pixel_noise_mm: The surface noise σ at the fingertip scaled to the measurement (see
+            :func:`pixel_sigma`), mm.
+        settings: Filter parameters.
+    """
+    filt.predict(settings)
+    z = pose_height_mm - settings.pose_level_mm
+    if filt.ready and np.isfinite(z) and settings.adapt_rate > 0:
+        # the pose's own noise, from its innovations (what the prediction's variance does not explain)
+        excess = (z - filt.x[0]) ** 2 - filt.p[0, 0]
+        filt.r_pose = (1 - settings.adapt_rate) * filt.r_pose + settings.adapt_rate * excess
+    filt.measure(z, pose_sigma(filt, settings))
+    if pixel_height_mm is not None:
+        filt.measure(pixel_height_mm, pixel_noise_mm)
+    return filt.height_mm
+
+
+def pose_sigma(filt: HeightFilter, settings: FusedSettings) -> float:
+    """The pose noise σ the filter uses now: its estimate, clipped to ``[pose_sigma_mm, pose_sigma_max_mm]``."""
+    lo, hi = settings.pose_sigma_mm, settings.pose_sigma_max_mm
+    return float(np.sqrt(np.clip(filt.r_pose, lo * lo, hi * hi)))
+
+
+def pixel_sigma(depth_mm: float, noise_amplitude_mm: float, settings: FusedSettings) -> float:
+    """Noise σ of a pixel height reading, mm: ``pixel_sigma_mm · (1 + a / noise_ref_mm)² · max(1, (z / 1 m)²)``.
+
+    Args:
+        depth_mm: The fingertip's depth, mm.
+        noise_amplitude_mm: The surface model's noise amplitude ``a``, mm.
+        settings: Filter parameters.
+    """
+    grow = (1.0 + max(noise_amplitude_mm, 0.0) / settings.noise_ref_mm) ** 2
+    return settings.pixel_sigma_mm * grow * max(1.0, (depth_mm / 1000.0) ** 2)
+
+
+def palm_joint_height(joints_xyz_mm: npt.NDArray[np.floating], joint_set: JointSet, plane: Plane) -> float:
+    """Mean height of a hand's palm joints (``joint_set.palm``) above the plane, mm (NaN when none are finite)."""
+    j = np.asarray(joints_xyz_mm, dtype=np.float64)[list(joint_set.palm)]
+    j = j[np.all(np.isfinite(j), axis=1)]
+    return float(np.mean(signed_height(j, plane))) if len(j) else float("nan")
+
+
+@dataclass
+class RestState:
+    """Per-hand palm-rejection state with hysteresis.
+
+    Attributes:
+        resting: Hand id → whether it rests on the table now.
+    """
+
+    resting: dict[int, bool]
+
+    def update(
+        self, hand_id: int, pose_mm: float, pixels_mm: float | None, rest_mm: float, rest_px_mm: float, release: float
+    ) -> bool:
+        """Whether the hand rests this frame (see the module docstring)."""
+        was = self.resting.get(hand_id, False)
+        margin = release if was else 0.0
+        low = np.isfinite(pose_mm) and pose_mm < rest_mm + margin
+        if pixels_mm is not None and np.isfinite(pixels_mm):
+            low = low or pixels_mm < rest_px_mm + margin
+        self.resting[hand_id] = bool(low)
+        return bool(low)
+
+    def forget(self, keep: set[int]) -> None:
+        """Drop the hands not in ``keep``."""
+        for h in [h for h in self.resting if h not in keep]:
+            del self.resting[h]
