@@ -288,6 +288,18 @@ def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float
     return touches, clean
 
 
+def stress_sequence_key(sf: StressFrame, seed: int) -> list[int]:
+    """The seed sequence of a stress sequence's pose error: ``seed``, condition, noise model and camera height.
+
+    Every sequence of one seed gets its own offset; the same sequence always gets the same one.
+    """
+    from depthhand.synth.touch_scenes import CONDITIONS, NOISE_MODELS
+
+    cond = CONDITIONS.index(sf.condition) if sf.condition in CONDITIONS else len(CONDITIONS)
+    noise = NOISE_MODELS.index(sf.noise) if sf.noise in NOISE_MODELS else len(NOISE_MODELS)
+    return [int(seed), cond, noise, round(sf.camera_height_mm)]
+
+
 def truth_frames_from_stress(
     frames: Iterable[StressFrame], bias_mm: float = 4.0, jitter_mm: float = 2.0, seed: int = 0
 ) -> Iterator[TruthFrame]:
@@ -295,15 +307,21 @@ def truth_frames_from_stress(
 
     The "pose output" is the true canonical joints plus a per-joint offset drawn once per sequence (σ ``bias_mm``,
     the lasting error of a pose model) and per-frame jitter (σ ``jitter_mm``), so only rendering and the touch
-    logic run; the depth image is passed on for the pixel rule.
+    logic run; the depth image is passed on for the pixel rule. The random stream is seeded by ``seed`` and the
+    sequence's condition, noise model and camera height (:func:`stress_sequence_key`): sequences of one seed get
+    different offsets, and the same sequence the same offset and jitter every time.
     """
     from depthhand.geometry.camera import xyz_to_uvd
     from depthhand.skeleton import CANONICAL21
     from depthhand.structures import FrameResult, HandPose, TrackedHand
 
-    rng = np.random.default_rng(seed)
-    bias = rng.normal(0.0, bias_mm, (21, 3)) if bias_mm > 0 else np.zeros((21, 3))
+    rng: np.random.Generator | None = None
+    bias = np.zeros((21, 3))
     for sf in frames:
+        if rng is None:
+            rng = np.random.default_rng(stress_sequence_key(sf, seed))
+            if bias_mm > 0:
+                bias = rng.normal(0.0, bias_mm, (21, 3))
         hands = []
         for hand_id, joints in sf.joints_xyz_mm.items():
             noisy = joints + bias + (rng.normal(0.0, jitter_mm, joints.shape) if jitter_mm > 0 else 0.0)
