@@ -2,7 +2,9 @@
 
 Frames come from :func:`depthhand.capture.stream.open_stream` (live sensors: newest frame wins, reconnects with
 back-off). One bad frame never stops the loop: the pipeline returns an empty result with an ``error``.
-On a synthetic source the loop also measures its own accuracy against the ground truth. Sources whose poses come
+On a synthetic source the loop also measures its own accuracy against the ground truth: the joints
+(:class:`~depthhand.evaluate.live.LiveAccuracy`) and touch (precision, recall, false touches per minute, median
+position error of the default touch rule on the true table plane; :class:`_TouchScore`). Sources whose poses come
 from their truth (``scripted://…``, ``synthetic://…?poses=truth``) skip the network, as ``depthhand serve`` does.
 
 With a projector calibration (``--calibration``) or an OSC / TUIO output (``--osc``, ``--tuio``) the interaction
@@ -63,6 +65,8 @@ class RunSummary:
     seconds: float = 0.0
     stage_ms: dict[str, list[float]] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)
+    touch: dict[str, Any] = field(default_factory=dict)
+    """Touch scores against the truth on synthetic sources (:func:`touch_summary`); empty otherwise."""
     source_stats: dict[str, Any] = field(default_factory=dict)
     recorded_frames: int = 0
     record_error: str = ""
@@ -85,6 +89,7 @@ class RunSummary:
             "fps": self.frames / self.seconds if self.seconds > 0 else 0.0,
             "median_stage_ms": {k: float(np.median(v)) for k, v in self.stage_ms.items()},
             "accuracy": self.accuracy,
+            "touch": self.touch,
             "source": self.source_stats,
             "recorded_frames": self.recorded_frames,
             "record_error": self.record_error,
@@ -128,6 +133,7 @@ def run_source(
     """
     from depthhand.evaluate.live import LiveAccuracy
 
+    touch: _TouchScore | None = None
     stream: FrameStream = open_stream(url, max_frames)  # a bad URL fails here, before anything is written
     summary = RunSummary()
     accuracy: LiveAccuracy | None = None
@@ -172,6 +178,8 @@ def run_source(
                             print(summary.record_error, file=log, flush=True)
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
+                    touch = touch or _TouchScore(truth, relabel=pipe is not None)
+                    touch.add(result, truth, frame)
                 if engine is not None:
                     interaction = engine.process(result)
                     for output in outputs:
@@ -210,7 +218,58 @@ def run_source(
             window.close()
     if accuracy is not None and accuracy.frames:
         summary.accuracy = accuracy.summary()
+    if touch is not None:
+        summary.touch = touch.summary()
     return summary
+
+
+class _TouchScore:
+    """Touch figures of a run on a synthetic source: the default touch rule on the true table plane.
+
+    The hands (their ids matched to the true hands by palm centre when a pipeline found them) and the frame's depth
+    go to a touch engine of their own (:class:`~depthhand.evaluate.touch.TouchScorer`), so the figures do not
+    depend on ``--calibration``; true contacts are the fingertips the renderer marks as touching.
+    """
+
+    def __init__(self, truth: SynthTruth, relabel: bool) -> None:
+        from depthhand.evaluate.touch import TouchScorer, truth_table_plane
+
+        self.scorer = TouchScorer(truth_table_plane(truth))
+        self.relabel = relabel
+
+    def add(self, result: FrameResult, truth: SynthTruth, frame: DepthFrame) -> None:
+        from depthhand.evaluate.touch import relabel_to_truth, synthetic_truth_frame
+
+        if self.relabel:
+            result = relabel_to_truth(result, truth)
+        self.scorer.add(synthetic_truth_frame(result, truth, frame.depth_mm))
+
+    def summary(self) -> dict[str, Any]:
+        return touch_summary(self.scorer.report(), self.scorer.settings.rule)
+
+
+def touch_summary(report: Any, rule: str) -> dict[str, Any]:
+    """The run summary's ``touch`` entry from a :class:`~depthhand.evaluate.touch.TouchReport` (NaN → ``None``).
+
+    Keys: ``rule``, ``precision``, ``recall``, ``false_touches_per_min``, ``pos_err_median_mm``,
+    ``down_delay_median_frames``, ``true_contacts``, ``detected_contacts``, ``false_touches``, ``frames``.
+    """
+
+    def num(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
+
+    return {
+        "rule": rule,
+        "precision": report.precision,
+        "recall": report.recall,
+        "false_touches_per_min": report.false_touches_per_min,
+        "pos_err_median_mm": num(report.position_error_mm["median"]),
+        "down_delay_median_frames": num(report.down_delay_median_frames),
+        "true_contacts": report.true_contacts,
+        "detected_contacts": report.detected_contacts,
+        "false_touches": report.false_touches,
+        "frames": report.frames,
+    }
 
 
 def _recorder(path: str | Path, frame: DepthFrame, joint_set: JointSet, url: str) -> McapRecordingWriter:

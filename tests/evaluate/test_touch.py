@@ -72,3 +72,28 @@ def test_pipeline_adapter_relabels_found_hands_with_their_true_ids():
                 assert err < 40.0  # the same hand, not a swap (pose error here is ~8-14 mm)
                 matched += 1
     assert matched >= 0.8 * sum(len(t.track_ids) for _, t in pairs)
+
+
+def _stress_offset(condition: str, noise: str | None, height_mm: float, seed: int) -> np.ndarray:
+    """The pose error model's (21, 3) offset of one rendered stress sequence (jitter off), mm."""
+    pytest.importorskip("numba")
+    from depthhand.evaluate.touch import truth_frames_from_stress
+    from depthhand.synth.touch_scenes import stress_sequence
+
+    stress = list(stress_sequence(condition, seed, noise, height_mm, duration_s=2 / 30, warmup_s=0.0))
+    frames = list(truth_frames_from_stress(stress, bias_mm=4.0, jitter_mm=0.0, seed=seed))
+    offsets = [
+        tf.result.hands[0].pose.joints_xyz_mm - sf.joints_xyz_mm[1] for tf, sf in zip(frames, stress, strict=True)
+    ]
+    np.testing.assert_allclose(offsets[0], offsets[1], atol=1e-3)  # one offset per sequence
+    return offsets[0]
+
+
+def test_stress_pose_offset_is_drawn_per_sequence():
+    """Sequences of one seed get their own offset; the same sequence twice gets the same one."""
+    a = _stress_offset("tap80_low", "tof", 800.0, seed=0)
+    np.testing.assert_array_equal(a, _stress_offset("tap80_low", "tof", 800.0, seed=0))
+    for other in (("hover", "tof", 800.0), ("tap80_low", "active_stereo", 800.0), ("tap80_low", "tof", 1200.0)):
+        b = _stress_offset(*other, seed=0)
+        assert np.abs(a - b).max() > 1.0, other  # independent draws of σ 4 mm differ by far more than float error
+    assert 2.0 < float(np.std(a)) < 6.0  # σ 4 mm kept

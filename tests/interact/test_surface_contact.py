@@ -64,6 +64,27 @@ def test_object_joins_the_surface_after_the_delay_but_hand_boxes_never_do():
     assert min(b for _, b in heights) > 25.0  # the hand's pixels never join
 
 
+def test_default_settings_join_an_object_after_about_join_after_s():
+    """The default slow update (every 32nd row a frame): an object joins ≈ 3 s after it was put down, not before."""
+    rng = np.random.default_rng(2)
+    s = SurfaceSettings()
+    assert s.update_stride == 32 and s.join_after_s == 3.0
+    model = SurfaceModel(K, PLANE, s)
+    for f in _frames(s.learn_frames, 1.0, rng):
+        model.observe(f)
+    base = plane_depth(K, PLANE).astype(np.float32)
+    obj = (slice(30, 90), slice(20, 50))  # spans two visits' rows, so every row phase is seen
+    heights = []
+    for _ in range(150):
+        f = (base + rng.normal(0, 1.0, base.shape)).astype(np.float32)
+        f[obj] -= 20.0 / float(model.height_per_mm[60, 35])
+        model.observe(f)
+        h, _ = model.height_map(f)
+        heights.append(float(np.median(h[obj])))
+    assert min(heights[:90]) > 15.0  # nothing joins within 3 s
+    assert abs(heights[-1]) < 2.0  # all of it within 5 s (3 visits after the first one off the surface)
+
+
 def test_surface_model_rejects_a_wrong_frame_shape():
     model = SurfaceModel(K, PLANE)
     with pytest.raises(ValueError, match="surface model expects"):

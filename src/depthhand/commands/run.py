@@ -85,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
             f"success(20 mm) {acc['success_20mm']:.3f}"
             + (f", handedness {acc['handedness_accuracy']:.3f}" if "handedness_accuracy" in acc else "")
         )
+    if info["touch"]:
+        t = info["touch"]
+        err = "–" if t["pos_err_median_mm"] is None else f"{t['pos_err_median_mm']:.1f} mm"
+        print(
+            f"touch vs ground truth ({t['rule']} rule, true table plane): precision {t['precision']:.3f}, recall "
+            f"{t['recall']:.3f}, {t['false_touches_per_min']:.1f} false touches/min, median position error {err} "
+            f"({t['true_contacts']} true contacts, {t['detected_contacts']} detected)"
+        )
     if args.record is not None and info["recorded_frames"]:
         print(f"recorded {info['recorded_frames']} frames with their hands to {args.record}")
     if info["record_error"]:

@@ -91,12 +91,115 @@ class _Run:
     matched: bool = False
 
 
+def _closed(runs: dict[TouchKey, list[_Run]], n: int) -> dict[TouchKey, list[_Run]]:
+    """Unmatched copies of the runs, those still open ending at frame ``n − 1``."""
+    return {k: [_Run(r.start, r.end if r.end != -1 else n - 1) for r in v] for k, v in runs.items()}
+
+
 def _open_runs(runs: dict[TouchKey, list[_Run]], key: TouchKey, frame: int, active: bool) -> None:
     lst = runs.setdefault(key, [])
     if active and (not lst or lst[-1].end != -1):
         lst.append(_Run(frame))
     elif not active and lst and lst[-1].end == -1:
         lst[-1].end = frame - 1
+
+
+class TouchScorer:
+    """Streaming form of :func:`evaluate_touch`: feed frames one at a time (a live loop), read the scores any time.
+
+    Args:
+        plane: The table plane the detector uses.
+        settings: Touch thresholds and rule (default :class:`TouchSettings`).
+        fps: Frame rate, for the per-minute rate.
+        engine: The engine to run (default: a new one with ``settings`` and ``plane``).
+    """
+
+    def __init__(
+        self, plane: Plane, settings: TouchSettings | None = None, fps: float = 30.0, engine: Interaction | None = None
+    ) -> None:
+        self.plane, self.fps = plane, fps
+        self.settings = settings or TouchSettings()
+        self.engine = engine or Interaction(touch=self.settings, plane=plane)
+        self._rules: dict[str, int] = {}
+        self._truth_runs: dict[TouchKey, list[_Run]] = {}
+        self._det_runs: dict[TouchKey, list[_Run]] = {}
+        self._det_active: set[TouchKey] = set()
+        self._n = 0
+        self._frames_without = 0
+        self._errors: list[float] = []
+
+    def add(self, tf: TruthFrame, score: bool = True) -> None:
+        """Run the engine on one frame and, when ``score``, score it (``False``: a calibration frame)."""
+        frame = self.engine.process(tf.result, tf.depth_mm)
+        if not score:
+            return
+        i = self._n
+        self._n += 1
+        if not tf.touches:
+            self._frames_without += 1
+        for hand in frame.hands.values():
+            for f in hand.fingers:
+                self._rules[f.rule] = self._rules.get(f.rule, 0) + 1
+        for ev in frame.events:
+            key = (ev.hand_id, ev.finger)
+            if ev.type is EventType.TOUCH_DOWN:
+                self._det_active.add(key)
+            elif ev.type is EventType.TOUCH_UP:
+                self._det_active.discard(key)
+        truth_runs, det_runs = self._truth_runs, self._det_runs
+        keys = set(truth_runs) | set(det_runs) | set(tf.touches) | self._det_active
+        for key in keys:
+            _open_runs(truth_runs, key, i, key in tf.touches)
+            _open_runs(det_runs, key, i, key in self._det_active)
+        readings = {(h, f.finger): f for h, hand in frame.hands.items() for f in hand.fingers}
+        for key in self._det_active & set(tf.touches):
+            reading = readings.get(key)
+            if reading is None or reading.touch_xyz_mm is None:
+                continue
+            foot = project_to_plane(np.asarray(reading.touch_xyz_mm, dtype=np.float64), self.plane)
+            self._errors.append(float(np.linalg.norm(foot - np.asarray(tf.touches[key]))))
+
+    def report(self) -> TouchReport:
+        """The scores of the frames so far (contacts still open end at the last frame)."""
+        n = self._n
+        truth_runs = {
+            k: [_Run(r.start, r.end if r.end != -1 else n - 1) for r in v] for k, v in self._truth_runs.items()
+        }
+        det_runs = {k: [_Run(r.start, r.end if r.end != -1 else n - 1) for r in v] for k, v in self._det_runs.items()}
+        delays: list[int] = []
+        for key, dets in det_runs.items():
+            for d in dets:
+                for t in truth_runs.get(key, []):
+                    if not t.matched and d.start <= t.end and t.start <= d.end:
+                        t.matched = d.matched = True
+                        delays.append(d.start - t.start)
+                        break
+        n_true = sum(len(v) for v in truth_runs.values())
+        n_det = sum(len(v) for v in det_runs.values())
+        tp_det = sum(d.matched for v in det_runs.values() for d in v)
+        tp_true = sum(t.matched for v in truth_runs.values() for t in v)
+        false = n_det - tp_det
+        minutes = self._frames_without / self.fps / 60.0
+        err = np.asarray(self._errors) if self._errors else np.full(1, np.nan)
+        return TouchReport(
+            precision=tp_det / n_det if n_det else 1.0,
+            recall=tp_true / n_true if n_true else 1.0,
+            true_contacts=n_true,
+            detected_contacts=n_det,
+            false_touches=false,
+            false_touches_per_min=false / minutes if minutes > 0 else 0.0,
+            position_error_mm={
+                "mean": float(np.mean(err)),
+                "median": float(np.median(err)),
+                "p95": float(np.percentile(err, 95)),
+                "max": float(np.max(err)),
+            },
+            down_delay_frames=float(np.mean(delays)) if delays else float("nan"),
+            frames=n,
+            minutes_without_touch=minutes,
+            down_delay_median_frames=float(np.median(delays)) if delays else float("nan"),
+            rules=dict(self._rules),
+        )
 
 
 def evaluate_touch(
@@ -107,7 +210,7 @@ def evaluate_touch(
     warmup_frames: int = 0,
     engine: Interaction | None = None,
 ) -> TouchReport:
-    """Run the touch state machine over truth-labelled frames and score it.
+    """Run the touch state machine over truth-labelled frames and score it (:class:`TouchScorer` over a sequence).
 
     Args:
         frames_with_truth: Frames with true contacts (e.g. from :func:`depthhand.synth.scripted.scripted_frames`
@@ -121,81 +224,10 @@ def evaluate_touch(
     Returns:
         The scores.
     """
-    engine = engine or Interaction(touch=settings or TouchSettings(), plane=plane)
-    rules: dict[str, int] = {}
-    truth_runs: dict[TouchKey, list[_Run]] = {}
-    det_runs: dict[TouchKey, list[_Run]] = {}
-    det_active: set[TouchKey] = set()
-    n = 0
-    frames_without = 0
-    errors: list[float] = []
-    i = -1
+    scorer = TouchScorer(plane, settings, fps, engine)
     for k, tf in enumerate(frames_with_truth):
-        frame = engine.process(tf.result, tf.depth_mm)
-        if k < warmup_frames:
-            continue
-        i += 1
-        n += 1
-        if not tf.touches:
-            frames_without += 1
-        for hand in frame.hands.values():
-            for f in hand.fingers:
-                rules[f.rule] = rules.get(f.rule, 0) + 1
-        for ev in frame.events:
-            key = (ev.hand_id, ev.finger)
-            if ev.type is EventType.TOUCH_DOWN:
-                det_active.add(key)
-            elif ev.type is EventType.TOUCH_UP:
-                det_active.discard(key)
-        keys = set(truth_runs) | set(det_runs) | set(tf.touches) | det_active
-        for key in keys:
-            _open_runs(truth_runs, key, i, key in tf.touches)
-            _open_runs(det_runs, key, i, key in det_active)
-        readings = {(h, f.finger): f for h, hand in frame.hands.items() for f in hand.fingers}
-        for key in det_active & set(tf.touches):
-            reading = readings.get(key)
-            if reading is None or reading.touch_xyz_mm is None:
-                continue
-            foot = project_to_plane(np.asarray(reading.touch_xyz_mm, dtype=np.float64), plane)
-            errors.append(float(np.linalg.norm(foot - np.asarray(tf.touches[key]))))
-    for runs in (truth_runs, det_runs):
-        for lst in runs.values():
-            if lst and lst[-1].end == -1:
-                lst[-1].end = n - 1
-    delays: list[int] = []
-    for key, dets in det_runs.items():
-        for d in dets:
-            for t in truth_runs.get(key, []):
-                if not t.matched and d.start <= t.end and t.start <= d.end:
-                    t.matched = d.matched = True
-                    delays.append(d.start - t.start)
-                    break
-    n_true = sum(len(v) for v in truth_runs.values())
-    n_det = sum(len(v) for v in det_runs.values())
-    tp_det = sum(d.matched for v in det_runs.values() for d in v)
-    tp_true = sum(t.matched for v in truth_runs.values() for t in v)
-    false = n_det - tp_det
-    minutes = frames_without / fps / 60.0
-    err = np.asarray(errors) if errors else np.full(1, np.nan)
-    return TouchReport(
-        precision=tp_det / n_det if n_det else 1.0,
-        recall=tp_true / n_true if n_true else 1.0,
-        true_contacts=n_true,
-        detected_contacts=n_det,
-        false_touches=false,
-        false_touches_per_min=false / minutes if minutes > 0 else 0.0,
-        position_error_mm={
-            "mean": float(np.mean(err)),
-            "median": float(np.median(err)),
-            "p95": float(np.percentile(err, 95)),
-            "max": float(np.max(err)),
-        },
-        down_delay_frames=float(np.mean(delays)) if delays else float("nan"),
-        frames=n,
-        minutes_without_touch=minutes,
-        down_delay_median_frames=float(np.median(delays)) if delays else float("nan"),
-        rules=rules,
-    )
+        scorer.add(tf, score=k >= warmup_frames)
+    return scorer.report()
 
 
 def truth_frames_from_synthetic(
@@ -245,37 +277,57 @@ def truth_frames_from_pipeline(
     Yields:
         One :class:`TruthFrame` per frame, at most ``n_frames``.
     """
+    for i, (frame, truth) in enumerate(live):
+        if i >= n_frames:
+            break
+        result = relabel_to_truth(pipeline.process(frame), truth, match_mm)
+        yield synthetic_truth_frame(result, truth, frame.depth_mm)
+
+
+def relabel_to_truth(result: FrameResult, truth: SynthTruth, match_mm: float = 60.0) -> FrameResult:
+    """The result with its hands renamed to the true hands' ids.
+
+    Palm-centre matching as in :func:`truth_frames_from_pipeline`; unmatched hands get ``10_000 + track_id``.
+    """
     import dataclasses
 
     from depthhand.evaluate.live import match_hands
     from depthhand.skeleton import CANONICAL21, joint_mapping
     from depthhand.synth.scenes import palm_center
 
-    for i, (frame, truth) in enumerate(live):
-        if i >= n_frames:
-            break
-        result = pipeline.process(frame)
-        pred: list[F64] = []
-        for th in result.hands:
-            joints = np.asarray(th.pose.joints_xyz_mm, np.float64)
-            if th.pose.joint_set.name != CANONICAL21.name:
-                joints = joint_mapping(th.pose.joint_set.name, CANONICAL21.name).apply(joints)
-            pred.append(palm_center(joints))
-        true = [palm_center(np.asarray(j, np.float64)) for j in truth.joints_xyz_mm]
-        matched = dict(match_hands(pred, true, match_mm))
-        hands = [
-            dataclasses.replace(th, track_id=truth.track_ids[matched[p]] if p in matched else 10_000 + th.track_id)
-            for p, th in enumerate(result.hands)
-        ]
-        touches, clean = _truth_touches(truth)
-        yield TruthFrame(dataclasses.replace(result, hands=tuple(hands)), touches, clean, frame.depth_mm)
+    pred: list[F64] = []
+    for th in result.hands:
+        joints = np.asarray(th.pose.joints_xyz_mm, np.float64)
+        if th.pose.joint_set.name != CANONICAL21.name:
+            joints = joint_mapping(th.pose.joint_set.name, CANONICAL21.name).apply(joints)
+        pred.append(palm_center(joints))
+    true = [palm_center(np.asarray(j, np.float64)) for j in truth.joints_xyz_mm]
+    matched = dict(match_hands(pred, true, match_mm))
+    hands = [
+        dataclasses.replace(th, track_id=truth.track_ids[matched[p]] if p in matched else 10_000 + th.track_id)
+        for p, th in enumerate(result.hands)
+    ]
+    return dataclasses.replace(result, hands=tuple(hands))
+
+
+def synthetic_truth_frame(
+    result: FrameResult, truth: SynthTruth, depth_mm: npt.NDArray[np.floating] | None = None
+) -> TruthFrame:
+    """One :class:`TruthFrame` of the synthetic live source: ``result`` (true hand ids) and its true contacts."""
+    touches, clean = _truth_touches(truth)
+    return TruthFrame(result, touches, clean, depth_mm)
+
+
+def truth_table_plane(truth: SynthTruth) -> Plane:
+    """The true table plane of a synthetic frame (``n · p = d`` → :class:`Plane`)."""
+    return Plane(np.asarray(truth.table_plane[:3], dtype=np.float64), -float(truth.table_plane[3]))
 
 
 def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float, float]], dict[int, F64]]:
     """True contacts (foot of each touching tip on the table, camera mm) and (21, 3) clean joints per true hand id."""
     from depthhand.skeleton import CANONICAL21
 
-    plane = Plane(np.asarray(truth.table_plane[:3], dtype=np.float64), -float(truth.table_plane[3]))
+    plane = truth_table_plane(truth)
     touches: dict[TouchKey, tuple[float, float, float]] = {}
     clean: dict[int, F64] = {}
     for k, track_id in enumerate(truth.track_ids):
@@ -288,6 +340,18 @@ def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float
     return touches, clean
 
 
+def stress_sequence_key(sf: StressFrame, seed: int) -> list[int]:
+    """The seed sequence of a stress sequence's pose error: ``seed``, condition, noise model and camera height.
+
+    Every sequence of one seed gets its own offset; the same sequence always gets the same one.
+    """
+    from depthhand.synth.touch_scenes import CONDITIONS, NOISE_MODELS
+
+    cond = CONDITIONS.index(sf.condition) if sf.condition in CONDITIONS else len(CONDITIONS)
+    noise = NOISE_MODELS.index(sf.noise) if sf.noise in NOISE_MODELS else len(NOISE_MODELS)
+    return [int(seed), cond, noise, round(sf.camera_height_mm)]
+
+
 def truth_frames_from_stress(
     frames: Iterable[StressFrame], bias_mm: float = 4.0, jitter_mm: float = 2.0, seed: int = 0
 ) -> Iterator[TruthFrame]:
@@ -295,15 +359,21 @@ def truth_frames_from_stress(
 
     The "pose output" is the true canonical joints plus a per-joint offset drawn once per sequence (σ ``bias_mm``,
     the lasting error of a pose model) and per-frame jitter (σ ``jitter_mm``), so only rendering and the touch
-    logic run; the depth image is passed on for the pixel rule.
+    logic run; the depth image is passed on for the pixel rule. The random stream is seeded by ``seed`` and the
+    sequence's condition, noise model and camera height (:func:`stress_sequence_key`): sequences of one seed get
+    different offsets, and the same sequence the same offset and jitter every time.
     """
     from depthhand.geometry.camera import xyz_to_uvd
     from depthhand.skeleton import CANONICAL21
     from depthhand.structures import FrameResult, HandPose, TrackedHand
 
-    rng = np.random.default_rng(seed)
-    bias = rng.normal(0.0, bias_mm, (21, 3)) if bias_mm > 0 else np.zeros((21, 3))
+    rng: np.random.Generator | None = None
+    bias = np.zeros((21, 3))
     for sf in frames:
+        if rng is None:
+            rng = np.random.default_rng(stress_sequence_key(sf, seed))
+            if bias_mm > 0:
+                bias = rng.normal(0.0, bias_mm, (21, 3))
         hands = []
         for hand_id, joints in sf.joints_xyz_mm.items():
             noisy = joints + bias + (rng.normal(0.0, jitter_mm, joints.shape) if jitter_mm > 0 else 0.0)

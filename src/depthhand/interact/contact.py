@@ -28,6 +28,7 @@ falls back to the pose's fingertip height (:mod:`depthhand.interact.touch`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,6 +109,12 @@ def _project(xyz: F64, fx: float, fy: float, cx: float, cy: float) -> tuple[floa
     return fx * xyz[0] / xyz[2] + cx, fy * xyz[1] / xyz[2] + cy
 
 
+@functools.lru_cache(maxsize=32)
+def _tip_layout(joint_set: JointSet) -> tuple[tuple[Finger, int, int], ...]:
+    """``(finger, tip index, index of the joint two bones up)`` of every fingertip of a skeleton (cached)."""
+    return tuple((finger, tip, _back_joint(joint_set, tip)) for finger, tip in joint_set.tips)
+
+
 def _back_joint(joint_set: JointSet, tip_idx: int, steps: int = 2) -> int:
     """The joint ``steps`` bones up from a fingertip (the PIP of a four-joint finger)."""
     parent = {child: par for par, child in joint_set.bones}
@@ -117,6 +124,13 @@ def _back_joint(joint_set: JointSet, tip_idx: int, steps: int = 2) -> int:
             break
         j = parent[j]
     return j
+
+
+def _median(values: F64) -> float:
+    """Median of a few float64 values (``np.median``'s result without its overhead)."""
+    x: list[float] = sorted(values.tolist())
+    n = len(x)
+    return x[n // 2] if n % 2 else (x[n // 2 - 1] + x[n // 2]) / 2
 
 
 def _low_stat(h: F32, settings: ContactSettings) -> float:
@@ -158,20 +172,19 @@ def measure_hand(
 
     k = surface.intrinsics
     joints = np.asarray(joints_xyz_mm, dtype=np.float64)
-    tips: dict[Finger, tuple[F64, F64]] = {}
-    for finger, tip_idx in joint_set.tips:
-        if finger not in fingers:
-            continue
-        tip = joints[tip_idx]
-        if not np.all(np.isfinite(tip)) or tip[2] <= 0:
-            continue
-        if float(tip @ plane.normal + plane.offset_mm) > settings.near_table_mm:
-            continue
-        tips[finger] = (tip, joints[_back_joint(joint_set, tip_idx)])
+    layout = [item for item in _tip_layout(joint_set) if item[0] in fingers]
+    if not layout:
+        return {}
+    tip_xyz = joints[[t for _, t, _ in layout]]
+    keep = np.all(np.isfinite(tip_xyz), axis=1) & (tip_xyz[:, 2] > 0)
+    keep[keep] = ~(tip_xyz[keep] @ plane.normal + plane.offset_mm > settings.near_table_mm)
+    tips: dict[Finger, tuple[F64, F64]] = {
+        finger: (tip_xyz[i], joints[back]) for i, (finger, _, back) in enumerate(layout) if keep[i]
+    }
     if not tips:
         return {}
     pts = np.array([p for pair in tips.values() for p in pair])
-    z_ref = float(np.median(pts[:, 2]))
+    z_ref = _median(pts[:, 2])
     px_per_mm = k.fx / z_ref
     margin = settings.margin_mm * px_per_mm
     u = k.fx * pts[:, 0] / pts[:, 2] + k.cx
@@ -199,24 +212,22 @@ def measure_hand(
     cut[1:] &= ~(jump_y & far_down)
     cut[:-1] &= ~(jump_y & ~far_down)
     low = cut & (h < settings.finger_band_mm)
-    _, labels = cv2.connectedComponents(low.astype(np.uint8), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(low.astype(np.uint8), connectivity=8)
     mm2_per_px = 1.0 / px_per_mm**2
     out: dict[Finger, ContactReading] = {}
     r_search = settings.search_mm * px_per_mm
-    for finger, (tip, back) in tips.items():
-        tu, tv = _project(tip, k.fx, k.fy, k.cx, k.cy)
-        tu, tv = tu - u0, tv - v0
+    for j, finger in enumerate(tips):
+        tu, tv = float(u[2 * j]) - u0, float(v[2 * j]) - v0
         a0, b0 = max(int(tu - r_search), 0), max(int(tv - r_search), 0)
         a1, b1 = min(int(tu + r_search) + 1, u1 - u0), min(int(tv + r_search) + 1, v1 - v0)
         if a1 <= a0 or b1 <= b0:
             out[finger] = MISSING
             continue
         near_valid = valid[b0:b1, a0:a1]
-        if near_valid.mean() < settings.min_valid:
+        if np.count_nonzero(near_valid) < settings.min_valid * near_valid.size:
             out[finger] = MISSING
             continue
-        yy, xx = np.mgrid[b0:b1, a0:a1]
-        dist2 = (xx - tu) ** 2 + (yy - tv) ** 2
+        dist2 = (np.arange(a0, a1)[None, :] - tu) ** 2 + (np.arange(b0, b1)[:, None] - tv) ** 2
         disk = dist2 <= r_search**2
         lab = labels[b0:b1, a0:a1]
         cand = disk & (lab > 0)
@@ -228,22 +239,25 @@ def measure_hand(
             )
             continue
         best = int(lab[cand][np.argmin(dist2[cand])])
-        vs, us = np.nonzero(labels == best)
+        bx, by, bw, bh = (int(x) for x in stats[best, :4])
+        vs, us = np.nonzero(labels[by : by + bh, bx : bx + bw] == best)
+        vs, us = vs + by, us + bx
         hb = h[vs, us]
         stat = _low_stat(hb, settings)
         # extent along the finger (tip → PIP direction in the image) and area
-        bu, bv = _project(back, k.fx, k.fy, k.cx, k.cy)
+        bu, bv = float(u[2 * j + 1]), float(v[2 * j + 1])
         axis = np.array([bu - u0 - tu, bv - v0 - tv])
         norm = float(np.linalg.norm(axis))
         along = ((us - tu) * axis[0] + (vs - tv) * axis[1]) / norm if norm > 1e-6 else np.zeros(len(us))
         length_mm = float(along.max() - min(along.min(), 0.0)) / px_per_mm
         area_mm2 = len(us) * mm2_per_px
         resting = length_mm > settings.max_length_mm or area_mm2 > settings.max_area_mm2
-        w = np.maximum(settings.finger_band_mm - hb, 0.5)
+        w = np.maximum(settings.finger_band_mm - hb, 0.5).astype(np.float64)
         zsurf = surface.depth_mm[vs + v0, us + u0].astype(np.float64)
         xs = (us + u0 - k.cx) / k.fx * zsurf
         ys = (vs + v0 - k.cy) / k.fy * zsurf
-        centroid = np.array([np.average(xs, weights=w), np.average(ys, weights=w), np.average(zsurf, weights=w)])
+        w_sum = w.sum()
+        centroid = np.array([(xs * w).sum() / w_sum, (ys * w).sum() / w_sum, (zsurf * w).sum() / w_sum])
         foot = project_to_plane(centroid, plane)
         out[finger] = ContactReading(
             True,
@@ -267,7 +281,7 @@ def hand_box(
         return None
     u = k.fx * j[:, 0] / j[:, 2] + k.cx
     v = k.fy * j[:, 1] / j[:, 2] + k.cy
-    m = margin_mm * k.fx / float(np.median(j[:, 2]))
+    m = margin_mm * k.fx / _median(j[:, 2])
     u0, v0 = max(int(u.min() - m), 0), max(int(v.min() - m), 0)
     u1, v1 = min(int(u.max() + m) + 1, k.width), min(int(v.max() + m) + 1, k.height)
     if u1 <= u0 or v1 <= v0:
@@ -302,8 +316,7 @@ def palm_pixel_height(
     if u1 - u0 < 2 or v1 - v0 < 2:
         return None
     h, zs, valid = surface.heights(np.asarray(depth_mm), (u0, v0, u1, v1))
-    yy, xx = np.mgrid[v0:v1, u0:u1]
-    disk = (xx - tu) ** 2 + (yy - tv) ** 2 <= r * r
+    disk = (np.arange(u0, u1)[None, :] - tu) ** 2 + (np.arange(v0, v1)[:, None] - tv) ** 2 <= r * r
     above = disk & valid & (zs > 3.0) & (h > max(2.0, surface.noise_amplitude_mm + 0.5))
     n_disk = int(disk.sum())
     if n_disk == 0 or above.sum() < min_fraction * n_disk:

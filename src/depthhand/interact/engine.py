@@ -21,6 +21,7 @@ from depthhand.interact.touch import (
     TouchState,
     TouchTracker,
     fingertips,
+    point_height,
 )
 from depthhand.skeleton import Finger
 from depthhand.structures import FrameResult
@@ -193,7 +194,7 @@ class Interaction:
                 key = (th.track_id, finger)
                 st = self._touch.states.get(key, FingerState())
                 rule = self._touch.rules.get(key, "pose")
-                h = float(signed_height(tips[finger], self.plane)) if self.plane is not None else float("nan")
+                h = point_height(tips[finger], self.plane) if self.plane is not None else float("nan")
                 at = tips[finger]
                 if rule == "fused":
                     h = st.height_mm
@@ -214,7 +215,7 @@ class Interaction:
         mapped = []
         for ev in events:
             px, uv = self._map(np.asarray(ev.xyz_mm))
-            mapped.append(replace(ev, px=px, uv=uv))
+            mapped.append(ev if px is None and ev.px is None and ev.uv is None else replace(ev, px=px, uv=uv))
         return InteractionFrame(hands, tuple(mapped))
 
     def _pinch_event(

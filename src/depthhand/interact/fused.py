@@ -29,6 +29,7 @@ even at a 30° finger angle; a flat resting hand's palm joints lie ≈ 20–26 m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,56 +68,81 @@ class FusedSettings:
     fps: float = 30.0
 
 
-@dataclass
+@dataclass(slots=True)
 class HeightFilter:
     """Constant-velocity Kalman filter of one fingertip's height (mm) and vertical speed (mm/s).
 
+    The state and covariance are plain floats (a 2-state filter in numpy costs more in call overhead than in
+    arithmetic); :attr:`x` and :attr:`p` give them as arrays.
+
     Attributes:
-        x: (2,) state: height, speed.
-        p: (2, 2) covariance.
+        h: Height, mm.
+        v: Vertical speed, mm/s.
+        p00: Height variance, mm².
+        p01: Height-speed covariance, mm²/s.
+        p11: Speed variance, mm²/s².
         ready: Whether a first measurement has been taken.
         r_pose: Running estimate of the pose measurement's noise variance, mm² (adaptive R).
     """
 
-    x: F64
-    p: F64
+    h: float = 0.0
+    v: float = 0.0
+    p00: float = 1e12
+    p01: float = 0.0
+    p11: float = 1e12
     ready: bool = False
     r_pose: float = 0.0
 
     @classmethod
     def new(cls) -> HeightFilter:
         """An empty filter (the first measurement initialises it)."""
-        return cls(np.zeros(2), np.diag([1e6, 1e6]))
+        return cls()
+
+    @property
+    def x(self) -> F64:
+        """(2,) state: height, speed."""
+        return np.array([self.h, self.v])
+
+    @property
+    def p(self) -> F64:
+        """(2, 2) covariance."""
+        return np.array([[self.p00, self.p01], [self.p01, self.p11]])
 
     def predict(self, settings: FusedSettings) -> None:
-        """Advance one frame."""
+        """Advance one frame (``x ← F x``, ``P ← F P Fᵀ + Q``, ``F = [[1, dt], [0, 1]]``)."""
         if not self.ready:
             return
         dt = 1.0 / settings.fps
-        f = np.array([[1.0, dt], [0.0, 1.0]])
-        q = settings.accel_sigma_mm_s2**2 * np.array([[dt**4 / 4, dt**3 / 2], [dt**3 / 2, dt**2]])
-        self.x = f @ self.x
-        self.p = f @ self.p @ f.T + q
+        qa = settings.accel_sigma_mm_s2**2
+        self.h += dt * self.v
+        p00, p01, p11 = self.p00, self.p01, self.p11
+        self.p00 = p00 + 2.0 * dt * p01 + dt * dt * p11 + qa * dt**4 / 4
+        self.p01 = p01 + dt * p11 + qa * dt**3 / 2
+        self.p11 = p11 + qa * dt**2
 
     def measure(self, z_mm: float, sigma_mm: float) -> None:
         """Take one height measurement with noise σ, mm (non-finite values are ignored)."""
-        if not np.isfinite(z_mm):
+        if not math.isfinite(z_mm):
             return
         if not self.ready:
-            self.x = np.array([z_mm, 0.0])
-            self.p = np.diag([sigma_mm**2, 300.0**2])
+            self.h, self.v = float(z_mm), 0.0
+            self.p00, self.p01, self.p11 = sigma_mm**2, 0.0, 300.0**2
             self.ready = True
             return
-        r = sigma_mm**2
-        s = self.p[0, 0] + r
-        k = self.p[:, 0] / s
-        self.x = self.x + k * (z_mm - self.x[0])
-        self.p = self.p - np.outer(k, self.p[0, :])
+        s = self.p00 + sigma_mm**2
+        k0, k1 = self.p00 / s, self.p01 / s
+        innov = z_mm - self.h
+        self.h += k0 * innov
+        self.v += k1 * innov
+        p00, p01 = self.p00, self.p01
+        self.p00 = p00 - k0 * p00
+        self.p11 = self.p11 - k1 * p01
+        self.p01 = p01 - k0 * p01
 
     @property
     def height_mm(self) -> float:
         """Filtered height, mm (inf before the first measurement)."""
-        return float(self.x[0]) if self.ready else float("inf")
+        return self.h if self.ready else float("inf")
 
 
 def fused_height(
@@ -138,9 +164,9 @@ def fused_height(
     """
     filt.predict(settings)
     z = pose_height_mm - settings.pose_level_mm
-    if filt.ready and np.isfinite(z) and settings.adapt_rate > 0:
+    if filt.ready and math.isfinite(z) and settings.adapt_rate > 0:
         # the pose's own noise, from its innovations (what the prediction's variance does not explain)
-        excess = (z - filt.x[0]) ** 2 - filt.p[0, 0]
+        excess = (z - filt.h) ** 2 - filt.p00
         filt.r_pose = (1 - settings.adapt_rate) * filt.r_pose + settings.adapt_rate * excess
     filt.measure(z, pose_sigma(filt, settings))
     if pixel_height_mm is not None:
@@ -151,7 +177,7 @@ def fused_height(
 def pose_sigma(filt: HeightFilter, settings: FusedSettings) -> float:
     """The pose noise σ the filter uses now: its estimate, clipped to ``[pose_sigma_mm, pose_sigma_max_mm]``."""
     lo, hi = settings.pose_sigma_mm, settings.pose_sigma_max_mm
-    return float(np.sqrt(np.clip(filt.r_pose, lo * lo, hi * hi)))
+    return math.sqrt(min(max(filt.r_pose, lo * lo), hi * hi))
 
 
 def pixel_sigma(depth_mm: float, noise_amplitude_mm: float, settings: FusedSettings) -> float:

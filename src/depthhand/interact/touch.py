@@ -30,6 +30,7 @@ The original system's "deepest fingertip" marker is :func:`lowest_fingertip` wit
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -225,7 +226,7 @@ class FingerState:
 
 
 def step_finger(
-    prev: FingerState, height_mm: float, settings: TouchSettings
+    prev: FingerState, height_mm: float, settings: TouchSettings, touch_exit_mm: float | None = None
 ) -> tuple[FingerState, list[EventType], bool]:
     """Advance one finger's state machine by one frame (pure).
 
@@ -233,12 +234,14 @@ def step_finger(
         prev: The state after the previous frame.
         height_mm: This frame's fingertip height above the plane, mm (NaN counts as far away).
         settings: Thresholds.
+        touch_exit_mm: Overrides ``settings.touch_exit_mm`` (the fused rule's band widened by the pose noise).
 
     Returns:
         ``(next_state, event_types, new_contact)``: the events in order (e.g. ``[TOUCH_UP, HOVER_LEAVE]``) and
         whether a new contact id must be assigned (on ``hover_enter`` and on ``touch_down``).
     """
-    h = height_mm if np.isfinite(height_mm) else float("inf")
+    h = height_mm if math.isfinite(height_mm) else float("inf")
+    exit_mm = settings.touch_exit_mm if touch_exit_mm is None else touch_exit_mm
     below = prev.below_count + 1 if h < settings.touch_enter_mm else 0
     state = prev.state
     events: list[EventType] = []
@@ -258,7 +261,7 @@ def step_finger(
         elif settings.emit_move_events and not events:
             events.append(EventType.HOVER_MOVE)
     elif state is TouchState.TOUCH and not new_contact:
-        if h > settings.touch_exit_mm:
+        if h > exit_mm:
             events.append(EventType.TOUCH_UP)
             if h >= settings.hover_exit_mm:
                 state = TouchState.NONE
@@ -268,6 +271,15 @@ def step_finger(
         elif settings.emit_move_events:
             events.append(EventType.TOUCH_MOVE)
     return FingerState(state, below, prev.contact_id, 0, h), events, new_contact
+
+
+_NO_STATE = FingerState()
+
+
+def point_height(xyz: npt.NDArray[np.float64], plane: Plane) -> float:
+    """Signed height of one (3,) point above the plane, mm (:func:`signed_height` without the array overhead)."""
+    n = plane.normal
+    return float(xyz[0]) * float(n[0]) + float(xyz[1]) * float(n[1]) + float(xyz[2]) * float(n[2]) + plane.offset_mm
 
 
 def end_contact(prev: FingerState) -> list[EventType]:
@@ -294,6 +306,7 @@ class TouchTracker:
     rules: dict[tuple[int, Finger], str] = field(default_factory=dict)
     _last_xyz: dict[tuple[int, Finger], npt.NDArray[np.float64]] = field(default_factory=dict)
     _filters: dict[tuple[int, Finger], HeightFilter] = field(default_factory=dict)
+    _by_rule: dict[str, TouchSettings] = field(default_factory=dict)
     _next_event: int = 1
     _next_contact: int = 1
 
@@ -313,6 +326,14 @@ class TouchTracker:
         return ev
 
     def _rule_settings(self, rule: str) -> TouchSettings:
+        """The settings a rule's state machine runs with (cached; recomputed when ``settings`` is replaced)."""
+        if self._by_rule.get("_base") is not self.settings:
+            self._by_rule = {"_base": self.settings}
+        if rule not in self._by_rule:
+            self._by_rule[rule] = self._make_rule_settings(rule)
+        return self._by_rule[rule]
+
+    def _make_rule_settings(self, rule: str) -> TouchSettings:
         s = self.settings
         if rule == "pixels":
             return replace(
@@ -333,7 +354,7 @@ class TouchTracker:
         ok = reading is not None and reading.ok and np.isfinite(reading.height_mm)
         pix = reading.height_mm if ok and reading is not None else None
         sigma = pixel_sigma(float(xyz[2]), reading.noise_mm if reading is not None else 0.0, s.fused)
-        h = fused_height(filt, float(signed_height(xyz, plane)), pix, sigma, s.fused)
+        h = fused_height(filt, point_height(xyz, plane), pix, sigma, s.fused)
         at = xyz  # the blob's centroid where the pixels are trusted at least as much as the pose
         trusted = pix is not None and sigma <= s.fused.pose_sigma_mm
         if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
@@ -371,17 +392,17 @@ class TouchTracker:
                     continue
                 key = (hand_id, finger)
                 xyz = np.asarray(tips[finger], dtype=np.float64)
-                prev = self.states.get(key, FingerState())
+                prev = self.states.get(key, _NO_STATE)
                 reading = pixels.get(key) if pixels else None
                 at = xyz
+                exit_mm = None
                 if fused:
                     rule, settings = "fused", fused_settings
                     h, at = self._fused(key, xyz, plane, reading)
                     band = settings.fused_enter_mm + settings.fused_band_sigmas * pose_sigma(
                         self._filters[key], settings.fused
                     )
-                    if band > settings.touch_exit_mm:
-                        settings = replace(settings, touch_exit_mm=band)
+                    exit_mm = max(band, settings.touch_exit_mm)
                 elif reading is not None and reading.ok:
                     rule, settings = "pixels", pixel_settings
                     h = reading.height_mm
@@ -391,13 +412,13 @@ class TouchTracker:
                         at = np.asarray(reading.xyz_mm, dtype=np.float64)
                 else:
                     rule, settings = "pose", self.settings
-                    h = float(signed_height(xyz, plane))
+                    h = point_height(xyz, plane)
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
                         h = alpha * h + (1 - alpha) * prev.height_mm
                 if resting and hand_id in resting:  # a resting palm: its fingers hover at most
-                    h = max(h, settings.touch_exit_mm + 1.0)
-                nxt, etypes, new_contact = step_finger(prev, h, settings)
+                    h = max(h, (settings.touch_exit_mm if exit_mm is None else exit_mm) + 1.0)
+                nxt, etypes, new_contact = step_finger(prev, h, settings, exit_mm)
                 contact = prev.contact_id
                 for etype in etypes:
                     if etype in (EventType.HOVER_ENTER, EventType.TOUCH_DOWN) and new_contact:
@@ -405,7 +426,8 @@ class TouchTracker:
                         self._next_contact += 1
                     where = at if etype in (EventType.TOUCH_DOWN, EventType.TOUCH_MOVE) else xyz
                     events.append(self._event(etype, key, contact, t_us, where, h, rule))
-                self.states[key] = replace(nxt, contact_id=contact if nxt.state is not TouchState.NONE else 0)
+                cid = contact if nxt.state is not TouchState.NONE else 0
+                self.states[key] = FingerState(nxt.state, nxt.below_count, cid, nxt.missing, nxt.height_mm)
                 self._last_xyz[key] = at if nxt.state is TouchState.TOUCH else xyz
                 self.rules[key] = rule
         for key, st in list(self.states.items()):

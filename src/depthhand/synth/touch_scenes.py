@@ -81,6 +81,9 @@ class StressFrame:
         touches: ``(hand id, finger) → (3,)`` true contact point on the table, camera mm.
         warmup: An empty-table calibration frame (not scored).
         condition: The condition name.
+        noise: The sensor noise family (``None``: clean depth).
+        camera_height_mm: The camera's height above the table, mm.
+        seed: The sequence's seed.
     """
 
     index: int
@@ -93,6 +96,9 @@ class StressFrame:
     touches: dict[tuple[int, Finger], tuple[float, float, float]]
     warmup: bool
     condition: str
+    noise: str | None = None
+    camera_height_mm: float = 0.0
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,4 +444,7 @@ def stress_sequence(
             touches=touches,
             warmup=i < n_warm,
             condition=condition,
+            noise=noise,
+            camera_height_mm=float(camera_height_mm),
+            seed=seed,
         )
