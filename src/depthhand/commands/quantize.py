@@ -27,7 +27,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from tqdm import tqdm
 
+    from depthhand.capture.base import require
     from depthhand.export.quantize import quantize_selective
+
+    from depthhand.pose.backends import read_metadata
+
+    require("onnx", "onnx", "train")  # ONNX Runtime's quantisation tools need it; the runtime does not
+    read_metadata(args.model)  # a missing or unusable model is a one-line error before any work
 
     with tqdm(desc="convolutions measured", unit="conv") as bar:
 
