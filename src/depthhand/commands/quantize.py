@@ -29,7 +29,6 @@ def run(args: argparse.Namespace) -> int:
 
     from depthhand.capture.base import require
     from depthhand.export.quantize import quantize_selective
-
     from depthhand.pose.backends import read_metadata
 
     require("onnx", "onnx", "train")  # ONNX Runtime's quantisation tools need it; the runtime does not
