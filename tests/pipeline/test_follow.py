@@ -27,10 +27,14 @@ def _countable(truth, frame) -> np.ndarray:
     return joints_in_view(truth.joints_uvd, frame).reshape(-1, 21).mean(axis=1) >= 0.5
 
 
-def _run(take: list, detect_every: int, mode: str = "video") -> tuple[list, list[bool], HandPipeline]:
+def _run(
+    take: list, detect_every: int, mode: str = "video", concurrent: bool = False
+) -> tuple[list, list[bool], HandPipeline]:
     """Per frame: the fresh tracked hands' mean joint error against each countable true hand, and detector runs."""
     errors, detected = [], []
-    opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=detect_every, mode=mode)
+    opts = PipelineOptions(
+        max_hands=2, num_threads=1, detect_every=detect_every, mode=mode, concurrent_detect=concurrent
+    )
     with HandPipeline(opts) as pipe:
         for frame, truth in take:
             before = pipe.detections
@@ -135,27 +139,20 @@ def test_cli_detect_every() -> None:
         pipeline_options(parser.parse_args(["--detect-every", "0"]))
 
 
-def test_detecting_beside_the_followed_crops_finds_the_same_hands(take: list) -> None:
+def test_detecting_beside_the_followed_crops_finds_the_same_hands(take: list, monkeypatch: pytest.MonkeyPatch) -> None:
     """``concurrent_detect``: the detector runs on the same frames, in its thread; hands and errors as serial."""
-    runs = {}
-    for concurrent in (False, True):
-        opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=N, concurrent_detect=concurrent)
-        errors, detected = [], []
-        with HandPipeline(opts) as pipe:
-            for frame, truth in take:
-                before = pipe.detections
-                hands = [h for h in pipe.process(frame).hands if h.lost_frames == 0]
-                detected.append(pipe.detections > before)
-                keep = _countable(truth, frame)
-                pred = np.array([h.pose.joints_xyz_mm for h in hands]).reshape(-1, 21, 3)
-                pairs = match_hands(pred.mean(axis=1), truth.joints_xyz_mm[keep].mean(axis=1), 100.0)
-                errors.append(
-                    [float(np.linalg.norm(pred[p] - truth.joints_xyz_mm[keep][t], axis=1).mean()) for p, t in pairs]
-                )
-            used_thread = pipe._worker is not None
-        runs[concurrent] = (errors, detected, used_thread)
-    (e_serial, d_serial, t_serial), (e_conc, d_conc, t_conc) = runs[False], runs[True]
-    assert t_conc and not t_serial
+    started: list[int] = []
+    beside = HandPipeline._detect_beside
+
+    def counted(self: HandPipeline, frame: DepthFrame):  # type: ignore[no-untyped-def]
+        started.append(frame.index)
+        return beside(self, frame)
+
+    monkeypatch.setattr(HandPipeline, "_detect_beside", counted)  # the real method, counted
+    e_serial, d_serial, _ = _run(take, N)
+    assert started == []
+    e_conc, d_conc, _ = _run(take, N, concurrent=True)
+    assert started
     assert 0.25 <= np.mean(d_conc) <= 0.6 and abs(sum(d_conc) - sum(d_serial)) <= 2
     assert abs(sum(map(len, e_conc)) - sum(map(len, e_serial))) <= N - 1
     mean_serial = np.mean([e for f in e_serial for e in f])
