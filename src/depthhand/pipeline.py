@@ -313,20 +313,18 @@ class HandPipeline:
                     if not self.last_lost:
                         self._since_detection += 1
                         return boxes, poses, patches
-                else:
-                    detected = pending.result()[: self.options.max_hands]
-                    timings["detect"] += _ms(t_check)  # the wait for the detector: finding the hands
-                    self._since_detection = 0
-                    self.detections += 1
-                    if not self.last_lost:
-                        return self._confirmed(frame, boxes, poses, patches, detected, timings)
-                    return detected, *self._estimate(frame, detected, timings)
         t1 = time.perf_counter()
-        boxes = self.detector.detect(frame)[: self.options.max_hands]
-        timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
+        if pending is not None:  # the detector ran beside the followed crops: wait for it
+            detected = pending.result()[: self.options.max_hands]
+            timings["detect"] += _ms(t_check)  # the lost-crop test and the wait: finding the hands
+        else:
+            detected = self.detector.detect(frame)[: self.options.max_hands]
+            timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
         self._since_detection = 0
         self.detections += 1
-        return boxes, *self._estimate(frame, boxes, timings)
+        if pending is not None and not self.last_lost:
+            return self._confirmed(frame, boxes, poses, patches, detected, timings)
+        return detected, *self._estimate(frame, detected, timings)
 
     def _detect_beside(self, frame: DepthFrame) -> Future[list[HandBox]]:
         """Start the detector on ``frame`` in the pipeline's worker thread (created on first use)."""
