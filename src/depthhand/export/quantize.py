@@ -102,9 +102,9 @@ class QuantizeReport:
 def _session(path: Path) -> Any:
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    from depthhand.runtime import ort_session_options
+
+    return ort.InferenceSession(str(path), ort_session_options(2), providers=["CPUExecutionProvider"])
 
 
 def _decode(out: F32, output_space: str, crops: Crops) -> npt.NDArray[np.float64]:
