@@ -20,16 +20,15 @@ pytest.importorskip("numba")
 
 from depthhand.pose import refine_kernels as rk
 from depthhand.pose import refine_model as rm
-from depthhand.pose import refine_solver as rs
+from depthhand.pose import refine_start as rst
 from depthhand.pose.refine import (
     HandRefiner,
     RefinementUnavailable,
-    RefineOptions,
-    RefineWeights,
     ShapeEstimate,
     build_refiner,
     refinement_unavailable,
 )
+from depthhand.pose.refine_options import RefineOptions, RefineWeights
 
 K = INTRINSICS["sr305"]
 
@@ -111,7 +110,7 @@ def rk_initial(j: np.ndarray, template: rm.Template, mirror: float) -> tuple[np.
     rot, t, angles = np.empty((3, 3)), np.empty(3), np.empty(NUM_DOF)
     mu, _ = rm.articulation_prior()
     limits = np.ascontiguousarray(JOINT_LIMITS_DEG[2:])
-    rms = rs.initial_pose(j, np.ones(21), template.rest, template.packed, 1.0, mirror, mu[:4], limits, rot, t, angles)
+    rms = rst.initial_pose(j, np.ones(21), template.rest, template.packed, 1.0, mirror, mu[:4], limits, rot, t, angles)
     return rot, t, angles, rms
 
 

@@ -15,7 +15,7 @@ Per hand (reference ``shared/reference/model-fitting.md`` §7):
    sees something farther are pulled, in the image plane, towards the nearest cell that could hold them: one
    at or in front of their depth), the network's joints (Huber), a Gaussian
    articulation prior, joint limits (hard), the scale's prior and, while tracking, the previous frame's fit (off
-   by default, :attr:`RefineWeights.temporal`).
+   by default, :attr:`~depthhand.pose.refine_options.RefineWeights.temporal`).
    No depth (out of range, dropout) counts as free space at a lower weight (real SR305 fingertips end in it).
 4. **Check**: a fit that moved the joints far from the network's or kept too few points is not used (the
    network's joints stay).
@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.geometry.camera import inside_image, xyz_to_uvd
+from depthhand.pose.refine_options import RefineOptions
 from depthhand.skeleton import JointSet
 from depthhand.structures import CameraIntrinsics, DepthFrame, Handedness, HandPose
 from depthhand.synth.hand_model import JOINT_LIMITS_DEG, HandShape, default_shape
@@ -58,110 +59,6 @@ def refinement_unavailable() -> str:
     except ImportError as exc:
         return f"model-based refinement needs numba (pip install 'depthhand[refine]'; {exc})"
     return ""
-
-
-@dataclass(frozen=True, slots=True)
-class RefineWeights:
-    """Weights of the fit's terms (squared residuals in mm unless stated; see ``refine_kernels.fit``).
-
-    Attributes:
-        data: Data term, per mean point (IRLS L1: each squared residual divided by ``|d| + 1 mm``).
-        data_gate_mm: Points farther than this from the model surface are ignored.
-        joint: Distance to the network's joints, per joint.
-        joint_huber_mm: Huber threshold of the joint term.
-        free: Free-space term, per mean model sample.
-        free_tol_mm: A model sample violates free space when the sensor sees this much farther.
-        free_cap_mm: Largest free-space residual.
-        temporal: Distance to the previous frame's fitted joints moved rigidly onto this frame's palm, per joint
-            (tracking only; off by default: on the animated synthetic source any weight that mattered made the
-            fast articulation lag, and the tracker's One Euro filter smooths after the fit).
-        prior: Articulation prior (Mahalanobis, 1 = the prior's own spread).
-        limit: Penalty outside the joint limits, per deg² (angles are also clamped).
-        scale: Scale prior, per (scale difference)².
-        damping: Levenberg–Marquardt λ (relative to each diagonal).
-        front: A match whose surface normal faces away from the camera more than this (cosine) is dropped.
-        forearm_mm: Points this far on the forearm side of the wrist (hand frame) are dropped.
-        free_invalid: Weight of free space where the sensor has no depth (out of range, dropout, shadows), relative
-            to ``free``.
-    """
-
-    data: float = 150.0
-    data_gate_mm: float = 25.0
-    joint: float = 0.01
-    joint_huber_mm: float = 10.0
-    free: float = 20.0
-    free_tol_mm: float = 10.0
-    free_cap_mm: float = 30.0
-    temporal: float = 0.0
-    prior: float = 0.3
-    limit: float = 1.0
-    scale: float = 300.0
-    damping: float = 0.05
-    front: float = 0.2
-    forearm_mm: float = 5.0
-    free_invalid: float = 0.5
-
-    def pack(self, scale_mu: float, temporal: bool) -> F64:
-        """The kernels' weight vector (``refine_kernels.W_*``)."""
-        return np.array(
-            [
-                self.data,
-                self.data_gate_mm,
-                self.joint,
-                self.joint_huber_mm,
-                self.free,
-                self.free_tol_mm,
-                self.free_cap_mm,
-                self.temporal if temporal else 0.0,
-                self.prior,
-                self.limit,
-                self.scale,
-                self.damping,
-                self.front,
-                self.forearm_mm,
-                scale_mu,
-                self.free_invalid,
-            ],
-            np.float64,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RefineOptions:
-    """How hands are fitted.
-
-    Attributes:
-        max_points: Most data points per hand (the cells near the model after the start, subsampled evenly).
-        max_candidates: Most hand-mask cells tested for nearness to the model (subsampled evenly).
-        select_gate_mm: Cells farther than this from the model after the start are not data points.
-        grid_mm: Coarse grid cell at the hand's depth, mm.
-        margin_mm: The observed window extends this far beyond the joints' box, mm.
-        band_front_mm: The hand mask starts this far in front of the nearest joint, mm.
-        band_back_mm: The hand mask ends this far behind the farthest joint, mm.
-        free_search_mm: A model sample in free space is pulled towards the nearest cell within this distance (mm)
-            that could hold it.
-        iterations: Gauss–Newton iterations against the depth (the first ``rigid_iterations`` rigid).
-        rigid_iterations: Rigid-only iterations first.
-        ik_iterations: Iterations of the start's joint-only fit.
-        max_joint_shift_mm: A fit whose joints are on average farther than this from the network's is not used.
-        min_inliers: A fit with fewer data points on the model is not used.
-        weights: Term weights.
-    """
-
-    max_points: int = 256
-    max_candidates: int = 512
-    select_gate_mm: float = 12.0
-    grid_mm: float = 3.5
-    margin_mm: float = 25.0
-    band_front_mm: float = 60.0
-    band_back_mm: float = 25.0
-    free_search_mm: float = 30.0
-    iterations: int = 5
-    rigid_iterations: int = 1
-    ik_iterations: int = 5
-    max_joint_shift_mm: float = 20.0
-    min_inliers: int = 20
-    weights: RefineWeights = field(default_factory=RefineWeights)
 
 
 @dataclass
@@ -247,7 +144,7 @@ class Observation:
 def observe(depth_mm: npt.NDArray[np.float32], intrinsics: CameraIntrinsics, joints_xyz_mm: F64,
             options: RefineOptions) -> Observation | None:  # fmt: skip
     """The coarse grid and candidate data points around ``joints_xyz_mm``; ``None`` when nothing is in view."""
-    from depthhand.pose.refine_solver import gather
+    from depthhand.pose.refine_start import gather
 
     z = joints_xyz_mm[:, 2]
     z_mid = float(np.median(z))
@@ -305,11 +202,12 @@ class HandRefiner:
         why = refinement_unavailable()
         if why:
             raise RefinementUnavailable(why)
-        from depthhand.pose import refine_kernels, refine_model, refine_solver
+        from depthhand.pose import refine_kernels, refine_model, refine_solver, refine_start
 
         self.options = options or RefineOptions()
         self._k = refine_kernels
         self._s = refine_solver
+        self._start = refine_start
         self._m = refine_model
         self.shape = shape or default_shape()
         self._template = refine_model.Template.from_shape(self.shape)
@@ -336,8 +234,8 @@ class HandRefiner:
         best = np.inf
         for m in mirrors:
             r_m, t_m, a_m = np.empty((3, 3)), np.empty(3), np.empty(22)
-            rms = self._s.initial_pose(cnn, cnn_w, self._template.rest, self._shp, s_mu, m, self._mu[:4], self._limits,
-                                 r_m, t_m, a_m)  # fmt: skip
+            rms = self._start.initial_pose(cnn, cnn_w, self._template.rest, self._shp, s_mu, m, self._mu[:4],
+                                           self._limits, r_m, t_m, a_m)  # fmt: skip
             if rms < best or m == mirrors[0]:
                 best, mirror, rot, t, angles = rms, m, r_m, t_m, a_m
         state = np.concatenate([[s_mu], angles])

@@ -6,8 +6,8 @@ sphere centres and four palm points) and 27 round cones between them. Parameters
 rotation increment (3, radians, composed on the left), the wrist translation (3, mm), the overall scale (1) and
 the 20 hand articulations (degrees, ``Dof.THUMB_CMC_FLEX`` … ``Dof.PINKY_DIP``; the wrist DOF only move the forearm).
 
-The solver (start, observation, fit) is :mod:`depthhand.pose.refine_solver`. Functions compile on first call;
-``cache=True`` keeps the machine code between processes.
+The start and the observation are :mod:`depthhand.pose.refine_start`, the fit :mod:`depthhand.pose.refine_solver`.
+Functions compile on first call; ``cache=True`` keeps the machine code between processes.
 """
 
 # mypy: ignore-errors
