@@ -143,7 +143,7 @@ def _rule_table(rows: list[dict[str, Any]], frames: list[tuple[str, int]], keep:
 
 def fit(path: str) -> None:
     """Fit the weights on :func:`collect`'s candidates and print them with the birth rules' figures."""
-    from depthhand.pose.verify import SIGNAL_NAMES
+    from depthhand.pose.verify import SIGNAL_NAMES, UNEXPLAINED_VETO
 
     with open(path, "rb") as fh:
         d = pickle.load(fh)
@@ -162,6 +162,10 @@ def fit(path: str) -> None:
         m2, s2 = x[tr].mean(0), x[tr].std(0) + 1e-9
         w2 = _logistic((x[tr] - m2) / s2, y[tr].astype(float))
         cv[te] = 1 / (1 + np.exp(-(np.c_[(x[te] - m2) / s2, np.ones(te.sum())] @ w2)))
+    vetoed = x[:, SIGNAL_NAMES.index("unexplained")] > UNEXPLAINED_VETO  # plausibility() gives these 0
+    v[vetoed], cv[vetoed] = 0.0, 0.0
+    print(f"veto: {(vetoed & (y == 1)).sum()} of {(y == 1).sum()} hands, {(vetoed & (y == 0)).sum()} of "
+          f"{(y == 0).sum()} false ones")  # fmt: skip
     print(f"{len(rows)} candidates ({(y == 1).sum()} hands, {(y == 0).sum()} false), {len(frames)} frames; "
           f"verification median {np.median(d['t_verify_us']):.0f} us per hand")  # fmt: skip
     for lo, hi in ((0.2, 0.3), (0.3, 0.5), (0.5, 1.01)):

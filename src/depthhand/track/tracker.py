@@ -74,7 +74,7 @@ class TrackerConfig:
     max_hands: int = 4
     birth_score: float = 0.5
     verified_birth_score: float = 0.3
-    birth_plausibility: float = 0.7
+    birth_plausibility: float = 0.8
     min_plausibility: float = 0.2
     drop_implausible_frames: int = 3
 
