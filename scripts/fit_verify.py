@@ -6,6 +6,12 @@ seed 170017, the detector's training streams ``[4000, 9000 + case, i]``), and st
 Every frame runs the shipped CNN detector (threshold 0.2, up to 2 hands) and the pose network; each candidate gets
 its verification signals and a label (the detector protocol's match to a counted hand, a false hand, or neither).
 
+``fit`` prints the weights (paste them into ``DEFAULT_WEIGHTS``) and recall / false hands per frame, overall and per
+scene group, of a grid of birth rules ``box >= 0.5 & plausibility >= a | box >= low & plausibility >= b`` (the
+plausibility with the veto, as :func:`depthhand.pose.verify.plausibility` computes it). The shipped rule
+(``TrackerConfig``) is the one with the highest two-fold recall whose false hands per frame in the ``topdown`` and
+``frontal`` groups are not above those of ``box >= 0.5`` alone (the standard scenes must not regress).
+
 Usage::
 
     PYTHONPATH=src python scripts/fit_verify.py collect OUT.pkl [--per-case 40] [--standard 150]

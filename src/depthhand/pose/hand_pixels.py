@@ -1,12 +1,14 @@
 """Which pixels of a normalised pose patch are the hand: the surface it rests on is removed, then one component.
 
 A hand resting on a table (or pressed against a wall or a torso) is one depth-continuous surface with it, so a
-connected component cut only at depth steps holds the whole table. :func:`support_plane` fits a plane robustly
+connected component cut only at depth steps holds the whole table. Where that component covers much of the patch's
+border ring (:data:`PLANE_WHEN_BORDER`), :func:`support_plane` fits a plane robustly
 (RANSAC, then least squares on its inliers) to the patch's border ring, where a hand enters its cube only through
 one narrow wrist and the rest of the border is what lies behind it. Where that plane explains most of the border
 (:data:`PLANE_MIN_INLIERS` of the ring pixels with depth, and those are at least :data:`PLANE_MIN_BORDER` of the
-ring) and hides almost nothing (at most :data:`PLANE_MAX_BEHIND` of the patch's pixels lie behind it), every pixel within :data:`PLANE_DROP_MM` of it or behind it is removed before :func:`hand_component` keeps
-the 8-connected component nearest the patch centre, cut at neighbour steps > :data:`STEP_MM`.
+ring) and hides almost nothing (at most :data:`PLANE_MAX_BEHIND` of the patch's pixels lie behind it), every pixel
+within :data:`PLANE_DROP_MM` of it or behind it is removed before :func:`hand_component` keeps the 8-connected
+component nearest the patch centre (cut at neighbour steps > :data:`STEP_MM`) again.
 
 The plane is fitted in the patch's pixel grid ``(j, i)`` on ``q = z_c² / z`` (mm): for any plane in camera space,
 ``1 / z`` is affine in the image pixel, and the patch pixel is affine in the image pixel, so ``q`` is exactly affine
@@ -29,6 +31,9 @@ Bool = npt.NDArray[np.bool_]
 
 STEP_MM = 20.0
 """Largest depth step between neighbouring pixels of one surface, mm."""
+PLANE_WHEN_BORDER = 0.25
+"""The support plane is looked for only when the component, cut at depth steps alone, covers at least this fraction
+of the patch's border ring (a hand enters through its wrist, 5–10 % of it; a hand joined to its table, 50–100 %)."""
 PLANE_INLIER_MM = 8.0
 """A border pixel whose depth lies within this of the plane's (along its ray) is explained by it, mm."""
 PLANE_DROP_MM = 10.0
@@ -122,8 +127,10 @@ def support_plane(patch: npt.ArrayLike, center_z_mm: float, half_z_mm: float) ->
 
 
 def _solve3(m: F64, rhs: F64) -> F64 | None:
-    """The solution of the 3 × 3 system ``m x = rhs`` by Cramer's rule (``np.linalg.solve`` costs more than the
-    arithmetic at this size), or None where ``m`` is singular."""
+    """The solution of the 3 × 3 system ``m x = rhs``, or None where ``m`` is singular.
+
+    By the adjugate (``np.linalg.solve`` costs more than the arithmetic at this size).
+    """
     (a, b, c), (d, e, f), (g, h, i) = m.tolist()
     co = (e * i - f * h, f * g - d * i, d * h - e * g)  # the first row's cofactors
     det = a * co[0] + b * co[1] + c * co[2]
@@ -206,11 +213,15 @@ def hand_component(patch: npt.ArrayLike, half_z_mm: float, px_mm: float) -> Bool
     core = (p < BACKGROUND) & (high - p <= step) & (p - low <= step)
     if not core.any():
         return core
-    _, labels = cv2.connectedComponents(core.view(np.uint8), connectivity=8)
     _, _, r2 = _grid(p.shape[0])
     d2 = r2 * np.float32(px_mm * px_mm) + np.square(p * np.float32(half_z_mm))
-    _, _, (u, v), _ = cv2.minMaxLoc(d2, core.view(np.uint8))  # the core pixel nearest the centre in 3-D
-    out: Bool = labels == labels[v, u]
+    seeds = core.view(np.uint8)
+    _, _, seed, _ = cv2.minMaxLoc(d2, seeds)  # the core pixel nearest the centre in 3-D
+    # its 8-connected component: a flood fill from it (one thread, touches only the component; OpenCV's labelling
+    # of every component runs on its thread pool, whose wake-up costs more than the labelling in a live pipeline)
+    filled = seeds.copy()
+    cv2.floodFill(filled, None, seed, 2, flags=8)
+    out: Bool = filled == 2
     return out
 
 
@@ -224,16 +235,22 @@ def hand_pixels(patch: npt.ArrayLike, center_z_mm: float, half_z_mm: float, px_m
         px_mm: Patch pixel size at the centre's depth, mm.
     """
     p = np.asarray(patch, np.float32)
+    mask = hand_component(p, half_z_mm, px_mm)
+    rv, ru = _ring(p.shape[0])
+    if np.count_nonzero(mask[rv, ru]) < PLANE_WHEN_BORDER * len(rv):  # the component holds no surface: done
+        return mask, False
     plane = support_plane(p, center_z_mm, half_z_mm)
     cleaned = None if plane is None else remove_plane(p, plane, center_z_mm, half_z_mm)
-    return hand_component(p if cleaned is None else cleaned, half_z_mm, px_mm), cleaned is not None
+    if cleaned is None:
+        return mask, False
+    return hand_component(cleaned, half_z_mm, px_mm), True
 
 
 @cache
 def _cross() -> npt.NDArray[np.uint8]:
-    import cv2
-
-    out: npt.NDArray[np.uint8] = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    """The 3 × 3 cross: a pixel and its 4-neighbours (the neighbours whose depth steps cut a surface)."""
+    out = np.zeros((3, 3), np.uint8)
+    out[1, :] = out[:, 1] = 1
     return out
 
 

@@ -24,7 +24,8 @@ the cube, which is accurate to a few per cent there):
 
 :func:`plausibility` combines them into one score in [0, 1] (a logistic model whose weights,
 :data:`DEFAULT_WEIGHTS`, were fitted on synthetic training scenes disjoint from every held-out set; see
-``scripts/fit_verify.py`` and BENCHMARKS.md). :class:`HandVerifier` runs both for a frame's hands.
+``scripts/fit_verify.py`` and BENCHMARKS.md). :class:`HandVerifier` runs both for a frame's hands. Numpy and
+OpenCV only (numba is an optional extra): about 0.3 ms per hand (``depthhand bench pose.verify``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy.typing as npt
 
 from depthhand.evaluate.real_checks import BEHIND_MM, FRONT_MM, bone_radii_mm, human_bone_ranges_mm
 from depthhand.geometry.crop import BACKGROUND
-from depthhand.pose.hand_pixels import STEP_MM, hand_component, hand_pixels
+from depthhand.pose.hand_pixels import hand_component, hand_pixels
 from depthhand.skeleton import JointSet
 from depthhand.structures import CameraIntrinsics, HandPose
 
@@ -50,8 +51,8 @@ UNEXPLAINED_MM = 15.0
 """A hand pixel farther than this from every capsule surface is not explained by the pose."""
 UNEXPLAINED_VETO = 0.6
 """A candidate whose pose leaves more than this fraction of its hand pixels unexplained is no hand (a torso, a wall:
-the logistic weights, fitted where such crops are rare, would not say so; on the training split the veto drops 20
-of 579 true hands, 9 of them scoring >= 0.5, and 75 of 179 false ones)."""
+the logistic weights, fitted where such crops are rare, would not say so; on the training split the veto drops 11
+of 579 true hands, 2 of them scoring >= 0.5, none of them top-down, and 61 of 179 false ones)."""
 MAX_POINTS = 64
 """Most hand pixels used for the capsule distances (an even subsample)."""
 FREE_MM = 25.0
@@ -128,10 +129,10 @@ class VerifyWeights:
 # (hard-scene seed 5150, 40 per case; standard top-down / frontal scenes from default_rng(5151) / (5152), 150
 # each); BENCHMARKS.md has the figures.
 DEFAULT_WEIGHTS = VerifyWeights(
-    mean=(0.8221, 0.0236, 0.3467, 22.7141, 0.8601, 75.3226, 0.0409, 0.1172, 6.0297, 0.1001),
-    scale=(0.2307, 0.1458, 0.278, 15.5455, 0.2376, 38.2234, 0.0612, 0.2623, 6.7016, 0.1326),
-    weight=(0.0, 0.0, -1.234, 0.0, 0.9139, 0.0, 0.0, 0.0, -0.8519, -0.4451),
-    bias=1.7576,
+    mean=(0.8274, 0.017, 0.3442, 22.9152, 0.862, 76.7266, 0.0406, 0.1163, 5.9842, 0.0982),
+    scale=(0.2225, 0.1222, 0.2745, 15.469, 0.234, 39.9707, 0.0438, 0.2595, 6.5751, 0.1253),
+    weight=(0.0, 0.0, -1.2735, 0.0, 0.9398, 0.0, 0.0, 0.0, -0.9538, -0.5487),
+    bias=1.8225,
 )
 
 
@@ -193,7 +194,9 @@ def _skeleton(js: JointSet) -> _Skeleton:
     )
 
 
-def capsule_distances_mm(points_mm: F64, joints_mm: F64, parent: npt.ArrayLike, child: npt.ArrayLike) -> F64:
+def capsule_distances_mm(
+    points_mm: F64, joints_mm: F64, parent: npt.NDArray[np.intp], child: npt.NDArray[np.intp]
+) -> F64:
     """(N, B) distance of each point (N, 3) to each bone segment ``joints[parent] → joints[child]``, mm.
 
     The same as :func:`~depthhand.evaluate.real_checks.point_segment_distances_mm`, with (N, 3) @ (3, B) products
@@ -269,8 +272,8 @@ def verify_signals(
         depth = np.where(on[sel], zc + half_z * p.ravel()[flat[sel]].astype(np.float64), np.nan)
         off = uvd[sel, 2] - _row_medians(depth)
         n_sel = len(off)
-        front = np.count_nonzero(off < -FRONT_MM) / n_sel
-        behind = np.count_nonzero(off > BEHIND_MM) / n_sel
+        front = float(np.count_nonzero(off < -FRONT_MM) / n_sel)
+        behind = float(np.count_nonzero(off > BEHIND_MM) / n_sel)
         off.sort()
         offset = float(off[(n_sel - 1) // 2] + off[n_sel // 2]) / 2
     else:
