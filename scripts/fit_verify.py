@@ -6,6 +6,12 @@ seed 170017, the detector's training streams ``[4000, 9000 + case, i]``), and st
 Every frame runs the shipped CNN detector (threshold 0.2, up to 2 hands) and the pose network; each candidate gets
 its verification signals and a label (the detector protocol's match to a counted hand, a false hand, or neither).
 
+``fit`` prints the weights (paste them into ``DEFAULT_WEIGHTS``) and recall / false hands per frame, overall and per
+scene group, of a grid of birth rules ``box >= 0.5 & plausibility >= a | box >= low & plausibility >= b`` (the
+plausibility with the veto, as :func:`depthhand.pose.verify.plausibility` computes it). The shipped rule
+(``TrackerConfig``) is the one with the highest two-fold recall whose false hands per frame in the ``topdown`` and
+``frontal`` groups are not above those of ``box >= 0.5`` alone (the standard scenes must not regress).
+
 Usage::
 
     PYTHONPATH=src python scripts/fit_verify.py collect OUT.pkl [--per-case 40] [--standard 150]
@@ -143,7 +149,7 @@ def _rule_table(rows: list[dict[str, Any]], frames: list[tuple[str, int]], keep:
 
 def fit(path: str) -> None:
     """Fit the weights on :func:`collect`'s candidates and print them with the birth rules' figures."""
-    from depthhand.pose.verify import SIGNAL_NAMES
+    from depthhand.pose.verify import SIGNAL_NAMES, UNEXPLAINED_VETO
 
     with open(path, "rb") as fh:
         d = pickle.load(fh)
@@ -162,6 +168,10 @@ def fit(path: str) -> None:
         m2, s2 = x[tr].mean(0), x[tr].std(0) + 1e-9
         w2 = _logistic((x[tr] - m2) / s2, y[tr].astype(float))
         cv[te] = 1 / (1 + np.exp(-(np.c_[(x[te] - m2) / s2, np.ones(te.sum())] @ w2)))
+    vetoed = x[:, SIGNAL_NAMES.index("unexplained")] > UNEXPLAINED_VETO  # plausibility() gives these 0
+    v[vetoed], cv[vetoed] = 0.0, 0.0
+    print(f"veto: {(vetoed & (y == 1)).sum()} of {(y == 1).sum()} hands, {(vetoed & (y == 0)).sum()} of "
+          f"{(y == 0).sum()} false ones")  # fmt: skip
     print(f"{len(rows)} candidates ({(y == 1).sum()} hands, {(y == 0).sum()} false), {len(frames)} frames; "
           f"verification median {np.median(d['t_verify_us']):.0f} us per hand")  # fmt: skip
     for lo, hi in ((0.2, 0.3), (0.3, 0.5), (0.5, 1.01)):

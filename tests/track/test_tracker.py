@@ -178,15 +178,15 @@ def test_weak_detections_continue_tracks_but_never_start_them() -> None:
 
 
 def test_plausible_weak_detections_start_tracks_and_implausible_ones_none() -> None:
-    cfg = TrackerConfig()  # birth 0.5; from 0.3 with plausibility >= 0.7; none below plausibility 0.2
+    cfg = TrackerConfig()  # birth 0.5; from 0.3 with plausibility >= 0.8; none below plausibility 0.2
     c = np.array([0.0, 0.0, 600.0])
-    assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.8])
-    assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.6])
+    assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.85])
+    assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.35)], plausibility=[0.75])
     assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.25)], plausibility=[0.99])
     assert not HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.1])
     assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.3])
     assert HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)])  # without plausibilities: the score alone
-    assert cfg.starts_track(0.35, None) is False and cfg.starts_track(0.35, 0.7) is True
+    assert cfg.starts_track(0.35, None) is False and cfg.starts_track(0.35, 0.8) is True
     with pytest.raises(ValueError, match="plausibilities"):
         HandTracker(cfg).update([hand(c)], 0, [_box(c, 0.9)], plausibility=[0.9, 0.9])
     with pytest.raises(ValueError, match="min_plausibility"):

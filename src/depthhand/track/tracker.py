@@ -57,7 +57,8 @@ class TrackerConfig:
             the detector reports may continue one.
         verified_birth_score: With plausibilities (:meth:`HandTracker.update`): the smallest detection score that
             starts a track when the pose's plausibility is at least ``birth_plausibility``.
-        birth_plausibility: The plausibility a detection scoring below ``birth_score`` needs to start a track.
+        birth_plausibility: The plausibility a detection scoring below ``birth_score`` needs to start a track
+            (chosen on training scenes, ``scripts/fit_verify.py``).
         min_plausibility: With plausibilities: no detection below this starts a track, however high its score.
         drop_implausible_frames: With plausibilities: a track whose detections score below ``min_plausibility``
             this many frames in a row is dropped (0 = never).
@@ -74,7 +75,7 @@ class TrackerConfig:
     max_hands: int = 4
     birth_score: float = 0.5
     verified_birth_score: float = 0.3
-    birth_plausibility: float = 0.7
+    birth_plausibility: float = 0.8
     min_plausibility: float = 0.2
     drop_implausible_frames: int = 3
 
