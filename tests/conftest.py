@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,19 @@ import pytest
 from depthhand.structures import CameraIntrinsics
 
 REPO = Path(__file__).resolve().parents[1]
+_CACHE: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests (and the processes they start) keep ONNX Runtime's optimised graphs in a temporary cache."""
+    if "DEPTHHAND_CACHE_DIR" not in os.environ:
+        _CACHE.append(tempfile.mkdtemp(prefix="depthhand-test-cache-"))
+        os.environ["DEPTHHAND_CACHE_DIR"] = _CACHE[0]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def shared_dir() -> Path:

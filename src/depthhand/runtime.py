@@ -24,9 +24,10 @@ shared sessions stop the spinning after every run (``session.force_spinning_stop
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
-__all__ = ["enable_shared_pool", "global_pool_threads", "ort_session_options"]
+__all__ = ["enable_shared_pool", "global_pool_threads", "inference_session", "ort_session_options"]
 
 _lock = threading.Lock()
 _pool_threads: int | None = None  # intra-op threads of the process's global pool once this module created it
@@ -83,3 +84,29 @@ def ort_session_options(num_threads: int, allow_spinning: bool = False) -> Any:
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
     return opts
+
+
+def inference_session(path: str | Path, num_threads: int, allow_spinning: bool = False, *, cache: bool = True) -> Any:
+    """A CPU ``onnxruntime.InferenceSession`` of ``path`` with :func:`ort_session_options`.
+
+    Args:
+        path: The ``.onnx`` file.
+        num_threads: See :func:`ort_session_options`.
+        allow_spinning: See :func:`ort_session_options`.
+        cache: Open it through the per-user cache of optimised graphs (:mod:`depthhand.ort_cache`; the same
+            outputs, a shorter load from the second time on). Off for models opened once (a temporary file).
+
+    Raises:
+        Whatever ``onnxruntime.InferenceSession`` raises for a missing or corrupt file.
+    """
+
+    def options() -> Any:
+        return ort_session_options(num_threads, allow_spinning)
+
+    if cache:
+        from depthhand.ort_cache import cached_session
+
+        return cached_session(path, options)
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), options(), providers=["CPUExecutionProvider"])

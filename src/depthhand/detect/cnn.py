@@ -71,9 +71,7 @@ class CnnHandDetector:
         far_mm: float = 8000.0,
         palm_offset_mm: float | None = None,
     ) -> None:
-        import onnxruntime as ort
-
-        from depthhand.runtime import ort_session_options
+        from depthhand.runtime import inference_session
 
         path = Path(model_path) if model_path is not None else DEFAULT_MODEL
         if not path.is_file():
@@ -84,9 +82,8 @@ class CnnHandDetector:
             raise ValueError(f"max_hands must be ≥ 1, got {max_hands}")
         if not 0 <= near_mm < far_mm:
             raise ValueError(f"need 0 ≤ near_mm < far_mm, got {near_mm}, {far_mm}")
-        opts = ort_session_options(threads)  # the process's shared pool, no spinning (depthhand.runtime)
-        try:
-            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:  # the process's shared pool, no spinning, optimised graph cached (depthhand.runtime)
+            self._session = inference_session(path, threads)
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
             raise ValueError(f"cannot load detector model {path}: {exc}") from exc
         meta = self._session.get_modelmeta().custom_metadata_map

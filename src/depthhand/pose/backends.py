@@ -62,15 +62,12 @@ def _check_file(path: Path) -> None:
         raise FileNotFoundError(f"pose model {path} does not exist (export one with `depthhand export`)")
 
 
-def _ort_session(path: Path, num_threads: int, allow_spinning: bool) -> Any:
-    import onnxruntime as ort
-
-    from depthhand.runtime import ort_session_options
+def _ort_session(path: Path, num_threads: int, allow_spinning: bool, cache: bool = True) -> Any:
+    from depthhand.runtime import inference_session
 
     _check_file(path)
-    opts = ort_session_options(num_threads, allow_spinning)
     try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return inference_session(path, num_threads, allow_spinning, cache=cache)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise ValueError(f"pose model {path} could not be loaded as ONNX: {exc}") from exc
 
@@ -90,7 +87,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         ValueError: If it is not a loadable ONNX model or lacks the metadata.
     """
     p = Path(path)
-    sess = _ort_session(p, 1, False)
+    sess = _ort_session(p, 1, False, cache=False)
     return _validated(dict(sess.get_modelmeta().custom_metadata_map), p)
 
 
