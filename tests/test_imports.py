@@ -122,6 +122,9 @@ from depthhand.cli import main
 assert main(["predict", sys.argv[1], "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", sys.argv[2]]) == 0
 heavy = ("numba", "depthhand.pose.refine", "depthhand.synth", "depthhand.viz", "depthhand.capture.synthetic", "torch")
 print("LOADED", sorted(m for m in heavy if m in sys.modules))
+unused = ("rich", "tqdm", "django", "scipy", "depthhand.serve", "depthhand.commands.serve", "depthhand.commands.record",
+    "depthhand.commands.bench", "concurrent.futures", "importlib.resources", "pkgutil")
+print("UNUSED", sorted(m for m in unused if m in sys.modules))
 """
 
 
@@ -132,3 +135,5 @@ def test_predict_on_one_file_imports_only_what_it_runs(shared_data, tmp_path) ->
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "LOADED []" in out.stdout, out.stdout
+    # Issue 20's 0.25 s: the other verbs, the server, progress bars and thread pools are not loaded for one file.
+    assert "UNUSED []" in out.stdout, out.stdout

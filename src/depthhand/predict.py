@@ -20,10 +20,9 @@ import math
 import queue
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +31,9 @@ from depthhand import atomic
 from depthhand.geometry.camera import intrinsics_spec_needs_size, parse_intrinsics
 from depthhand.pipeline import HandPipeline, PipelineOptions
 from depthhand.structures import CameraIntrinsics, DepthFrame
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "DEPTH_FORMATS",
@@ -204,6 +206,8 @@ def predict_batch(
             for i, (path, read_result) in enumerate(stream):
                 keep(path, read_result if isinstance(read_result, Exception) else process(pipe, i, path, *read_result))
         return batch
+    from concurrent.futures import Future, ThreadPoolExecutor  # not for one image (a cold start skips it)
+
     with contextlib.ExitStack() as stack:
         free: queue.SimpleQueue[HandPipeline] = queue.SimpleQueue()
         for _ in range(pipelines):
@@ -250,6 +254,8 @@ def prefetch(
             except (ValueError, OSError) as exc:
                 yield path, exc
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depthhand-read")
     try:
         pending: deque[tuple[str | Path, Future[T]]] = deque()

@@ -129,3 +129,38 @@ def test_startup_and_folder_benchmarks_report_fields() -> None:
     assert folder.unit == "frames/s" and folder.value > 0 and folder.details["sequential_fps"] > 0
     assert folder.details["prefetch_fps"] > 0 and folder.details["two_pipelines_fps"] > 0
     assert folder.details["records_identical"] is True
+
+
+QUICK = r"""
+import atexit, sys
+atexit.register(lambda: print("ATEXIT", file=sys.stderr))
+sys.argv = ["depthhand", *sys.argv[1:]]
+from depthhand.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("verb", ["predict", "run"])
+def test_the_command_ends_predict_without_the_teardown_and_loses_no_output(
+    shared_data: Path, tmp_path: Path, verb: str
+) -> None:
+    """``entry`` ends the process at once after ``predict`` (issue 20's cold start), with every output flushed."""
+    import os
+    import subprocess
+    import sys
+
+    frame = shared_data / "real/sr305-desk/frames/40.png"
+    missing = tmp_path / "missing.png"
+    argv = [verb, str(frame), str(missing), "--intrinsics", "sr305", "--depth-scale", "0.125"]
+    if verb == "run":  # any other verb: the normal exit
+        argv = ["run", "--source", "nosuch://x", "--max-frames", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as by default
+    run = subprocess.run([sys.executable, "-c", QUICK, *argv], capture_output=True, text=True, timeout=120, env=env)
+    if verb == "run":
+        assert run.returncode == 1 and "unknown source scheme" in run.stderr and "ATEXIT" in run.stderr
+        return
+    assert run.returncode == 1, run.stderr  # the missing file
+    assert "ATEXIT" not in run.stderr  # ended without the interpreter's teardown
+    assert f"error: {missing}" in run.stderr and "1 of 2 image(s) could not be read" in run.stderr
+    (record,) = json.loads(run.stdout)  # the whole JSON, flushed before the exit
+    assert record["source"] == str(frame) and len(record["hands"]) == 1

@@ -1,7 +1,11 @@
 """Cold start and offline throughput of ``depthhand predict``.
 
 * ``startup.predict``: ``depthhand predict`` on one 640×480 file in a fresh interpreter (wall time of the whole
-  process), the import time of the modules it needs, and the first frame after the models have loaded.
+  process), the import time of the modules it needs, and the first frame after the models have loaded. As an
+  installed package runs: with the modules' bytecode cached (``PYTHONPYCACHEPREFIX`` in the temporary folder, even
+  where ``PYTHONDONTWRITEBYTECODE`` is set) and ONNX Runtime's optimised graphs cached (:mod:`depthhand.ort_cache`,
+  a temporary cache warmed by one untimed run). Alternated with it in each round: the same without bytecode
+  (``no_bytecode_s``) and with an empty graph cache (``cold_cache_s``: the first start after an install).
 * ``predict.folder``: :func:`depthhand.predict.predict_batch` on a folder of 640×480 16-bit PNGs written to a
   temporary folder: two pipelines in threads, one pipeline with the prefetching reader (2 threads, the default),
   and neither (one image after another), alternated in rounds; the records of all three must be identical
@@ -36,6 +40,8 @@ from depthhand.predict import read_depth_image
 from depthhand.geometry.camera import parse_intrinsics
 from depthhand.structures import DepthFrame
 t1 = time.perf_counter()
+import onnxruntime
+t_ort = time.perf_counter()
 depth = read_depth_image(sys.argv[1], "png16", float(sys.argv[2]))
 k = parse_intrinsics(sys.argv[3], width=depth.shape[1], height=depth.shape[0])
 pipe = HandPipeline(PipelineOptions(mode="image"))
@@ -45,7 +51,8 @@ t3 = time.perf_counter()
 later = []
 for i in range(20):
     a = time.perf_counter(); pipe.process(DepthFrame(depth, k, i + 1)); later.append(time.perf_counter() - a)
-print(json.dumps({"import_ms": 1e3 * (t1 - t0), "load_ms": 1e3 * (t2 - t1), "first_frame_ms": 1e3 * (t3 - t2),
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "load_ms": 1e3 * (t2 - t1), "ort_import_ms": 1e3 * (t_ort - t1),
+    "first_frame_ms": 1e3 * (t3 - t2),
     "later_frame_ms": 1e3 * sorted(later)[10], "hands": len(result.hands),
     "scipy_optimize": "scipy.optimize" in sys.modules, "modules": len(sys.modules)}))
 """
@@ -76,9 +83,16 @@ def _frames_folder(folder: Path, count: int) -> tuple[str, float, str]:
     return "synthetic topdown", 1.0, spec
 
 
-def _env() -> dict[str, str]:
+def _env(pycache: Path | None = None, ort_cache: Path | None = None) -> dict[str, str]:
+    """This checkout first on the path; with ``pycache``, bytecode cached there; with ``ort_cache``, that cache."""
     src = str(Path(__file__).resolve().parents[2])
-    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    if ort_cache is not None:
+        env["DEPTHHAND_CACHE_DIR"] = str(ort_cache)
+    return env
 
 
 @benchmark("startup.predict", "cold start: `depthhand predict` on one 640×480 file (wall s), imports, first frame")
@@ -86,6 +100,8 @@ def bench_startup(quick: bool) -> BenchResult:
     """Median over runs of fresh interpreters; ``first_frame_ms`` is measured after the models load."""
     runs = 2 if quick else 7
     walls: list[float] = []
+    plain: list[float] = []
+    cold: list[float] = []
     inner: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -93,21 +109,30 @@ def bench_startup(quick: bool) -> BenchResult:
         image = folder / "0000.png"
         cmd = [sys.executable, "-m", "depthhand.cli", "predict", str(image), "--intrinsics", spec]
         cmd += ["--depth-scale", str(scale), "--out", str(folder / "p.json")]
-        for _ in range(runs):
+        installed = _env(folder / "pycache", folder / "cache")
+
+        def timed(env: dict[str, str]) -> float:
             t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, env=_env(), timeout=120)
-            walls.append(time.perf_counter() - t0)
+            subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=120)
+            return time.perf_counter() - t0
+
+        timed(installed)  # writes the bytecode and the optimised graphs
+        for i in range(runs):
+            walls.append(timed(installed))
+            plain.append(timed(_env(None, folder / "cache")))
+            cold.append(timed(_env(folder / "pycache", folder / f"cold{i}")))
             first = subprocess.run(
                 [sys.executable, "-c", FIRST_FRAME, str(image), str(scale), spec],
                 check=True,
                 capture_output=True,
                 text=True,
-                env=_env(),
+                env=installed,
                 timeout=120,
             )
             inner.append(json.loads(first.stdout.strip().splitlines()[-1]))
         hands = len(json.loads((folder / "p.json").read_text())[0]["hands"])
-    med = {k: statistics.median(float(r[k]) for r in inner) for k in ("import_ms", "load_ms", "first_frame_ms")}
+    keys = ("import_ms", "load_ms", "ort_import_ms", "first_frame_ms")
+    med = {k: statistics.median(float(r[k]) for r in inner) for k in keys}
     return BenchResult(
         "startup.predict",
         statistics.median(walls),
@@ -115,6 +140,8 @@ def bench_startup(quick: bool) -> BenchResult:
         runs,
         {
             "wall_min_s": min(walls),
+            "no_bytecode_s": statistics.median(plain),
+            "cold_cache_s": statistics.median(cold),
             **med,
             "later_frame_ms": statistics.median(float(r["later_frame_ms"]) for r in inner),
             "modules": int(statistics.median(int(r["modules"]) for r in inner)),
