@@ -32,7 +32,8 @@ import numpy as np
 from depthhand.bench.core import BenchResult, benchmark
 
 FIRST_FRAME = r"""
-import json, sys, time
+import json, os, sys, time
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as depthhand.cli.main sets it for predict
 t0 = time.perf_counter()
 import cv2, numpy as np
 from depthhand.pipeline import HandPipeline, PipelineOptions
