@@ -44,6 +44,41 @@ def test_local_maxima_single_winner_per_plateau() -> None:
     assert sorted(map(tuple, rc.tolist())) == [(1, 1), (4, 3)]
 
 
+def _maxima_by_definition(heat: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Cells ≥ threshold, > every earlier neighbour and ≥ every later one (row-major), one cell at a time."""
+    hg, wg = heat.shape
+    out = []
+    for r in range(hg):
+        for c in range(wg):
+            v = heat[r, c]
+            if not v >= threshold:
+                continue
+            ok = True
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    y, x = r + dy, c + dx
+                    if (dy, dx) == (0, 0) or not (0 <= y < hg and 0 <= x < wg):
+                        continue
+                    ok &= bool(v > heat[y, x]) if (dy, dx) < (0, 0) else bool(v >= heat[y, x])
+            if ok:
+                out.append((r, c))
+    return out
+
+
+def test_local_maxima_match_the_definition_with_plateaus_borders_and_nans() -> None:
+    rng = np.random.default_rng(5)
+    for i in range(300):
+        heat = rng.random((int(rng.integers(1, 9)), int(rng.integers(1, 9)))).astype(np.float32)
+        if i % 2:
+            heat = np.round(heat * 3) / 3  # plateaus
+        if i % 7 == 0:
+            heat[rng.random(heat.shape) < 0.15] = np.nan
+        threshold = float(rng.choice([0.0, 0.3, 0.6]))
+        rc = local_maxima(heat, threshold)
+        assert rc.dtype == np.int64 and rc.shape[1:] == (2,)
+        assert [tuple(x) for x in rc.tolist()] == _maxima_by_definition(heat, threshold)
+
+
 def test_decode_peak_to_box_and_handedness() -> None:
     heat, right, offset, ltrb = _maps()
     heat[10, 20] = 0.95

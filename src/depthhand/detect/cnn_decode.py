@@ -128,11 +128,15 @@ class Peak:
 def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
     """(N, 2) (row, col) of cells that are ≥ ``threshold`` and the maximum of their 3×3 neighbourhood.
 
-    Ties (plateaus) keep only the first cell in row-major order.
+    Ties (plateaus) keep only the first cell in row-major order. A finite map takes one 3×3 dilation (OpenCV), then
+    the tie rule on the few cells that equal their neighbourhood's maximum; the result is the same as comparing every
+    cell with its eight neighbours, which a map with NaNs still does.
     """
     h = np.asarray(heat, np.float32)
     if h.ndim != 2:
         raise ValueError(f"heat must be (Hg, Wg), got shape {h.shape}")
+    if h.size and np.isfinite(h).all():
+        return _local_maxima_dilated(h, threshold)
     hg, wg = h.shape
     padded = np.full((hg + 2, wg + 2), -np.inf, np.float32)
     padded[1:-1, 1:-1] = h
@@ -146,6 +150,29 @@ def local_maxima(heat: F32, threshold: float) -> npt.NDArray[np.int64]:
             is_max &= (h > neigh) if (dy, dx) < (0, 0) else (h >= neigh)
     rc: npt.NDArray[np.int64] = np.argwhere(is_max).astype(np.int64)
     return rc
+
+
+def _local_maxima_dilated(h: F32, threshold: float) -> npt.NDArray[np.int64]:
+    """:func:`local_maxima` of a finite map (the same cells, found another way).
+
+    The cells ≥ the threshold that equal their 3×3 maximum, less the plateau cells with an equal neighbour before
+    them in row-major order (those are not strictly greater than it).
+    """
+    import cv2
+
+    hg, wg = h.shape
+    neighbourhood = cv2.dilate(h, _KERNEL_3X3)  # the border counts as -inf
+    rc = np.argwhere((h >= threshold) & (h == neighbourhood))
+    keep = []
+    for r, c in rc.tolist():
+        v = h[r, c]
+        earlier = ((r - 1, c - 1), (r - 1, c), (r - 1, c + 1), (r, c - 1))
+        keep.append(not any(0 <= y < hg and 0 <= x < wg and h[y, x] == v for y, x in earlier))
+    out: npt.NDArray[np.int64] = rc[np.asarray(keep, bool)].astype(np.int64).reshape(-1, 2)
+    return out
+
+
+_KERNEL_3X3 = np.ones((3, 3), np.uint8)
 
 
 def _nan_to_num(values: npt.NDArray[np.floating], nan: float = 0.0) -> npt.NDArray[np.floating]:
