@@ -123,7 +123,8 @@ assert main(["predict", sys.argv[1], "--intrinsics", "sr305", "--depth-scale", "
 heavy = ("numba", "depthhand.pose.refine", "depthhand.synth", "depthhand.viz", "depthhand.capture.synthetic", "torch")
 print("LOADED", sorted(m for m in heavy if m in sys.modules))
 unused = ("rich", "tqdm", "django", "scipy", "depthhand.serve", "depthhand.commands.serve", "depthhand.commands.record",
-    "depthhand.commands.bench", "concurrent.futures", "importlib.resources", "pkgutil")
+    "depthhand.commands.bench", "concurrent.futures", "importlib.resources", "pkgutil", "depthhand.capture.live",
+    "depthhand.capture.sources")
 print("UNUSED", sorted(m for m in unused if m in sys.modules))
 """
 

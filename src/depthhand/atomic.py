@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -57,7 +56,7 @@ def temp_path_for(path: str | os.PathLike[str], suffix: str | None = None) -> Pa
     """
     target = Path(path)
     ext = target.suffix if suffix is None else suffix
-    return target.with_name(f".{target.name[:_MAX_NAME_CHARS]}.{secrets.token_hex(8)}.tmp{ext}")
+    return target.with_name(f".{target.name[:_MAX_NAME_CHARS]}.{os.urandom(8).hex()}.tmp{ext}")
 
 
 def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:

@@ -18,8 +18,6 @@ delivered at ``fps`` like a camera's (``folder:DIR?realtime=1&fps=30``), else as
 
 from __future__ import annotations
 
-import csv
-import logging
 import math
 import os
 import re
@@ -38,7 +36,12 @@ from depthhand.geometry.camera import (
 )
 from depthhand.structures import CameraIntrinsics, DepthFrame
 
-log = logging.getLogger(__name__)
+
+def _log() -> Any:
+    import logging  # only when there is something to say (not on every cold start)
+
+    return logging.getLogger(__name__)
+
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".pgm", ".npy")
 RETRY_DELAY_S = 0.05
@@ -144,6 +147,8 @@ def read_timestamps_csv(path: str | Path) -> dict[str, int]:
     """
     file = Path(path)
     expected = "expected rows file,timestamp_us (whole µs)"
+    import csv
+
     try:
         rows = list(csv.reader(file.read_text(encoding="utf-8").splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -264,7 +269,7 @@ class FolderSource(DepthSource):
                 raw = self._read_file(path)
                 frame = DepthFrame.from_raw(raw, k, timestamp_us=ts, source_id=self.url, index=i)
             except (ValueError, OSError) as exc:
-                log.warning("skipping %s: %s", path, exc)
+                _log().warning("skipping %s: %s", path, exc)
                 self.stats.error(str(exc))
                 self.stats.add(frames_skipped=1)
                 continue
@@ -284,7 +289,7 @@ class FolderSource(DepthSource):
             after = _signature(path)
             if before is None or after is None or after == before:
                 raise  # gone, or unchanged: reading it again gives the same answer
-        log.info("%s changed while it was read; reading it again", path)
+        _log().info("%s changed while it was read; reading it again", path)
         time.sleep(RETRY_DELAY_S)
         return read_depth_file(path)
 
