@@ -129,7 +129,7 @@ def test_an_unwritable_cache_folder_is_skipped(tmp_path: Path, caplog: pytest.Lo
     blocker = tmp_path / "a-file"
     blocker.write_text("the cache folder cannot be made below a file")
     folders = [blocker / "cache"]
-    if os.geteuid() != 0:  # root writes into read-only folders anyway
+    if getattr(os, "geteuid", lambda: 1)() != 0:  # root writes into read-only folders anyway
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o555)
         folders.append(locked)
