@@ -22,12 +22,11 @@ import numpy as np
 
 from depthhand.detect.base import HandDetector
 from depthhand.structures import DepthFrame, FrameResult, HandBox, Handedness, HandPose
-from depthhand.track.follow import FollowConfig, HandFollower, confirm_followed
+from depthhand.track.finder import OVERLAPS, HandFinder
+from depthhand.track.follow import FollowConfig, HandFollower
 from depthhand.track.tracker import HandTracker, TrackerConfig
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     from depthhand.capture.stream import CapturedFrame
     from depthhand.capture.synthetic import SceneTruth
     from depthhand.pose.refine import HandRefiner
@@ -95,13 +94,13 @@ class PipelineOptions:
             detection score flickers around the birth threshold as it enters (N = 3 on the synthetic live takes:
             0.9 frames later on average, 4 at most). 1 = detect on every frame. Image mode always detects.
         follow: When a followed crop counts as lost.
-        concurrent_detect: Video mode, ``detect_every`` > 1: on a frame due for detection while hands are followed,
-            run the detector in a worker thread beside the followed crops instead of before them. Hands the
-            detector confirms (:func:`~depthhand.track.follow.confirm_followed`) keep their followed poses, new
-            detections get poses of their own, and unconfirmed hands are given up for the frame, as a detection
-            frame would. The frame then takes about as long as a followed one (the 95th percentile of frame times
-            is a detection frame otherwise), for the same CPU. Off by default: the followed crops are then never
-            re-centred on a detection, and the live takes' mean error rises by 0.03–0.08 mm (BENCHMARKS.md).
+        detect_overlap: Video mode, ``detect_every`` > 1: where the detector runs on a frame due for detection
+            while hands are followed (:mod:`depthhand.track.finder`): ``"off"`` (before the followed crops),
+            ``"beside"`` (in a worker thread while they are posed) or ``"after"`` (in a worker thread on the
+            previous frame, once its result is out: the time a live camera leaves between frames). With either
+            overlap the detector confirms the followed hands instead of re-centring their crops, and the live
+            takes' mean error rises by 0.03–0.08 mm (``"beside"``, BENCHMARKS.md); ``"after"`` finds a new hand
+            one frame later.
         shared_thread_pool: Put both networks on one ONNX Runtime thread pool of ``num_threads`` for the whole
             process (:func:`depthhand.runtime.enable_shared_pool`: a one-way switch; every later ONNX Runtime
             session of the process must then use it). For processes that run the pipeline and little else.
@@ -109,7 +108,9 @@ class PipelineOptions:
             needs numba, else off with a warning).
         verify: Score each hand's fitted pose against its crop's depth (:mod:`depthhand.pose.verify`) and let the
             tracker use it: detections from ``tracker.verified_birth_score`` start hands when their pose is
-            plausible, implausible ones start none, and tracks that stay implausible are dropped.
+            plausible, implausible ones start none, and tracks that stay implausible are dropped. Only the
+            frames on which the detector ran are scored (the followed crops between them are hands already
+            verified; timing key ``verify``), so a track's ``drop_implausible_frames`` count detections.
     """
 
     pose_model: str | Path | None = None
@@ -124,7 +125,7 @@ class PipelineOptions:
     mode: str = "video"
     detect_every: int = DEFAULT_DETECT_EVERY
     follow: FollowConfig = field(default_factory=FollowConfig)
-    concurrent_detect: bool = False
+    detect_overlap: str = "off"
     shared_thread_pool: bool = False
     refine: bool = DEFAULT_REFINE
     verify: bool = DEFAULT_VERIFY
@@ -134,6 +135,8 @@ class PipelineOptions:
             raise ValueError(f"detect_every must be a whole number of frames >= 1, got {self.detect_every!r}")
         if self.mode not in RUNNING_MODES:
             raise ValueError(f"mode must be one of {RUNNING_MODES}, got {self.mode!r}")
+        if self.detect_overlap not in OVERLAPS:
+            raise ValueError(f"detect_overlap must be one of {OVERLAPS}, got {self.detect_overlap!r}")
         if self.detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
         if not 1 <= self.max_hands <= 4:
@@ -237,12 +240,17 @@ class HandPipeline:
         tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
         self.tracker = HandTracker(tracker_cfg)
         self.follower = HandFollower(self.joint_set, self.estimator.cube_mm, self.options.follow)
-        self._since_detection = 0
-        self._worker: ThreadPoolExecutor | None = None
-        self.detections = 0
-        """Frames on which the detector ran (a followed frame does not count)."""
-        self.last_lost = ""
-        """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
+        self.finder = HandFinder(
+            self.detector,
+            self._estimate,
+            self.follower,
+            self.tracker,
+            video=self.options.mode == "video",
+            detect_every=self.options.detect_every,
+            max_hands=self.options.max_hands,
+            overlap=self.options.detect_overlap,
+            confirm_gate_mm=self.options.follow.confirm_gate_mm,
+        )
 
         self.refiner: HandRefiner | None = None
         if self.options.refine:  # numba and the hand model are imported only when refinement is on
@@ -271,11 +279,11 @@ class HandPipeline:
         if self.options.mode == "image":
             self.tracker.reset(ids=True)  # each frame on its own: nothing carried over, ids from 1
         timings: dict[str, float] = {"detect": 0.0, "crop": 0.0, "pose": 0.0}
-        boxes, poses, patches = self._find_hands(frame, timings, t0)
+        boxes, poses, patches = self.finder.find(frame, timings, t0)
         if self.refiner is not None:  # fit the hand model to each hand's depth (timing key "refine")
             poses = self.refiner.refine(frame, poses, self.tracker.predicted_centers(frame.timestamp_us), timings)
         plausibility = None
-        if self.verifier is not None:  # how well each pose explains its crop (timing key "verify")
+        if self.verifier is not None and self.finder.since_detection == 0:  # how well each pose explains its crop
             tv = time.perf_counter()
             centers = [b.center_xyz_mm for b in boxes]
             plausibility = self.verifier.scores(patches, poses, centers, frame.intrinsics)
@@ -284,86 +292,27 @@ class HandPipeline:
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics, plausibility)
         if self.options.mode == "video" and self.options.detect_every > 1:
             self.follower.observe(hands, poses, boxes, frame.timestamp_us)
+        self.finder.after(frame)  # overlap "after": start the detector for the next frame
         t4 = time.perf_counter()
         timings["track"] = (t4 - t3) * 1e3
         timings["total"] = (t4 - t0) * 1e3
         return FrameResult(index, stamp, tuple(hands), timings, frame.source_id, frame.intrinsics)
 
-    def _find_hands(
-        self, frame: DepthFrame, timings: dict[str, float], t0: float
-    ) -> tuple[list[HandBox], list[HandPose], np.ndarray]:
-        """Boxes, poses and pose patches of this frame: followed crops between detections, else the detector's.
+    @property
+    def detections(self) -> int:
+        """Frames on which the detector ran (a followed frame does not count)."""
+        return self.finder.detections
 
-        ``detect`` times finding the centres (the prediction and the lost-crop test of a followed frame, plus the
-        detector where it ran); ``crop`` and ``pose`` add up every pose call of the frame (a followed try given up
-        counts too).
-        """
-        self.last_lost = ""
-        video = self.options.mode == "video"
-        due = self._since_detection + 1 >= self.options.detect_every or not video
-        pending = None
-        if self.tracker.num_tracks and (not due or (video and self.options.concurrent_detect)):
-            boxes = self.follower.boxes(frame.timestamp_us, frame.intrinsics)
-            if boxes:
-                pending = self._detect_beside(frame) if due else None
-                timings["detect"] += _ms(t0)
-                poses, patches = self._estimate(frame, boxes, timings)
-                t_check = time.perf_counter()
-                self.last_lost = self.follower.lost(poses, patches, boxes)
-                if pending is None:
-                    timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
-                    if not self.last_lost:
-                        self._since_detection += 1
-                        return boxes, poses, patches
-        t1 = time.perf_counter()
-        if pending is not None:  # the detector ran beside the followed crops: wait for it
-            detected = pending.result()[: self.options.max_hands]
-            timings["detect"] += _ms(t_check)  # the lost-crop test and the wait: finding the hands
-        else:
-            detected = self.detector.detect(frame)[: self.options.max_hands]
-            timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
-        self._since_detection = 0
-        self.detections += 1
-        if pending is not None and not self.last_lost:
-            return self._confirmed(frame, boxes, poses, patches, detected, timings)
-        return detected, *self._estimate(frame, detected, timings)
-
-    def _detect_beside(self, frame: DepthFrame) -> Future[list[HandBox]]:
-        """Start the detector on ``frame`` in the pipeline's worker thread (created on first use)."""
-        if self._worker is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depthhand-detect")
-        return self._worker.submit(self.detector.detect, frame)
-
-    def _confirmed(
-        self,
-        frame: DepthFrame,
-        followed: list[HandBox],
-        poses: list[HandPose],
-        patches: np.ndarray,
-        detected: list[HandBox],
-        timings: dict[str, float],
-    ) -> tuple[list[HandBox], list[HandPose], np.ndarray]:
-        """The followed hands the detector confirmed (with its scores), then poses for its new hands."""
-        palms = [self.follower.palm_center(p) for p in poses]
-        kept, by, new = confirm_followed(palms, detected, self.options.follow.confirm_gate_mm)
-        pairs = list(zip(kept, by, strict=True))
-        boxes = [dataclasses.replace(followed[f], score=detected[d].score) for f, d in pairs]
-        out_poses = [dataclasses.replace(poses[f], score=float(detected[d].score)) for f, d in pairs]
-        out_patches = [patches[kept]]
-        fresh = [detected[d] for d in new][: max(self.options.max_hands - len(boxes), 0)]
-        if fresh:
-            new_poses, new_patches = self._estimate(frame, fresh, timings)
-            boxes, out_poses = boxes + fresh, out_poses + new_poses
-            out_patches.append(new_patches)
-        return boxes, out_poses, np.concatenate(out_patches)
+    @property
+    def last_lost(self) -> str:
+        """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
+        return self.finder.last_lost
 
     def reset(self) -> None:
         """Forget every hand (tracks, their followed crops; ids keep counting up)."""
         self.tracker.reset()
         self.follower.reset()
-        self._since_detection = 0
+        self.finder.reset()
 
     def estimate(
         self, frame: DepthFrame, boxes: list[HandBox], timings: dict[str, float] | None = None
@@ -403,9 +352,7 @@ class HandPipeline:
 
     def close(self) -> None:
         """Release the models (and the detector's worker thread)."""
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
+        self.finder.close()
         self.estimator.close()
         close = getattr(self.detector, "close", None)
         if callable(close):

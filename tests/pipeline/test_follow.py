@@ -11,6 +11,7 @@ from depthhand.pipeline import DEFAULT_DETECT_EVERY, HandPipeline, PipelineOptio
 from depthhand.runner import joints_in_view
 from depthhand.structures import DepthFrame
 from depthhand.synth.live import SyntheticLive
+from depthhand.track.finder import HandFinder
 from depthhand.track.follow import FollowConfig, HandFollower, palm_indices
 
 N = 3
@@ -28,13 +29,11 @@ def _countable(truth, frame) -> np.ndarray:
 
 
 def _run(
-    take: list, detect_every: int, mode: str = "video", concurrent: bool = False
+    take: list, detect_every: int, mode: str = "video", overlap: str = "off"
 ) -> tuple[list, list[bool], HandPipeline]:
     """Per frame: the fresh tracked hands' mean joint error against each countable true hand, and detector runs."""
     errors, detected = [], []
-    opts = PipelineOptions(
-        max_hands=2, num_threads=1, detect_every=detect_every, mode=mode, concurrent_detect=concurrent
-    )
+    opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=detect_every, mode=mode, detect_overlap=overlap)
     with HandPipeline(opts) as pipe:
         for frame, truth in take:
             before = pipe.detections
@@ -139,22 +138,34 @@ def test_cli_detect_every() -> None:
         pipeline_options(parser.parse_args(["--detect-every", "0"]))
 
 
-def test_detecting_beside_the_followed_crops_finds_the_same_hands(take: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``concurrent_detect``: the detector runs on the same frames, in its thread; hands and errors as serial."""
+@pytest.mark.parametrize("overlap", ["beside", "after"])
+def test_detecting_in_the_worker_finds_the_same_hands(
+    take: list, overlap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``detect_overlap``: the detector runs in its thread (on this frame, or on the previous one once its result is
+    out); about as many detector runs, the same hands and errors as serial (the entering hand up to a frame later)."""
     started: list[int] = []
-    beside = HandPipeline._detect_beside
+    submit = HandFinder._submit
 
-    def counted(self: HandPipeline, frame: DepthFrame):  # type: ignore[no-untyped-def]
+    def counted(self: HandFinder, frame: DepthFrame):  # type: ignore[no-untyped-def]
         started.append(frame.index)
-        return beside(self, frame)
+        return submit(self, frame)
 
-    monkeypatch.setattr(HandPipeline, "_detect_beside", counted)  # the real method, counted
+    monkeypatch.setattr(HandFinder, "_submit", counted)  # the real method, counted
     e_serial, d_serial, _ = _run(take, N)
     assert started == []
-    e_conc, d_conc, _ = _run(take, N, concurrent=True)
-    assert started
+    e_conc, d_conc, pipe = _run(take, N, overlap=overlap)
+    assert started and pipe.finder._worker is None  # closed with the pipeline
+    if overlap == "after":  # each run in the worker is on the frame before the one that uses it
+        used = [i for i, d in enumerate(d_conc) if d]
+        assert set(started) - {len(take) - 1} <= {i - 1 for i in used}, (started, used)  # the last: no next frame
     assert 0.25 <= np.mean(d_conc) <= 0.6 and abs(sum(d_conc) - sum(d_serial)) <= 2
-    assert abs(sum(map(len, e_conc)) - sum(map(len, e_serial))) <= N - 1
+    assert abs(sum(map(len, e_conc)) - sum(map(len, e_serial))) <= N
     mean_serial = np.mean([e for f in e_serial for e in f])
     mean_conc = np.mean([e for f in e_conc for e in f])
     assert mean_conc <= mean_serial + 1.0 and mean_conc < 15.0, (mean_serial, mean_conc)
+
+
+def test_an_unknown_overlap_is_refused() -> None:
+    with pytest.raises(ValueError, match="detect_overlap must be one of"):
+        PipelineOptions(detect_overlap="sideways")

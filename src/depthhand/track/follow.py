@@ -207,9 +207,9 @@ def confirm_followed(
 ) -> tuple[list[int], list[int], list[int]]:
     """Pair followed hands with the detector's boxes of the same frame, nearest first.
 
-    Used when the detector ran beside the followed crops (the pipeline's ``concurrent_detect``): a followed hand the
-    detector also sees keeps its followed pose; one it does not see is given up for this frame (the detector stays
-    the authority on what is a hand); a detection near no followed hand is a new hand.
+    Used when the detector ran in a worker thread (the pipeline's ``detect_overlap``, :mod:`depthhand.track.finder`):
+    a followed hand the detector also sees keeps its followed pose; one it does not see is given up for this frame
+    (the detector stays the authority on what is a hand); a detection near no followed hand is a new hand.
 
     Args:
         followed_palms_xyz_mm: (F, 3) palm centres of the followed hands' new poses, camera mm.

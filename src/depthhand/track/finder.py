@@ -1,0 +1,185 @@
+"""Where a video frame's hands are: followed crops between detections, the detector when it is due.
+
+:class:`HandFinder` decides, frame by frame, whether the detector runs (every ``detect_every``-th frame while hands
+are tracked, at once when a followed crop looks lost, always in image mode or with no hand tracked) and returns the
+frame's boxes, poses and pose patches. The pose network is a callable it is given (``estimate``), so this module
+needs neither ONNX Runtime nor the detector's internals.
+
+Where the detector runs, relative to the followed crops of a frame due for detection (``overlap``):
+
+* ``"off"``: before them, on the same frame (the detections replace the followed boxes).
+* ``"beside"``: in a worker thread while the followed crops are posed, on the same frame; the two are then paired
+  (:func:`~depthhand.track.follow.confirm_followed`).
+* ``"after"``: in a worker thread *after* the previous frame's result was returned, on that previous frame, so
+  that the detector runs in the time a live camera leaves between frames; this frame pairs its followed poses with
+  those detections. A new hand is then found one frame later, and its first crop is centred where it was a frame
+  before. A lost crop, or no tracked hand, still runs the detector on the frame itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from depthhand.track.follow import HandFollower, confirm_followed
+
+if TYPE_CHECKING:
+    from depthhand.detect.base import HandDetector
+    from depthhand.structures import DepthFrame, HandBox, HandPose
+    from depthhand.track.tracker import HandTracker
+
+OVERLAPS = ("off", "beside", "after")
+Estimate = Callable[["DepthFrame", "list[HandBox]", "dict[str, float]"], "tuple[list[HandPose], np.ndarray]"]
+Found = tuple["list[HandBox]", "list[HandPose]", np.ndarray]
+
+
+class HandFinder:
+    """The detection schedule of one pipeline (module docstring).
+
+    Args:
+        detector: The hand detector.
+        estimate: ``(frame, boxes, timings) → (poses, patches)``: the pose network on boxes; it adds its ``crop``
+            and ``pose`` times to ``timings``.
+        follower: Crops around the tracked hands' predicted palm centres.
+        tracker: The pipeline's tracker (only its track count is read).
+        video: Video mode (image mode detects on every frame).
+        detect_every: The detector's period while hands are followed.
+        max_hands: Most hands a frame reports.
+        overlap: ``"off"``, ``"beside"`` or ``"after"`` (module docstring).
+        confirm_gate_mm: Largest palm-to-detection distance of a confirmed followed hand, mm.
+    """
+
+    def __init__(
+        self,
+        detector: HandDetector,
+        estimate: Estimate,
+        follower: HandFollower,
+        tracker: HandTracker,
+        *,
+        video: bool,
+        detect_every: int,
+        max_hands: int,
+        overlap: str = "off",
+        confirm_gate_mm: float = 60.0,
+    ) -> None:
+        if overlap not in OVERLAPS:
+            raise ValueError(f"detect_overlap must be one of {OVERLAPS}, got {overlap!r}")
+        self.detector, self.estimate, self.follower, self.tracker = detector, estimate, follower, tracker
+        self.video, self.detect_every, self.max_hands = video, detect_every, max_hands
+        self.overlap = overlap if video and detect_every > 1 else "off"
+        self.confirm_gate_mm = confirm_gate_mm
+        self.since_detection = 0
+        """Frames since the detector last ran (0: it ran for this frame)."""
+        self.detections = 0
+        """Frames on which the detector ran (a followed frame does not count)."""
+        self.last_lost = ""
+        """Why the last frame's followed crops were given up for a detection (``""``: they were not)."""
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: Future[list[HandBox]] | None = None
+
+    def find(self, frame: DepthFrame, timings: dict[str, float], t0: float) -> Found:
+        """Boxes, poses and pose patches of ``frame``; ``timings["detect"]`` gets the time spent finding them.
+
+        ``detect`` times finding the centres (the prediction and the lost-crop test of a followed frame, plus the
+        detector where it ran or was waited for); ``crop`` and ``pose`` add up every pose call of the frame (a
+        followed try given up counts too).
+        """
+        self.last_lost = ""
+        pending, self._pending = self._pending, None  # "after": the detector on the previous frame
+        due = self.since_detection + 1 >= self.detect_every or not self.video
+        beside = pending is None and due and self.overlap == "beside" and self.tracker.num_tracks > 0
+        if beside:
+            pending = self._submit(frame)  # the detector on this frame, while the followed crops are posed
+        if self.tracker.num_tracks and (not due or pending is not None):
+            boxes = self.follower.boxes(frame.timestamp_us, frame.intrinsics)
+            if boxes:
+                timings["detect"] += _ms(t0)
+                poses, patches = self.estimate(frame, boxes, timings)
+                t_check = time.perf_counter()
+                self.last_lost = self.follower.lost(poses, patches, boxes)
+                if pending is None:
+                    timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
+                    if not self.last_lost:
+                        self.since_detection += 1
+                        return boxes, poses, patches
+                else:
+                    detected = pending.result()[: self.max_hands]  # the detector's thread: wait for it
+                    timings["detect"] += _ms(t_check)
+                    if not self.last_lost:
+                        self.since_detection = 0
+                        self.detections += 1
+                        return self._confirmed(frame, boxes, poses, patches, detected, timings)
+        t1 = time.perf_counter()
+        if beside and pending is not None:
+            detected = pending.result()[: self.max_hands]
+        else:
+            if pending is not None:
+                pending.result()  # the previous frame's: wait so the detector is free, drop what it found
+            detected = self.detector.detect(frame)[: self.max_hands]
+        timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
+        self.since_detection = 0
+        self.detections += 1
+        return detected, *self.estimate(frame, detected, timings)
+
+    def after(self, frame: DepthFrame) -> None:
+        """With ``overlap="after"``: start the detector on ``frame`` when the next frame is due for detection.
+
+        Called once the frame's result is complete; the detector works on a copy of its depth (a live source may
+        reuse its buffers).
+        """
+        if self.overlap != "after" or self._pending is not None or not self.tracker.num_tracks:
+            return
+        if self.since_detection + 1 >= self.detect_every:
+            self._pending = self._submit(dataclasses.replace(frame, depth_mm=np.array(frame.depth_mm)))
+
+    def _submit(self, frame: DepthFrame) -> Future[list[HandBox]]:
+        """Start the detector on ``frame`` in the worker thread (created on first use)."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depthhand-detect")
+        return self._worker.submit(self.detector.detect, frame)
+
+    def _confirmed(
+        self,
+        frame: DepthFrame,
+        followed: list[HandBox],
+        poses: list[HandPose],
+        patches: np.ndarray,
+        detected: list[HandBox],
+        timings: dict[str, float],
+    ) -> Found:
+        """The followed hands the detector confirmed (with its scores), then poses for its new hands."""
+        palms = [self.follower.palm_center(p) for p in poses]
+        kept, by, new = confirm_followed(palms, detected, self.confirm_gate_mm)
+        pairs = list(zip(kept, by, strict=True))
+        boxes = [dataclasses.replace(followed[f], score=detected[d].score) for f, d in pairs]
+        out_poses = [dataclasses.replace(poses[f], score=float(detected[d].score)) for f, d in pairs]
+        out_patches = [patches[kept]]
+        fresh = [detected[d] for d in new][: max(self.max_hands - len(boxes), 0)]
+        if fresh:
+            new_poses, new_patches = self.estimate(frame, fresh, timings)
+            boxes, out_poses = boxes + fresh, out_poses + new_poses
+            out_patches.append(new_patches)
+        return boxes, out_poses, np.concatenate(out_patches)
+
+    def reset(self) -> None:
+        """Forget the schedule (and any detection still running for a frame before the reset)."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        self.since_detection = 0
+
+    def close(self) -> None:
+        """Stop the worker thread (waiting for a detection still running)."""
+        self._pending = None
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3
