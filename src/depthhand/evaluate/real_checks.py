@@ -37,6 +37,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from depthhand.evaluate.rest_hand import REST_JOINTS_MM, REST_RADII_MM
 from depthhand.geometry.camera import uvd_to_xyz
 from depthhand.geometry.crop import crop_bounds
 from depthhand.skeleton import JointSet, joint_mapping
@@ -250,11 +251,8 @@ def bone_lengths_mm(joints_xyz_mm: npt.ArrayLike, joint_set: JointSet) -> F64:
 @cache
 def _model_joints_and_radii(name: str) -> tuple[F64, F64]:
     """The default synthetic hand at rest in ``name``'s joint set: (J, 3) joints mm and (J,) flesh radii mm."""
-    from depthhand.synth.kinematics import HandState, forward_kinematics
-
-    geo = forward_kinematics(HandState(), with_forearm=False)
     m = joint_mapping("canonical21", name)
-    return m.apply(geo.joints_xyz_mm), m.matrix @ geo.joint_radii_mm
+    return m.apply(np.array(REST_JOINTS_MM)), m.matrix @ np.array(REST_RADII_MM)
 
 
 def human_bone_ranges_mm(joint_set: JointSet) -> F64:

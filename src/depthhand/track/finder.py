@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +28,8 @@ import numpy as np
 from depthhand.track.follow import HandFollower, confirm_followed
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from depthhand.detect.base import HandDetector
     from depthhand.structures import DepthFrame, HandBox, HandPose
     from depthhand.track.tracker import HandTracker
@@ -140,6 +141,8 @@ class HandFinder:
     def _submit(self, frame: DepthFrame) -> Future[list[HandBox]]:
         """Start the detector on ``frame`` in the worker thread (created on first use)."""
         if self._worker is None:
+            from concurrent.futures import ThreadPoolExecutor  # (not on a cold start that never overlaps)
+
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depthhand-detect")
         return self._worker.submit(self.detector.detect, frame)
 
