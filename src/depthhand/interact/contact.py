@@ -53,6 +53,8 @@ class ContactSettings:
         hand_band_mm: Top of the hand zone, mm (DIRECT: 60); higher pixels are arm.
         edge_mm: A |Laplacian| of the depth above this makes a depth-edge pixel, mm ...
         edge_sigmas: ... or above this many σ of the pixel's surface noise, whichever is larger.
+        edge_noise: ... or above this many times the largest Laplacian of the empty surface
+            (:attr:`~depthhand.interact.surface.SurfaceModel.laplacian_noise_mm`), whichever is largest.
         erode_px: Erosion of the reliable mask, px.
         min_blob_px: Smaller blobs of reliable pixels are dropped (DIRECT: a finger has ≥ 10 px).
         search_mm: Radius around the projected fingertip searched for its tip pixels, mm.
@@ -60,7 +62,14 @@ class ContactSettings:
         tip_pixels: Pixels averaged for the contact statistic (the farthest along the finger; DIRECT: 8).
         low_depth_mm: When > 0, the statistic averages the ``tip_pixels`` lowest pixels within this distance behind
             the finger's farthest pixel instead of the farthest ones, mm.
+        corridor_mm: Tip pixels lie at most this far from the pose's finger line (MCP → tip through the tip), mm.
+        span_mm: ... and at most this much above the lowest pixels of the blob near the tip, mm.
+        fit_mm: When > 0, the statistic is the front height of a line fitted to the heights along the finger over
+            this length behind its front, mm (independent of the finger angle; noisier).
         touch_level_mm: Subtracted from the statistic: its value when the finger touches, mm.
+        level_sigmas: ... plus this many times the tip pixels' per-pixel noise σ (as a height): only pixels more
+            than ``noise_z`` σ above the surface count, so on a noisier sensor the lowest pixels of the tip drop out
+            and the statistic at contact rises with σ.
         tip_setback_mm: The touch position is the tip pixels' centroid moved back along the finger this far, mm.
         rest_band_mm: The low part of a blob: lower than the tip pixels plus this, mm.
         max_length_mm: A blob whose low part runs back along the finger farther than this is resting, mm.
@@ -71,15 +80,20 @@ class ContactSettings:
     noise_z: float = 3.0
     noise_floor_mm: float = 3.0
     hand_band_mm: float = 60.0
-    edge_mm: float = 15.0
-    edge_sigmas: float = 25.0
+    edge_mm: float = 5.0
+    edge_sigmas: float = 5.0
+    edge_noise: float = 1.0
     erode_px: int = 0
     min_blob_px: int = 10
     search_mm: float = 22.0
     margin_mm: float = 25.0
     tip_pixels: int = 8
     low_depth_mm: float = 0.0
-    touch_level_mm: float = 11.0
+    corridor_mm: float = 12.0
+    fit_mm: float = 0.0
+    span_mm: float = 25.0
+    touch_level_mm: float = 8.0
+    level_sigmas: float = 3.0
     tip_setback_mm: float = 5.0
     rest_band_mm: float = 8.0
     max_length_mm: float = 40.0
@@ -198,7 +212,7 @@ def measure_hand(
     sigma_d = surface.sigma_mm[v0:v1, u0:u1]
     mask = finger_mask(
         d, h, zs, valid, sigma_d, settings.noise_z, settings.noise_floor_mm, settings.hand_band_mm,
-        settings.edge_mm, settings.edge_sigmas, settings.erode_px,
+        settings.edge_mm, settings.edge_sigmas, settings.erode_px, settings.edge_noise * surface.laplacian_noise_mm,
     )  # fmt: skip
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] < settings.min_blob_px
@@ -229,6 +243,7 @@ def measure_hand(
         tip = tip_statistic(
             labels, h, sigma_h, (tu, tv), (ax, ay), r_search, settings.tip_pixels,
             8.0 * px_per_mm, settings.rest_band_mm, settings.low_depth_mm * px_per_mm,
+            settings.corridor_mm * px_per_mm, settings.span_mm, settings.fit_mm * px_per_mm,
         )  # fmt: skip
         if tip is None:
             out[finger] = ContactReading(True, float("inf"), noise_mm=surface.noise_amplitude_mm)
@@ -247,7 +262,7 @@ def measure_hand(
         foot = project_to_plane(centroid, plane)
         out[finger] = ContactReading(
             True,
-            tip.height_mm - settings.touch_level_mm,
+            tip.height_mm - settings.touch_level_mm - settings.level_sigmas * tip.sigma_mm,
             (float(foot[0]), float(foot[1]), float(foot[2])),
             tip.n,
             resting,

@@ -75,6 +75,7 @@ def finger_mask(
     edge_mm: float,
     edge_sigmas: float,
     erode_px: int,
+    edge_noise_mm: float = 0.0,
 ) -> B:
     """Reliable hand pixels of a window: above the surface, off depth edges, below the hand zone's top.
 
@@ -90,6 +91,8 @@ def finger_mask(
         edge_mm: Smallest |Laplacian| of the depth that makes a pixel an edge pixel, mm.
         edge_sigmas: ... or this many σ of the pixel's noise, whichever is larger.
         erode_px: Erosion of the mask afterwards, px (0: none).
+        edge_noise_mm: ... or this (e.g. a multiple of the empty surface's largest Laplacian,
+            :attr:`depthhand.interact.surface.SurfaceModel.laplacian_noise_mm`), whichever is largest, mm.
 
     Returns:
         (h, w) bool mask.
@@ -103,7 +106,7 @@ def finger_mask(
     # only where all four neighbours are valid (an invalid neighbour, 0, says nothing about the pixel)
     v8 = valid.astype(np.uint8)
     all4 = cv2.erode(v8, np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8), borderValue=1) > 0
-    edge = all4 & (lap > np.maximum(edge_mm, edge_sigmas * sigma_h_mm))
+    edge = all4 & (lap > np.maximum(max(edge_mm, edge_noise_mm), edge_sigmas * sigma_h_mm))
     mask: B = valid & (zs > noise_z) & (h > noise_floor_mm) & (h < hand_band_mm) & ~edge
     if erode_px > 0:
         mask = cv2.erode(mask.astype(np.uint8), k3, iterations=erode_px, borderValue=1).astype(bool)
@@ -121,6 +124,9 @@ def tip_statistic(
     width_px: float,
     rest_band_mm: float,
     low_depth_px: float = 0.0,
+    corridor_px: float = float("inf"),
+    span_mm: float = float("inf"),
+    fit_px: float = 0.0,
 ) -> TipPixels | None:
     """The tip pixels of the finger whose pose fingertip is at ``tip_uv`` (see the module docstring).
 
@@ -136,6 +142,11 @@ def tip_statistic(
         rest_band_mm: Pixels lower than the statistic plus this count as the low part, mm.
         low_depth_px: When > 0, the tip pixels are instead the ``tip_pixels`` lowest of the blob's pixels that lie
             at most this far behind its farthest pixel along the finger, px.
+        corridor_px: Only pixels at most this far from the finger's line (through ``tip_uv`` along ``axis_uv``), px.
+        span_mm: Only pixels at most this much higher than the blob's 5th-lowest pixel in the disk, mm (a finger
+            of the same hand reaching past this one in the image lies higher).
+        fit_px: When > 0, the statistic is instead the height at the front of a line fitted to the heights of the
+            pixels at most this far behind the front (the slope clipped at 0), px: the finger angle drops out.
 
     Returns:
         The tip pixels, or ``None`` when no reliable pixel lies in the disk.
@@ -156,7 +167,15 @@ def tip_statistic(
         if not cand.any():
             return None
         best = int(lab[cand][np.argmin(dist2[cand])])
-        vs, us = np.nonzero(cand & (lab == best))
+        across = np.abs(-du * ay + dv * ax)
+        vs, us = np.nonzero(cand & (lab == best) & (across <= corridor_px))
+        if len(us) == 0:
+            return None
+        # another finger reaching past this one (seen from above) lies higher: keep the finger's own height range
+        hc = h[vs + b0, us + a0]
+        q = min(4, len(hc) - 1)
+        own = hc <= float(np.partition(hc, q)[q]) + span_mm
+        vs, us = vs[own], us[own]
         along = (us + a0 - cu) * ax + (vs + b0 - cv) * ay
         k = min(tip_pixels, len(us))
         top = np.argpartition(-along, k - 1)[:k] if len(us) > k else np.arange(len(us))
@@ -172,6 +191,17 @@ def tip_statistic(
         top = near[np.argpartition(hn, k - 1)[:k]] if len(near) > k else near
     tu, tv = us[top] + a0, vs[top] + b0
     stat = float(h[tv, tu].mean())
+    if fit_px > 0:  # the height profile along the finger near its front, extrapolated to the front
+        front = float(along.max())
+        near = along >= front - fit_px
+        if np.count_nonzero(near) >= 6:
+            s_n = along[near]
+            h_n = h[vs[near] + b0, us[near] + a0].astype(np.float64)
+            s_c = s_n - s_n.mean()
+            var = float((s_c * s_c).sum())
+            if var > 1e-6:
+                slope = max(float((s_c * (h_n - h_n.mean())).sum()) / var, 0.0)
+                stat = float(h_n.mean()) - slope * float(s_n.mean() - front)
     sig = float(sigma_h_mm[tv, tu].mean())
     # the low part of the blob behind the tip pixels, within the finger's corridor (a flat finger lies low)
     vs_all, us_all = np.nonzero(labels == best)

@@ -7,7 +7,7 @@ change                 condition (defaults in :class:`TouchSettings`, tuned for 
 =====================  ==========================================================================
 none → hover           height < ``hover_enter_mm`` (60)
 hover → touch          height < ``touch_enter_mm`` (10) for ``touch_debounce_frames`` (2) frames
-touch → hover          height > ``touch_exit_mm`` (18)
+touch → hover          height > ``touch_exit_mm`` (18) for ``touch_release_frames`` (1) frames
 hover → none           height ≥ ``hover_exit_mm`` (70), or the hand missing > ``lost_frames`` (3)
 =====================  ==========================================================================
 
@@ -128,6 +128,7 @@ class FingerState:
         contact_id: Id of the current hover/touch contact (0 when none).
         missing: Consecutive frames the hand was absent.
         height_mm: Last height, mm.
+        above_count: Consecutive touching frames above the exit threshold (release debounce counter).
     """
 
     state: TouchState = TouchState.NONE
@@ -135,6 +136,7 @@ class FingerState:
     contact_id: int = 0
     missing: int = 0
     height_mm: float = float("inf")
+    above_count: int = 0
 
 
 def step_finger(
@@ -155,6 +157,7 @@ def step_finger(
     h = height_mm if math.isfinite(height_mm) else float("inf")
     exit_mm = settings.touch_exit_mm if touch_exit_mm is None else touch_exit_mm
     below = prev.below_count + 1 if h < settings.touch_enter_mm else 0
+    above = prev.above_count + 1 if prev.state is TouchState.TOUCH and h > exit_mm else 0
     state = prev.state
     events: list[EventType] = []
     new_contact = False
@@ -173,7 +176,7 @@ def step_finger(
         elif settings.emit_move_events and not events:
             events.append(EventType.HOVER_MOVE)
     elif state is TouchState.TOUCH and not new_contact:
-        if h > exit_mm:
+        if h > exit_mm and (above >= settings.touch_release_frames or h >= settings.hover_exit_mm):
             events.append(EventType.TOUCH_UP)
             if h >= settings.hover_exit_mm:
                 state = TouchState.NONE
@@ -182,7 +185,7 @@ def step_finger(
                 events.append(EventType.HOVER_ENTER)
         elif settings.emit_move_events:
             events.append(EventType.TOUCH_MOVE)
-    return FingerState(state, below, prev.contact_id, 0, h), events, new_contact
+    return FingerState(state, below, prev.contact_id, 0, h, above), events, new_contact
 
 
 _NO_STATE = FingerState()
@@ -252,6 +255,7 @@ class TouchTracker:
             return replace(
                 s, touch_enter_mm=s.pixel_enter_mm, touch_exit_mm=s.pixel_exit_mm,
                 touch_debounce_frames=s.pixel_debounce_frames, height_smoothing=1.0,
+                touch_release_frames=s.pixel_release_frames,
             )  # fmt: skip
         return replace(
             s, touch_enter_mm=s.fused_enter_mm, touch_exit_mm=s.fused_exit_mm,
@@ -354,7 +358,7 @@ class TouchTracker:
                     where = at if etype in (EventType.TOUCH_DOWN, EventType.TOUCH_MOVE) else xyz
                     events.append(self._event(etype, key, contact, t_us, where, h, rule))
                 cid = contact if nxt.state is not TouchState.NONE else 0
-                self.states[key] = FingerState(nxt.state, nxt.below_count, cid, nxt.missing, nxt.height_mm)
+                self.states[key] = replace(nxt, contact_id=cid)
                 self._last_xyz[key] = at if nxt.state is TouchState.TOUCH else xyz
                 self.rules[key] = rule
         for key, st in list(self.states.items()):

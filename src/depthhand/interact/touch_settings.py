@@ -20,7 +20,8 @@ class TouchSettings:
         hover_exit_mm: Stop hovering at or above this height (≥ ``hover_enter_mm``).
         touch_enter_mm: A touch starts below this height ...
         touch_debounce_frames: ... held for this many consecutive frames.
-        touch_exit_mm: A touch ends above this height (> ``touch_enter_mm``).
+        touch_exit_mm: A touch ends above this height (> ``touch_enter_mm``) ...
+        touch_release_frames: ... held for this many consecutive frames (at or above ``hover_exit_mm``: at once).
         lost_frames: A hand missing for more frames than this ends its contacts.
         fingers: The fingers that can touch.
         emit_move_events: Also emit ``touch_move`` / ``hover_move`` every frame.
@@ -33,6 +34,7 @@ class TouchSettings:
         pixel_exit_mm: Pixel rule: a touch ends above this height, or above ``pixel_enter_mm`` plus
             ``pixel_band_sigmas`` times the reading's σ (the tip pixels' surface noise / √n), whichever is higher.
         pixel_band_sigmas: See ``pixel_exit_mm``.
+        pixel_release_frames: Pixel rule's ``touch_release_frames`` (a single outlying frame does not end a touch).
         pixel_smoothing: Weight of the new pixel height in the pixel rule's EWMA (DIRECT: 0.5; 1 = none).
         fused_enter_mm: Fused rule: a touch starts below this filtered height ...
         fused_debounce_frames: ... held for this many frames.
@@ -54,15 +56,17 @@ class TouchSettings:
     touch_enter_mm: float = 10.0
     touch_debounce_frames: int = 2
     touch_exit_mm: float = 18.0
+    touch_release_frames: int = 1
     lost_frames: int = 3
     fingers: tuple[Finger, ...] = tuple(Finger)
     emit_move_events: bool = True
     height_smoothing: float = 1.0
     rule: str = "pose"
-    pixel_enter_mm: float = 4.0
-    pixel_debounce_frames: int = 1
-    pixel_exit_mm: float = 7.0
+    pixel_enter_mm: float = 5.0
+    pixel_debounce_frames: int = 2
+    pixel_exit_mm: float = 9.0
     pixel_band_sigmas: float = 3.0
+    pixel_release_frames: int = 3
     pixel_smoothing: float = 0.5
     fused_enter_mm: float = 4.0
     fused_debounce_frames: int = 1
@@ -98,6 +102,8 @@ class TouchSettings:
             )
         if self.touch_debounce_frames < 1 or self.lost_frames < 0:
             raise ValueError("TouchSettings.touch_debounce_frames must be ≥ 1 and lost_frames ≥ 0")
+        if self.touch_release_frames < 1 or self.pixel_release_frames < 1:
+            raise ValueError("TouchSettings.touch_release_frames and pixel_release_frames must be >= 1")
         if not 0 < self.pixel_smoothing <= 1 or self.pixel_band_sigmas < 0:
             raise ValueError(
                 "TouchSettings.pixel_smoothing must be in (0, 1] and pixel_band_sigmas >= 0, got "
