@@ -60,12 +60,8 @@ class ContactSettings:
         search_mm: Radius around the projected fingertip searched for its tip pixels, mm.
         margin_mm: Window margin around the fingertips and their PIP joints, mm.
         tip_pixels: Pixels averaged for the contact statistic (the farthest along the finger; DIRECT: 8).
-        low_depth_mm: When > 0, the statistic averages the ``tip_pixels`` lowest pixels within this distance behind
-            the finger's farthest pixel instead of the farthest ones, mm.
         corridor_mm: Tip pixels lie at most this far from the pose's finger line (MCP → tip through the tip), mm.
         span_mm: ... and at most this much above the lowest pixels of the blob near the tip, mm.
-        fit_mm: When > 0, the statistic is the front height of a line fitted to the heights along the finger over
-            this length behind its front, mm (independent of the finger angle; noisier).
         touch_level_mm: Subtracted from the statistic: its value when the finger touches, mm.
         level_sigmas: ... plus this many times the tip pixels' per-pixel noise σ (as a height): only pixels more
             than ``noise_z`` σ above the surface count, so on a noisier sensor the lowest pixels of the tip drop out
@@ -88,9 +84,7 @@ class ContactSettings:
     search_mm: float = 22.0
     margin_mm: float = 25.0
     tip_pixels: int = 8
-    low_depth_mm: float = 0.0
     corridor_mm: float = 12.0
-    fit_mm: float = 0.0
     span_mm: float = 25.0
     touch_level_mm: float = 8.0
     level_sigmas: float = 3.0
@@ -214,7 +208,8 @@ def measure_hand(
         d, h, zs, valid, sigma_d, settings.noise_z, settings.noise_floor_mm, settings.hand_band_mm,
         settings.edge_mm, settings.edge_sigmas, settings.erode_px, settings.edge_noise * surface.laplacian_noise_mm,
     )  # fmt: skip
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _, labels_any, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    labels = np.asarray(labels_any, dtype=np.int32)
     small = stats[:, cv2.CC_STAT_AREA] < settings.min_blob_px
     small[0] = True
     if small[1:].any():
@@ -242,8 +237,7 @@ def measure_hand(
         ax, ay = float(axis[0] / norm), float(axis[1] / norm)
         tip = tip_statistic(
             labels, h, sigma_h, (tu, tv), (ax, ay), r_search, settings.tip_pixels,
-            8.0 * px_per_mm, settings.rest_band_mm, settings.low_depth_mm * px_per_mm,
-            settings.corridor_mm * px_per_mm, settings.span_mm, settings.fit_mm * px_per_mm,
+            8.0 * px_per_mm, settings.rest_band_mm, settings.corridor_mm * px_per_mm, settings.span_mm,
         )  # fmt: skip
         if tip is None:
             out[finger] = ContactReading(True, float("inf"), noise_mm=surface.noise_amplitude_mm)

@@ -7,14 +7,19 @@ farthest along the finger. This module does that on one window of the height map
 
 1. **Reliable pixels** (:func:`finger_mask`): above the surface (``z > noise_z`` and ``h > noise_floor_mm``), not on
    a depth edge, and below the hand zone (``h < hand_band_mm``). A pixel is on a depth edge when its depth's
-   second difference (4-neighbour Laplacian) exceeds ``max(edge_mm, edge_sigmas · σ)`` (σ the surface's per-pixel
-   noise; the Laplacian of pure noise has σ ≈ 4.5 σ). A smooth slope (a steep finger's top) has none; the finger's
-   silhouette pixels, whose neighbours lie on the table, and the mixed ("flying") pixels a time-of-flight sensor
-   reports between finger and table (random depths between the two) have large ones; a pixel with an invalid
-   neighbour is not tested. The mask is then eroded by ``erode_px``
-   and blobs smaller than ``min_blob_px`` are dropped (DIRECT: fingers ≥ 10 px).
+   second difference (4-neighbour Laplacian) exceeds the largest of ``edge_mm``, ``edge_sigmas · σ`` (σ the
+   surface's per-pixel noise) and ``edge_noise_mm`` (a multiple of the largest Laplacian the empty surface showed
+   while the surface model learned, :attr:`~depthhand.interact.surface.SurfaceModel.laplacian_noise_mm`: the
+   threshold follows the sensor). A smooth slope (a steep finger's top) has a small second difference; the mixed
+   ("flying") pixels a time-of-flight sensor reports between finger and table (random depths between the two) have
+   large ones. A pixel with an invalid neighbour is not tested (structured-light shadows border every finger).
+   The mask may then be eroded by ``erode_px`` (default none: at 0.8–1.2 m a fingertip is only 6–11 px wide).
+   In mm, the threshold suits VGA sensors: a surface's second difference grows with the pixel size squared.
 2. **The finger's blob**: the 8-connected component of the reliable pixels nearest the pose's fingertip, within
-   ``search_mm`` of it (depth edges cut a finger lying over the palm or beside an object from them).
+   ``search_mm`` of it, blobs under ``min_blob_px`` dropped (DIRECT: fingers ≥ 10 px). Depth edges cut a finger
+   lying over the palm or beside an object from them. Only the blob's pixels within ``corridor_mm`` of the pose's
+   finger line count, and only those at most ``span_mm`` above its lowest: seen from above, an extended middle
+   finger of the same hand can reach past the index tip, 30–50 mm higher.
 3. **Tip pixels** (:func:`tip_statistic`): the ``tip_pixels`` pixels of that blob farthest along the finger (the
    direction from the pose's MCP joint to its fingertip, in the image). When they lie near the border of the
    search disk (the pose's fingertip is short of the real one) the disk is moved onto them once and they are
@@ -123,10 +128,8 @@ def tip_statistic(
     tip_pixels: int,
     width_px: float,
     rest_band_mm: float,
-    low_depth_px: float = 0.0,
     corridor_px: float = float("inf"),
     span_mm: float = float("inf"),
-    fit_px: float = 0.0,
 ) -> TipPixels | None:
     """The tip pixels of the finger whose pose fingertip is at ``tip_uv`` (see the module docstring).
 
@@ -140,13 +143,9 @@ def tip_statistic(
         tip_pixels: How many of the farthest pixels to average.
         width_px: Half-width of the corridor along the finger in which the low part is measured, px.
         rest_band_mm: Pixels lower than the statistic plus this count as the low part, mm.
-        low_depth_px: When > 0, the tip pixels are instead the ``tip_pixels`` lowest of the blob's pixels that lie
-            at most this far behind its farthest pixel along the finger, px.
         corridor_px: Only pixels at most this far from the finger's line (through ``tip_uv`` along ``axis_uv``), px.
         span_mm: Only pixels at most this much higher than the blob's 5th-lowest pixel in the disk, mm (a finger
             of the same hand reaching past this one in the image lies higher).
-        fit_px: When > 0, the statistic is instead the height at the front of a line fitted to the heights of the
-            pixels at most this far behind the front (the slope clipped at 0), px: the finger angle drops out.
 
     Returns:
         The tip pixels, or ``None`` when no reliable pixel lies in the disk.
@@ -184,24 +183,8 @@ def tip_statistic(
             cu, cv = cu + ax * reach, cv + ay * reach
             continue
         break
-    if low_depth_px > 0:
-        near = np.nonzero(along >= float(along.max()) - low_depth_px)[0]
-        hn = h[vs[near] + b0, us[near] + a0]
-        k = min(tip_pixels, len(near))
-        top = near[np.argpartition(hn, k - 1)[:k]] if len(near) > k else near
     tu, tv = us[top] + a0, vs[top] + b0
     stat = float(h[tv, tu].mean())
-    if fit_px > 0:  # the height profile along the finger near its front, extrapolated to the front
-        front = float(along.max())
-        near = along >= front - fit_px
-        if np.count_nonzero(near) >= 6:
-            s_n = along[near]
-            h_n = h[vs[near] + b0, us[near] + a0].astype(np.float64)
-            s_c = s_n - s_n.mean()
-            var = float((s_c * s_c).sum())
-            if var > 1e-6:
-                slope = max(float((s_c * (h_n - h_n.mean())).sum()) / var, 0.0)
-                stat = float(h_n.mean()) - slope * float(s_n.mean() - front)
     sig = float(sigma_h_mm[tv, tu].mean())
     # the low part of the blob behind the tip pixels, within the finger's corridor (a flat finger lies low)
     vs_all, us_all = np.nonzero(labels == best)

@@ -39,7 +39,8 @@ import numpy.typing as npt
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
 from depthhand.interact.fused import HeightFilter, fused_height, pixel_sigma, pose_sigma
-from depthhand.interact.touch_settings import TouchSettings
+from depthhand.interact.touch_settings import RULES as RULES  # re-exported
+from depthhand.interact.touch_settings import TouchSettings as TouchSettings  # re-exported
 from depthhand.skeleton import Finger, JointSet
 from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
 
