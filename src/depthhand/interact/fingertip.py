@@ -187,8 +187,11 @@ def tip_statistic(
     stat = float(h[tv, tu].mean())
     sig = float(sigma_h_mm[tv, tu].mean())
     # the low part of the blob behind the tip pixels, within the finger's corridor (a flat finger lies low)
-    vs_all, us_all = np.nonzero(labels == best)
     tip_u, tip_v = float(tu.mean()), float(tv.mean())
+    r3 = 3.0 * radius_px  # the low part is looked for within 3 search radii of the tip (≈ 66 mm)
+    c0, r0 = max(int(tip_u - r3), 0), max(int(tip_v - r3), 0)
+    vs_all, us_all = np.nonzero(labels[r0 : min(int(tip_v + r3) + 1, hh), c0 : min(int(tip_u + r3) + 1, ww)] == best)
+    vs_all, us_all = vs_all + r0, us_all + c0
     along_all = (us_all - tip_u) * ax + (vs_all - tip_v) * ay
     across = np.abs(-(us_all - tip_u) * ay + (vs_all - tip_v) * ax)
     low = (across <= width_px) & (along_all <= 0) & (h[vs_all, us_all] < stat + rest_band_mm)

@@ -359,7 +359,9 @@ class TouchTracker:
                     where = at if etype in (EventType.TOUCH_DOWN, EventType.TOUCH_MOVE) else xyz
                     events.append(self._event(etype, key, contact, t_us, where, h, rule))
                 cid = contact if nxt.state is not TouchState.NONE else 0
-                self.states[key] = replace(nxt, contact_id=cid)
+                self.states[key] = FingerState(
+                    nxt.state, nxt.below_count, cid, nxt.missing, nxt.height_mm, nxt.above_count
+                )
                 self._last_xyz[key] = at if nxt.state is TouchState.TOUCH else xyz
                 self.rules[key] = rule
         for key, st in list(self.states.items()):
