@@ -81,10 +81,10 @@ class ContactSettings:
     edge_noise: float = 1.0
     erode_px: int = 0
     min_blob_px: int = 10
-    search_mm: float = 22.0
+    search_mm: float = 28.0
     margin_mm: float = 25.0
     tip_pixels: int = 8
-    corridor_mm: float = 12.0
+    corridor_mm: float = 18.0
     span_mm: float = 25.0
     touch_level_mm: float = 8.0
     level_sigmas: float = 3.0

@@ -188,7 +188,7 @@ def tip_statistic(
     sig = float(sigma_h_mm[tv, tu].mean())
     # the low part of the blob behind the tip pixels, within the finger's corridor (a flat finger lies low)
     tip_u, tip_v = float(tu.mean()), float(tv.mean())
-    r3 = 3.0 * radius_px  # the low part is looked for within 3 search radii of the tip (≈ 66 mm)
+    r3 = 3.0 * radius_px  # the low part is looked for within 3 search radii of the tip (≈ 84 mm)
     c0, r0 = max(int(tip_u - r3), 0), max(int(tip_v - r3), 0)
     vs_all, us_all = np.nonzero(labels[r0 : min(int(tip_v + r3) + 1, hh), c0 : min(int(tip_u + r3) + 1, ww)] == best)
     vs_all, us_all = vs_all + r0, us_all + c0
