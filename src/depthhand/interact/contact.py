@@ -1,29 +1,29 @@
-"""Contact from the depth pixels around each fingertip (DIRECT-style zones, reference §2.1 and §2.3).
+"""Contact from the depth pixels at each fingertip (DIRECT's tip statistic, reference §2.1 and §2.3).
 
 The pose says which finger and where to look; the pixels say whether it touches. For one hand,
-:func:`measure_hand` takes a window around the fingertips near the table and computes each pixel's height above
-the :class:`~depthhand.interact.surface.SurfaceModel`:
+:func:`measure_hand` takes a window around the fingertips near the table, computes each pixel's height above the
+:class:`~depthhand.interact.surface.SurfaceModel`, and per finger (:mod:`depthhand.interact.fingertip`):
 
-* **above** the surface: ``z > noise_z`` and ``h > noise_floor_mm`` (the rest is surface noise);
-* depth **edges** cut the above pixels apart (of two neighbours more than ``edge_mm`` apart in depth, the farther
-  one is dropped), so a finger over the palm or beside an object is its own blob;
-* the **finger band** (the low zone, ``h < finger_band_mm`` ≈ 12 mm): its connected blobs are the candidate
-  contacts; the **hand zone** (< ``hand_band_mm``, 60 mm) is where hovering is measured; above is the arm.
+* the finger's **reliable pixels**: above the surface noise, off depth edges (the depth's second difference above
+  ``max(edge_mm, edge_sigmas · σ)``: silhouette and time-of-flight mixed pixels), below the hand zone's top
+  (``hand_band_mm``, DIRECT: 60 mm), eroded by ``erode_px``; their 8-connected blob nearest the pose's fingertip;
+* the **tip pixels**: the ``tip_pixels`` (DIRECT: 8) pixels of that blob farthest along the finger (MCP → tip);
+* the **height**: their mean height above the surface minus ``touch_level_mm``, the tip pixels' height when the
+  finger touches (its top at the tip: ≈ the finger's radius plus the slope over the pixels averaged). The tracker
+  smooths it (EWMA, DIRECT: α 0.5) and decides with thresholds in mm and in σ of the mean
+  (:mod:`depthhand.interact.touch`);
+* the **touch position**: the tip pixels' surface points, their centroid moved back along the finger by
+  ``tip_setback_mm`` (the tip pixels lie at the front of the tip sphere, the contact is under its centre),
+  projected onto the plane; not the joint.
 
-Per finger, the blob of the finger band nearest the projected fingertip (within ``search_mm``) is its contact blob.
-Its statistic is the mean height of its ``tip_pixels`` lowest pixels (skipping the lowest ``skip_pixels``, flying
-pixels): a fingertip lying on the table shows its sides at about its radius, one hovering ``d`` mm shows them
-``d`` mm higher, so the reported height is ``statistic − touch_level_mm``. Without a blob the finger hovers: the
-same statistic over the above pixels within ``search_mm`` of the tip. The contact position is the centroid of the
-blob's pixels on the surface (each pixel's surface point, weighted by how far below the band top it lies),
-projected onto the plane; not the joint.
-
-A resting palm or forearm fires no touch: a blob that runs back along the finger beyond ``max_length_mm``
-(a flat finger on the table, connected to the palm) or covers more than ``max_area_mm2`` is *resting*, reported
-as such and never a touch.
+A resting palm or finger fires no touch: a blob whose low part (lower than the tip pixels plus ``rest_band_mm``,
+within the finger's width) runs back along the finger beyond ``max_length_mm`` is *resting* (a tapping finger
+rises steeply behind its tip; a flat one does not), reported as such and never a touch. Palm rejection proper is
+:mod:`depthhand.interact.fused`.
 
 When the window has too few valid pixels (occlusion, dropout) the reading says so (``ok = False``) and the caller
-falls back to the pose's fingertip height (:mod:`depthhand.interact.touch`).
+falls back to the pose's fingertip height; when no reliable pixel lies near the tip the finger is above the hand
+zone or off the pose (``ok = True``, height ``inf``: it does not touch).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, project_to_plane
+from depthhand.interact.fingertip import finger_mask, tip_statistic
 from depthhand.interact.surface import SurfaceModel
 from depthhand.skeleton import Finger, JointSet
 
@@ -44,38 +45,52 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class ContactSettings:
-    """Zones and blob limits of the pixel contact rule (defaults for Astra / D4xx / ToF class sensors at 0.8–1.2 m).
+    """Zones and limits of the pixel contact rule (defaults for Astra / D4xx / ToF class sensors at 0.8–1.2 m).
 
     Attributes:
         noise_z: Pixels within this many σ of the surface are surface.
         noise_floor_mm: ... and those lower than this, mm.
-        finger_band_mm: Top of the low (finger) zone, mm (DIRECT: 12).
         hand_band_mm: Top of the hand zone, mm (DIRECT: 60); higher pixels are arm.
-        edge_mm: A depth jump between neighbours that separates blobs, mm.
-        search_mm: Radius around the projected fingertip searched for its blob, mm.
+        edge_mm: A |Laplacian| of the depth above this makes a depth-edge pixel, mm ...
+        edge_sigmas: ... or above this many σ of the pixel's surface noise, whichever is larger.
+        edge_noise: ... or above this many times the largest Laplacian of the empty surface
+            (:attr:`~depthhand.interact.surface.SurfaceModel.laplacian_noise_mm`), whichever is largest.
+        erode_px: Erosion of the reliable mask, px.
+        min_blob_px: Smaller blobs of reliable pixels are dropped (DIRECT: a finger has ≥ 10 px).
+        search_mm: Radius around the projected fingertip searched for its tip pixels, mm.
         margin_mm: Window margin around the fingertips and their PIP joints, mm.
-        tip_pixels: Pixels averaged for the contact statistic (the lowest of the blob).
-        skip_pixels: Lowest pixels skipped first (flying / mixed pixels).
-        touch_level_mm: Subtracted from the statistic: its value for a fingertip on the table (the lowest visible
-            pixels of a 55–65° finger sit ≈ 10 mm up on noise-free depth, ``touch.stress``).
-        max_length_mm: A blob longer than this along the finger is a resting finger / palm, mm.
-        max_area_mm2: A blob larger than this is a resting palm, mm².
+        tip_pixels: Pixels averaged for the contact statistic (the farthest along the finger; DIRECT: 8).
+        corridor_mm: Tip pixels lie at most this far from the pose's finger line (MCP → tip through the tip), mm.
+        span_mm: ... and at most this much above the lowest pixels of the blob near the tip, mm.
+        touch_level_mm: Subtracted from the statistic: its value when the finger touches, mm.
+        level_sigmas: ... plus this many times the tip pixels' per-pixel noise σ (as a height): only pixels more
+            than ``noise_z`` σ above the surface count, so on a noisier sensor the lowest pixels of the tip drop out
+            and the statistic at contact rises with σ.
+        tip_setback_mm: The touch position is the tip pixels' centroid moved back along the finger this far, mm.
+        rest_band_mm: The low part of a blob: lower than the tip pixels plus this, mm.
+        max_length_mm: A blob whose low part runs back along the finger farther than this is resting, mm.
         min_valid: Smallest fraction of valid pixels near the tip for a pixel reading.
         near_table_mm: Only fingertips whose pose height is below this are measured, mm.
     """
 
     noise_z: float = 3.0
-    noise_floor_mm: float = 2.0
-    finger_band_mm: float = 12.0
+    noise_floor_mm: float = 3.0
     hand_band_mm: float = 60.0
-    edge_mm: float = 10.0
-    search_mm: float = 15.0
-    margin_mm: float = 20.0
+    edge_mm: float = 5.0
+    edge_sigmas: float = 5.0
+    edge_noise: float = 1.0
+    erode_px: int = 0
+    min_blob_px: int = 10
+    search_mm: float = 28.0
+    margin_mm: float = 25.0
     tip_pixels: int = 8
-    skip_pixels: int = 1
-    touch_level_mm: float = 10.0
-    max_length_mm: float = 45.0
-    max_area_mm2: float = 1500.0
+    corridor_mm: float = 18.0
+    span_mm: float = 25.0
+    touch_level_mm: float = 8.0
+    level_sigmas: float = 3.0
+    tip_setback_mm: float = 5.0
+    rest_band_mm: float = 8.0
+    max_length_mm: float = 40.0
     min_valid: float = 0.5
     near_table_mm: float = 90.0
 
@@ -86,12 +101,13 @@ class ContactReading:
 
     Attributes:
         ok: Enough valid pixels for a pixel decision (else: use the pose).
-        height_mm: Estimated height of the fingertip's underside above the surface, mm (inf: nothing near).
-        xyz_mm: (3,) contact point on the plane (the blob centroid), camera mm; ``None`` without a blob.
-        pixels: Pixels in the contact blob.
+        height_mm: The tip pixels' mean height minus the touch level, mm (inf: no reliable pixel near the tip).
+        xyz_mm: (3,) contact point on the plane (from the tip pixels), camera mm; ``None`` without tip pixels.
+        pixels: Number of tip pixels.
         resting: The blob is a resting finger / palm (never a touch).
         noise_mm: The surface model's noise amplitude (:attr:`SurfaceModel.noise_amplitude_mm`), mm: how far
             single pixels stray; the fused rule weighs the reading by it.
+        sigma_mm: σ of ``height_mm`` from the tip pixels' surface noise (mean σ / √n), mm (0 without pixels).
     """
 
     ok: bool
@@ -100,6 +116,7 @@ class ContactReading:
     pixels: int = 0
     resting: bool = False
     noise_mm: float = 0.0
+    sigma_mm: float = 0.0
 
 
 MISSING = ContactReading(False, float("nan"))
@@ -110,13 +127,15 @@ def _project(xyz: F64, fx: float, fy: float, cx: float, cy: float) -> tuple[floa
 
 
 @functools.lru_cache(maxsize=32)
-def _tip_layout(joint_set: JointSet) -> tuple[tuple[Finger, int, int], ...]:
-    """``(finger, tip index, index of the joint two bones up)`` of every fingertip of a skeleton (cached)."""
-    return tuple((finger, tip, _back_joint(joint_set, tip)) for finger, tip in joint_set.tips)
+def _tip_layout(joint_set: JointSet) -> tuple[tuple[Finger, int, int, int], ...]:
+    """``(finger, tip, joint two bones up, joint three bones up)`` of every fingertip of a skeleton (cached)."""
+    return tuple(
+        (finger, tip, _back_joint(joint_set, tip), _back_joint(joint_set, tip, 3)) for finger, tip in joint_set.tips
+    )
 
 
 def _back_joint(joint_set: JointSet, tip_idx: int, steps: int = 2) -> int:
-    """The joint ``steps`` bones up from a fingertip (the PIP of a four-joint finger)."""
+    """The joint ``steps`` bones up from a fingertip (2: the PIP of a four-joint finger, 3: its MCP)."""
     parent = {child: par for par, child in joint_set.bones}
     j = tip_idx
     for _ in range(steps):
@@ -131,18 +150,6 @@ def _median(values: F64) -> float:
     x: list[float] = sorted(values.tolist())
     n = len(x)
     return x[n // 2] if n % 2 else (x[n // 2 - 1] + x[n // 2]) / 2
-
-
-def _low_stat(h: F32, settings: ContactSettings) -> float:
-    """Mean of the lowest ``tip_pixels`` heights after skipping ``skip_pixels``."""
-    n = h.size
-    if n == 0:
-        return float("inf")
-    k = min(settings.tip_pixels + settings.skip_pixels, n)
-    low = np.partition(h, k - 1)[:k] if n > k else h
-    low = np.sort(low)
-    start = min(settings.skip_pixels, max(len(low) - 1, 0))
-    return float(low[start:].mean())
 
 
 def measure_hand(
@@ -175,15 +182,15 @@ def measure_hand(
     layout = [item for item in _tip_layout(joint_set) if item[0] in fingers]
     if not layout:
         return {}
-    tip_xyz = joints[[t for _, t, _ in layout]]
+    tip_xyz = joints[[t for _, t, _, _ in layout]]
     keep = np.all(np.isfinite(tip_xyz), axis=1) & (tip_xyz[:, 2] > 0)
     keep[keep] = ~(tip_xyz[keep] @ plane.normal + plane.offset_mm > settings.near_table_mm)
-    tips: dict[Finger, tuple[F64, F64]] = {
-        finger: (tip_xyz[i], joints[back]) for i, (finger, _, back) in enumerate(layout) if keep[i]
+    tips: dict[Finger, tuple[F64, F64, F64]] = {
+        finger: (tip_xyz[i], joints[back], joints[base]) for i, (finger, _, back, base) in enumerate(layout) if keep[i]
     }
     if not tips:
         return {}
-    pts = np.array([p for pair in tips.values() for p in pair])
+    pts = np.array([p for tri in tips.values() for p in tri[:2]])
     z_ref = _median(pts[:, 2])
     px_per_mm = k.fx / z_ref
     margin = settings.margin_mm * px_per_mm
@@ -196,27 +203,21 @@ def measure_hand(
     depth = np.asarray(depth_mm)
     h, zs, valid = surface.heights(depth, (u0, v0, u1, v1))
     d = depth[v0:v1, u0:u1].astype(np.float32)
-    floor = max(settings.noise_floor_mm, surface.noise_amplitude_mm + 0.5)
-    above = valid & (zs > settings.noise_z) & (h > floor)
-    # an above pixel needs at least two above neighbours (isolated noise pixels go)
-    nb = cv2.boxFilter(above.astype(np.uint8), cv2.CV_16U, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    above &= nb >= 3
-    # depth edges: of two above-surface neighbours far apart in depth, drop the farther one
-    cut = above.copy()
-    jump_x = above[:, 1:] & above[:, :-1] & (np.abs(d[:, 1:] - d[:, :-1]) > settings.edge_mm)
-    far_right = d[:, 1:] > d[:, :-1]
-    cut[:, 1:] &= ~(jump_x & far_right)
-    cut[:, :-1] &= ~(jump_x & ~far_right)
-    jump_y = above[1:] & above[:-1] & (np.abs(d[1:] - d[:-1]) > settings.edge_mm)
-    far_down = d[1:] > d[:-1]
-    cut[1:] &= ~(jump_y & far_down)
-    cut[:-1] &= ~(jump_y & ~far_down)
-    low = cut & (h < settings.finger_band_mm)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(low.astype(np.uint8), connectivity=8)
-    mm2_per_px = 1.0 / px_per_mm**2
-    out: dict[Finger, ContactReading] = {}
+    sigma_d = surface.sigma_mm[v0:v1, u0:u1]
+    mask = finger_mask(
+        d, h, zs, valid, sigma_d, settings.noise_z, settings.noise_floor_mm, settings.hand_band_mm,
+        settings.edge_mm, settings.edge_sigmas, settings.erode_px, settings.edge_noise * surface.laplacian_noise_mm,
+    )  # fmt: skip
+    _, labels_any, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    labels = np.asarray(labels_any, dtype=np.int32)
+    small = stats[:, cv2.CC_STAT_AREA] < settings.min_blob_px
+    small[0] = True
+    if small[1:].any():
+        labels[small[labels]] = 0
+    sigma_h = sigma_d * surface.height_per_mm[v0:v1, u0:u1]
     r_search = settings.search_mm * px_per_mm
-    for j, finger in enumerate(tips):
+    out: dict[Finger, ContactReading] = {}
+    for j, (finger, (_, _, base)) in enumerate(tips.items()):
         tu, tv = float(u[2 * j]) - u0, float(v[2 * j]) - v0
         a0, b0 = max(int(tu - r_search), 0), max(int(tv - r_search), 0)
         a1, b1 = min(int(tu + r_search) + 1, u1 - u0), min(int(tv + r_search) + 1, v1 - v0)
@@ -227,45 +228,40 @@ def measure_hand(
         if np.count_nonzero(near_valid) < settings.min_valid * near_valid.size:
             out[finger] = MISSING
             continue
-        dist2 = (np.arange(a0, a1)[None, :] - tu) ** 2 + (np.arange(b0, b1)[:, None] - tv) ** 2
-        disk = dist2 <= r_search**2
-        lab = labels[b0:b1, a0:a1]
-        cand = disk & (lab > 0)
-        if not cand.any():
-            hov = cut[b0:b1, a0:a1] & disk & (h[b0:b1, a0:a1] < settings.hand_band_mm)
-            stat = _low_stat(h[b0:b1, a0:a1][hov], settings)
-            out[finger] = ContactReading(
-                True, max(stat - settings.touch_level_mm, 0.0), noise_mm=surface.noise_amplitude_mm
-            )
+        bu, bv = _project(base, k.fx, k.fy, k.cx, k.cy)
+        axis = np.array([tu + u0 - bu, tv + v0 - bv])
+        norm = float(np.hypot(axis[0], axis[1]))
+        if norm < 1e-6:
+            out[finger] = MISSING
             continue
-        best = int(lab[cand][np.argmin(dist2[cand])])
-        bx, by, bw, bh = (int(x) for x in stats[best, :4])
-        vs, us = np.nonzero(labels[by : by + bh, bx : bx + bw] == best)
-        vs, us = vs + by, us + bx
-        hb = h[vs, us]
-        stat = _low_stat(hb, settings)
-        # extent along the finger (tip → PIP direction in the image) and area
-        bu, bv = float(u[2 * j + 1]), float(v[2 * j + 1])
-        axis = np.array([bu - u0 - tu, bv - v0 - tv])
-        norm = float(np.linalg.norm(axis))
-        along = ((us - tu) * axis[0] + (vs - tv) * axis[1]) / norm if norm > 1e-6 else np.zeros(len(us))
-        length_mm = float(along.max() - min(along.min(), 0.0)) / px_per_mm
-        area_mm2 = len(us) * mm2_per_px
-        resting = length_mm > settings.max_length_mm or area_mm2 > settings.max_area_mm2
-        w = np.maximum(settings.finger_band_mm - hb, 0.5).astype(np.float64)
-        zsurf = surface.depth_mm[vs + v0, us + u0].astype(np.float64)
-        xs = (us + u0 - k.cx) / k.fx * zsurf
-        ys = (vs + v0 - k.cy) / k.fy * zsurf
-        w_sum = w.sum()
-        centroid = np.array([(xs * w).sum() / w_sum, (ys * w).sum() / w_sum, (zsurf * w).sum() / w_sum])
+        ax, ay = float(axis[0] / norm), float(axis[1] / norm)
+        tip = tip_statistic(
+            labels, h, sigma_h, (tu, tv), (ax, ay), r_search, settings.tip_pixels,
+            8.0 * px_per_mm, settings.rest_band_mm, settings.corridor_mm * px_per_mm, settings.span_mm,
+        )  # fmt: skip
+        if tip is None:
+            out[finger] = ContactReading(True, float("inf"), noise_mm=surface.noise_amplitude_mm)
+            continue
+        resting = tip.low_length_px / px_per_mm > settings.max_length_mm
+        zsurf = surface.depth_mm[tip.v + v0, tip.u + u0].astype(np.float64)
+        xs = (tip.u + u0 - k.cx) / k.fx * zsurf
+        ys = (tip.v + v0 - k.cy) / k.fy * zsurf
+        centroid = np.array([xs.mean(), ys.mean(), zsurf.mean()])
+        # back along the finger: the image axis as a direction in the plane
+        back3 = np.array([ax / k.fx, ay / k.fy, 0.0]) * float(centroid[2])
+        back3 -= (back3 @ plane.normal) * plane.normal
+        nb = float(np.linalg.norm(back3))
+        if nb > 1e-9:
+            centroid -= settings.tip_setback_mm * back3 / nb
         foot = project_to_plane(centroid, plane)
         out[finger] = ContactReading(
             True,
-            max(stat - settings.touch_level_mm, 0.0),
+            tip.height_mm - settings.touch_level_mm - settings.level_sigmas * tip.sigma_mm,
             (float(foot[0]), float(foot[1]), float(foot[2])),
-            len(us),
+            tip.n,
             resting,
             surface.noise_amplitude_mm,
+            tip.sigma_mm / float(np.sqrt(tip.n)),
         )
     return out
 

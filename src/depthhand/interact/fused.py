@@ -7,11 +7,13 @@ measurements:
 * the pose: the fingertip joint's height above the plane minus ``fused_pose_level_mm`` (the joint's height when
   the finger touches), noise σ ``fused_pose_sigma_mm``;
 * the pixels, when the contact reading is ``ok`` (:func:`depthhand.interact.contact.measure_hand`: the mean
-  height of the lowest connected band of tip pixels, already corrected by its level at contact), noise σ
+  height of the finger's farthest tip pixels, already corrected by its level at contact), noise σ
   ``pixel_sigma_mm · (1 + a / noise_ref_mm)² · max(1, (z / 1 m)²)`` with ``a`` the surface model's noise
   amplitude (:func:`pixel_sigma`). On clean depth the pixels dominate; on noisy depth (a of 2–25 mm in
-  ``touch.stress``) the reading is biased by the sensor (structured light at 1.2 m reads ≈ 9 mm at contact,
-  active stereo ≈ 23 mm, ToF ≈ 0 mm even hovering, from flying pixels), so its weight falls and the pose leads.
+  ``touch.stress``) their weight falls and the pose leads. This weighting was tuned for the earlier pixel
+  statistic (the lowest pixels of the finger band, biased by the sensor: ToF ≈ 0 mm even hovering, from flying
+  pixels); the current reading's own σ (:attr:`~depthhand.interact.contact.ContactReading.sigma_mm`) is not used
+  yet.
 
 The filtered height goes through the usual hysteresis + debounce state machine
 (:func:`depthhand.interact.touch.step_finger`) with the ``fused_*`` thresholds. Where the pixels give no reading

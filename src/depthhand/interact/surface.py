@@ -94,6 +94,10 @@ class SurfaceModel:
         frames_seen: Frames given to :meth:`observe`.
         noise_amplitude_mm: The 99th percentile over pixels of the largest deviation from the median seen while
             learning, mm (0 before): the height below which a single pixel may be noise.
+        laplacian_noise_mm: The 99.9th percentile of the depth's second difference (4-neighbour Laplacian) over
+            the learning frames' pixels with four valid neighbours, mm (0 before): the largest second difference
+            the empty surface shows; larger ones are depth edges or mixed pixels
+            (:func:`depthhand.interact.fingertip.finger_mask`).
     """
 
     def __init__(self, intrinsics: CameraIntrinsics, plane: Plane, settings: SurfaceSettings | None = None) -> None:
@@ -112,6 +116,7 @@ class SurfaceModel:
         self._stack: list[F32] = []
         self.frames_seen = 0
         self.noise_amplitude_mm = 0.0
+        self.laplacian_noise_mm = 0.0
         self._ready = False
 
     @property
@@ -154,6 +159,7 @@ class SurfaceModel:
         self._update(depth, hand_boxes or [])
 
     def _learn(self) -> None:
+        self.laplacian_noise_mm = _laplacian_noise(self._stack[-3:])
         stack = np.sort(np.stack(self._stack), axis=0)  # NaN last
         self._stack = []
         n = np.sum(~np.isnan(stack), axis=0)
@@ -232,3 +238,23 @@ class SurfaceModel:
         """Full-frame height above the surface (mm) and z-score; NaN where the depth is invalid."""
         h, z, valid = self.heights(depth_mm, (0, 0, self.intrinsics.width, self.intrinsics.height))
         return np.where(valid, h, np.nan).astype(np.float32), np.where(valid, z, np.nan).astype(np.float32)
+
+
+def _laplacian_noise(frames: list[F32], percentile: float = 99.9) -> float:
+    """The ``percentile`` of |4-neighbour Laplacian| over the frames' pixels with four valid neighbours, mm.
+
+    Args:
+        frames: (H, W) float32 depth frames with NaN where invalid (the learning stack).
+        percentile: Percentile over pixels.
+    """
+    import cv2
+
+    k4 = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+    values = []
+    for f in frames:
+        valid = np.isfinite(f)
+        lap = cv2.Laplacian(np.where(valid, f, 0.0).astype(np.float32), cv2.CV_32F, ksize=1)
+        all4 = cv2.erode(valid.astype(np.uint8), k4, borderValue=1) > 0
+        values.append(np.abs(lap[all4]))
+    v = np.concatenate(values) if values else np.zeros(0, np.float32)
+    return float(np.percentile(v, percentile)) if v.size else 0.0

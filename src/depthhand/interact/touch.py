@@ -7,7 +7,7 @@ change                 condition (defaults in :class:`TouchSettings`, tuned for 
 =====================  ==========================================================================
 none → hover           height < ``hover_enter_mm`` (60)
 hover → touch          height < ``touch_enter_mm`` (10) for ``touch_debounce_frames`` (2) frames
-touch → hover          height > ``touch_exit_mm`` (18)
+touch → hover          height > ``touch_exit_mm`` (18) for ``touch_release_frames`` (1) frames
 hover → none           height ≥ ``hover_exit_mm`` (70), or the hand missing > ``lost_frames`` (3)
 =====================  ==========================================================================
 
@@ -38,12 +38,11 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
-from depthhand.interact.fused import FusedSettings, HeightFilter, fused_height, pixel_sigma, pose_sigma
+from depthhand.interact.fused import HeightFilter, fused_height, pixel_sigma, pose_sigma
+from depthhand.interact.touch_settings import RULES as RULES  # re-exported
+from depthhand.interact.touch_settings import TouchSettings as TouchSettings  # re-exported
 from depthhand.skeleton import Finger, JointSet
 from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
-
-RULES = ("pose", "pixels", "fused")
-"""The touch rules: the pose's fingertip height, the depth pixels (the pose as fallback), or both filtered."""
 
 
 class TouchState(enum.Enum):
@@ -65,92 +64,6 @@ class EventType(enum.Enum):
     TOUCH_UP = "touch_up"
     PINCH_START = "pinch_start"
     PINCH_END = "pinch_end"
-
-
-@dataclass(frozen=True, slots=True)
-class TouchSettings:
-    """Thresholds of the touch / hover decision (heights above the table plane, mm).
-
-    Attributes:
-        hover_enter_mm: Start hovering below this height.
-        hover_exit_mm: Stop hovering at or above this height (≥ ``hover_enter_mm``).
-        touch_enter_mm: A touch starts below this height ...
-        touch_debounce_frames: ... held for this many consecutive frames.
-        touch_exit_mm: A touch ends above this height (> ``touch_enter_mm``).
-        lost_frames: A hand missing for more frames than this ends its contacts.
-        fingers: The fingers that can touch.
-        emit_move_events: Also emit ``touch_move`` / ``hover_move`` every frame.
-        height_smoothing: Weight of the new height in an exponential moving average of each fingertip's height
-            (1 = no smoothing; DIRECT uses 0.5). Lower values suppress jitter and add lag.
-        rule: ``"pose"`` (fingertip joint height) or ``"pixels"`` (depth pixels against the surface model, the
-            pose rule as fallback); see :data:`RULES`.
-        pixel_enter_mm: Pixel rule: a touch starts below this height ...
-        pixel_debounce_frames: ... held for this many frames.
-        pixel_exit_mm: Pixel rule: a touch ends above this height.
-        fused_enter_mm: Fused rule: a touch starts below this filtered height ...
-        fused_debounce_frames: ... held for this many frames.
-        fused_exit_mm: Fused rule: a touch ends above this filtered height, or above ``fused_enter_mm`` plus
-            ``fused_band_sigmas`` times the pose noise σ the filter estimates, whichever is higher (a noisier pose
-            gets a wider hysteresis band).
-        fused_band_sigmas: See ``fused_exit_mm``.
-        fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
-            many pixels, else the fingertip joint.
-        fused: The fused rule's height filter.
-        palm_rest_mm: A hand whose palm joints' mean height is below this rests on the table and fires no touch,
-            mm (0 disables palm rejection).
-        palm_rest_pixels_mm: ... or (pixel and fused rules) whose palm pixels' median height is below this, mm.
-        palm_release_mm: A resting hand stops resting only this far above the thresholds, mm (hysteresis).
-    """
-
-    hover_enter_mm: float = 60.0
-    hover_exit_mm: float = 70.0
-    touch_enter_mm: float = 10.0
-    touch_debounce_frames: int = 2
-    touch_exit_mm: float = 18.0
-    lost_frames: int = 3
-    fingers: tuple[Finger, ...] = tuple(Finger)
-    emit_move_events: bool = True
-    height_smoothing: float = 1.0
-    rule: str = "pose"
-    pixel_enter_mm: float = 4.0
-    pixel_debounce_frames: int = 1
-    pixel_exit_mm: float = 7.0
-    fused_enter_mm: float = 4.0
-    fused_debounce_frames: int = 1
-    fused_exit_mm: float = 8.0
-    fused_band_sigmas: float = 2.5
-    fused_min_pixels: int = 4
-    fused: FusedSettings = field(default_factory=FusedSettings)
-    palm_rest_mm: float = 33.0
-    palm_rest_pixels_mm: float = 45.0
-    palm_release_mm: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.rule not in RULES:
-            raise ValueError(f"TouchSettings.rule must be one of {RULES}, got {self.rule!r}")
-        if not self.pixel_enter_mm < self.pixel_exit_mm <= self.hover_enter_mm or self.pixel_debounce_frames < 1:
-            raise ValueError(
-                "TouchSettings must satisfy pixel_enter_mm < pixel_exit_mm <= hover_enter_mm and "
-                f"pixel_debounce_frames >= 1, got {self.pixel_enter_mm}, {self.pixel_exit_mm}, "
-                f"{self.pixel_debounce_frames}"
-            )
-        if not self.fused_enter_mm < self.fused_exit_mm <= self.hover_enter_mm or self.fused_debounce_frames < 1:
-            raise ValueError(
-                "TouchSettings must satisfy fused_enter_mm < fused_exit_mm <= hover_enter_mm and "
-                f"fused_debounce_frames >= 1, got {self.fused_enter_mm}, {self.fused_exit_mm}, "
-                f"{self.fused_debounce_frames}"
-            )
-        if self.palm_rest_mm < 0 or self.palm_rest_pixels_mm < 0 or self.palm_release_mm < 0:
-            raise ValueError("TouchSettings.palm_rest_mm, palm_rest_pixels_mm and palm_release_mm must be >= 0")
-        if not self.touch_enter_mm < self.touch_exit_mm <= self.hover_enter_mm <= self.hover_exit_mm:
-            raise ValueError(
-                "TouchSettings must satisfy touch_enter_mm < touch_exit_mm <= hover_enter_mm <= hover_exit_mm, got "
-                f"{self.touch_enter_mm}, {self.touch_exit_mm}, {self.hover_enter_mm}, {self.hover_exit_mm}"
-            )
-        if self.touch_debounce_frames < 1 or self.lost_frames < 0:
-            raise ValueError("TouchSettings.touch_debounce_frames must be ≥ 1 and lost_frames ≥ 0")
-        if not 0 < self.height_smoothing <= 1:
-            raise ValueError(f"TouchSettings.height_smoothing must be in (0, 1], got {self.height_smoothing}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +129,7 @@ class FingerState:
         contact_id: Id of the current hover/touch contact (0 when none).
         missing: Consecutive frames the hand was absent.
         height_mm: Last height, mm.
+        above_count: Consecutive touching frames above the exit threshold (release debounce counter).
     """
 
     state: TouchState = TouchState.NONE
@@ -223,6 +137,7 @@ class FingerState:
     contact_id: int = 0
     missing: int = 0
     height_mm: float = float("inf")
+    above_count: int = 0
 
 
 def step_finger(
@@ -243,6 +158,7 @@ def step_finger(
     h = height_mm if math.isfinite(height_mm) else float("inf")
     exit_mm = settings.touch_exit_mm if touch_exit_mm is None else touch_exit_mm
     below = prev.below_count + 1 if h < settings.touch_enter_mm else 0
+    above = prev.above_count + 1 if prev.state is TouchState.TOUCH and h > exit_mm else 0
     state = prev.state
     events: list[EventType] = []
     new_contact = False
@@ -261,7 +177,7 @@ def step_finger(
         elif settings.emit_move_events and not events:
             events.append(EventType.HOVER_MOVE)
     elif state is TouchState.TOUCH and not new_contact:
-        if h > exit_mm:
+        if h > exit_mm and (above >= settings.touch_release_frames or h >= settings.hover_exit_mm):
             events.append(EventType.TOUCH_UP)
             if h >= settings.hover_exit_mm:
                 state = TouchState.NONE
@@ -270,7 +186,7 @@ def step_finger(
                 events.append(EventType.HOVER_ENTER)
         elif settings.emit_move_events:
             events.append(EventType.TOUCH_MOVE)
-    return FingerState(state, below, prev.contact_id, 0, h), events, new_contact
+    return FingerState(state, below, prev.contact_id, 0, h, above), events, new_contact
 
 
 _NO_STATE = FingerState()
@@ -306,6 +222,7 @@ class TouchTracker:
     rules: dict[tuple[int, Finger], str] = field(default_factory=dict)
     _last_xyz: dict[tuple[int, Finger], npt.NDArray[np.float64]] = field(default_factory=dict)
     _filters: dict[tuple[int, Finger], HeightFilter] = field(default_factory=dict)
+    _pix_avg: dict[tuple[int, Finger], float] = field(default_factory=dict)
     _by_rule: dict[str, TouchSettings] = field(default_factory=dict)
     _next_event: int = 1
     _next_contact: int = 1
@@ -339,6 +256,7 @@ class TouchTracker:
             return replace(
                 s, touch_enter_mm=s.pixel_enter_mm, touch_exit_mm=s.pixel_exit_mm,
                 touch_debounce_frames=s.pixel_debounce_frames, height_smoothing=1.0,
+                touch_release_frames=s.pixel_release_frames,
             )  # fmt: skip
         return replace(
             s, touch_enter_mm=s.fused_enter_mm, touch_exit_mm=s.fused_exit_mm,
@@ -360,6 +278,16 @@ class TouchTracker:
         if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
             at = np.asarray(reading.xyz_mm, dtype=np.float64)
         return h, at
+
+    def _pixel_height(self, key: tuple[int, Finger], height_mm: float) -> float:
+        """The pixel rule's smoothed height (EWMA of weight ``pixel_smoothing``; DIRECT: 0.5), mm."""
+        alpha = self.settings.pixel_smoothing
+        prev = self._pix_avg.get(key)
+        h = height_mm
+        if prev is not None and math.isfinite(prev) and math.isfinite(h) and alpha < 1:
+            h = alpha * h + (1 - alpha) * prev
+        self._pix_avg[key] = h
+        return h
 
     def update(
         self,
@@ -405,13 +333,17 @@ class TouchTracker:
                     exit_mm = max(band, settings.touch_exit_mm)
                 elif reading is not None and reading.ok:
                     rule, settings = "pixels", pixel_settings
-                    h = reading.height_mm
+                    h = self._pixel_height(key, reading.height_mm)
+                    exit_mm = max(
+                        settings.touch_exit_mm, settings.touch_enter_mm + settings.pixel_band_sigmas * reading.sigma_mm
+                    )
                     if reading.resting:  # a resting finger / palm: hovering at most, never touching
                         h = max(h, settings.touch_exit_mm + 1.0)
                     if reading.xyz_mm is not None:
                         at = np.asarray(reading.xyz_mm, dtype=np.float64)
                 else:
                     rule, settings = "pose", self.settings
+                    self._pix_avg.pop(key, None)
                     h = point_height(xyz, plane)
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
@@ -427,7 +359,9 @@ class TouchTracker:
                     where = at if etype in (EventType.TOUCH_DOWN, EventType.TOUCH_MOVE) else xyz
                     events.append(self._event(etype, key, contact, t_us, where, h, rule))
                 cid = contact if nxt.state is not TouchState.NONE else 0
-                self.states[key] = FingerState(nxt.state, nxt.below_count, cid, nxt.missing, nxt.height_mm)
+                self.states[key] = FingerState(
+                    nxt.state, nxt.below_count, cid, nxt.missing, nxt.height_mm, nxt.above_count
+                )
                 self._last_xyz[key] = at if nxt.state is TouchState.TOUCH else xyz
                 self.rules[key] = rule
         for key, st in list(self.states.items()):
@@ -443,6 +377,7 @@ class TouchTracker:
                 del self.states[key]
                 self._last_xyz.pop(key, None)
                 self._filters.pop(key, None)
+                self._pix_avg.pop(key, None)
             else:
                 self.states[key] = replace(st, missing=missing)
         return events

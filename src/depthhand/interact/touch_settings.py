@@ -1,0 +1,113 @@
+"""Thresholds of the touch / hover decision (:class:`TouchSettings`) and the names of the touch rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from depthhand.interact.fused import FusedSettings
+from depthhand.skeleton import Finger
+
+RULES = ("pose", "pixels", "fused")
+"""The touch rules: the pose's fingertip height, the depth pixels (the pose as fallback), or both filtered."""
+
+
+@dataclass(frozen=True, slots=True)
+class TouchSettings:
+    """Thresholds of the touch / hover decision (heights above the table plane, mm).
+
+    Attributes:
+        hover_enter_mm: Start hovering below this height.
+        hover_exit_mm: Stop hovering at or above this height (≥ ``hover_enter_mm``).
+        touch_enter_mm: A touch starts below this height ...
+        touch_debounce_frames: ... held for this many consecutive frames.
+        touch_exit_mm: A touch ends above this height (> ``touch_enter_mm``) ...
+        touch_release_frames: ... held for this many consecutive frames (at or above ``hover_exit_mm``: at once).
+        lost_frames: A hand missing for more frames than this ends its contacts.
+        fingers: The fingers that can touch.
+        emit_move_events: Also emit ``touch_move`` / ``hover_move`` every frame.
+        height_smoothing: Weight of the new height in an exponential moving average of each fingertip's height
+            (1 = no smoothing; DIRECT uses 0.5). Lower values suppress jitter and add lag.
+        rule: ``"pose"`` (fingertip joint height) or ``"pixels"`` (depth pixels against the surface model, the
+            pose rule as fallback); see :data:`RULES`.
+        pixel_enter_mm: Pixel rule: a touch starts below this height ...
+        pixel_debounce_frames: ... held for this many frames.
+        pixel_exit_mm: Pixel rule: a touch ends above this height, or above ``pixel_enter_mm`` plus
+            ``pixel_band_sigmas`` times the reading's σ (the tip pixels' surface noise / √n), whichever is higher.
+        pixel_band_sigmas: See ``pixel_exit_mm``.
+        pixel_release_frames: Pixel rule's ``touch_release_frames`` (a single outlying frame does not end a touch).
+        pixel_smoothing: Weight of the new pixel height in the pixel rule's EWMA (DIRECT: 0.5; 1 = none).
+        fused_enter_mm: Fused rule: a touch starts below this filtered height ...
+        fused_debounce_frames: ... held for this many frames.
+        fused_exit_mm: Fused rule: a touch ends above this filtered height, or above ``fused_enter_mm`` plus
+            ``fused_band_sigmas`` times the pose noise σ the filter estimates, whichever is higher (a noisier pose
+            gets a wider hysteresis band).
+        fused_band_sigmas: See ``fused_exit_mm``.
+        fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
+            many pixels, else the fingertip joint.
+        fused: The fused rule's height filter.
+        palm_rest_mm: A hand whose palm joints' mean height is below this rests on the table and fires no touch,
+            mm (0 disables palm rejection).
+        palm_rest_pixels_mm: ... or (pixel and fused rules) whose palm pixels' median height is below this, mm.
+        palm_release_mm: A resting hand stops resting only this far above the thresholds, mm (hysteresis).
+    """
+
+    hover_enter_mm: float = 60.0
+    hover_exit_mm: float = 70.0
+    touch_enter_mm: float = 10.0
+    touch_debounce_frames: int = 2
+    touch_exit_mm: float = 18.0
+    touch_release_frames: int = 1
+    lost_frames: int = 3
+    fingers: tuple[Finger, ...] = tuple(Finger)
+    emit_move_events: bool = True
+    height_smoothing: float = 1.0
+    rule: str = "pose"
+    pixel_enter_mm: float = 5.0
+    pixel_debounce_frames: int = 2
+    pixel_exit_mm: float = 9.0
+    pixel_band_sigmas: float = 3.0
+    pixel_release_frames: int = 3
+    pixel_smoothing: float = 0.5
+    fused_enter_mm: float = 4.0
+    fused_debounce_frames: int = 1
+    fused_exit_mm: float = 8.0
+    fused_band_sigmas: float = 2.5
+    fused_min_pixels: int = 4
+    fused: FusedSettings = field(default_factory=FusedSettings)
+    palm_rest_mm: float = 33.0
+    palm_rest_pixels_mm: float = 45.0
+    palm_release_mm: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"TouchSettings.rule must be one of {RULES}, got {self.rule!r}")
+        if not self.pixel_enter_mm < self.pixel_exit_mm <= self.hover_enter_mm or self.pixel_debounce_frames < 1:
+            raise ValueError(
+                "TouchSettings must satisfy pixel_enter_mm < pixel_exit_mm <= hover_enter_mm and "
+                f"pixel_debounce_frames >= 1, got {self.pixel_enter_mm}, {self.pixel_exit_mm}, "
+                f"{self.pixel_debounce_frames}"
+            )
+        if not self.fused_enter_mm < self.fused_exit_mm <= self.hover_enter_mm or self.fused_debounce_frames < 1:
+            raise ValueError(
+                "TouchSettings must satisfy fused_enter_mm < fused_exit_mm <= hover_enter_mm and "
+                f"fused_debounce_frames >= 1, got {self.fused_enter_mm}, {self.fused_exit_mm}, "
+                f"{self.fused_debounce_frames}"
+            )
+        if self.palm_rest_mm < 0 or self.palm_rest_pixels_mm < 0 or self.palm_release_mm < 0:
+            raise ValueError("TouchSettings.palm_rest_mm, palm_rest_pixels_mm and palm_release_mm must be >= 0")
+        if not self.touch_enter_mm < self.touch_exit_mm <= self.hover_enter_mm <= self.hover_exit_mm:
+            raise ValueError(
+                "TouchSettings must satisfy touch_enter_mm < touch_exit_mm <= hover_enter_mm <= hover_exit_mm, got "
+                f"{self.touch_enter_mm}, {self.touch_exit_mm}, {self.hover_enter_mm}, {self.hover_exit_mm}"
+            )
+        if self.touch_debounce_frames < 1 or self.lost_frames < 0:
+            raise ValueError("TouchSettings.touch_debounce_frames must be ≥ 1 and lost_frames ≥ 0")
+        if self.touch_release_frames < 1 or self.pixel_release_frames < 1:
+            raise ValueError("TouchSettings.touch_release_frames and pixel_release_frames must be >= 1")
+        if not 0 < self.pixel_smoothing <= 1 or self.pixel_band_sigmas < 0:
+            raise ValueError(
+                "TouchSettings.pixel_smoothing must be in (0, 1] and pixel_band_sigmas >= 0, got "
+                f"{self.pixel_smoothing}, {self.pixel_band_sigmas}"
+            )
+        if not 0 < self.height_smoothing <= 1:
+            raise ValueError(f"TouchSettings.height_smoothing must be in (0, 1], got {self.height_smoothing}")
