@@ -11,7 +11,7 @@ from depthhand.pipeline import DEFAULT_DETECT_EVERY, HandPipeline, PipelineOptio
 from depthhand.runner import joints_in_view
 from depthhand.structures import DepthFrame
 from depthhand.synth.live import SyntheticLive
-from depthhand.track.finder import HandFinder
+from depthhand.track.finder import OVERLAPS, HandFinder
 from depthhand.track.follow import FollowConfig, HandFollower, palm_indices
 
 N = 3
@@ -136,6 +136,20 @@ def test_cli_detect_every() -> None:
     assert pipeline_options(parser.parse_args(["--detect-every", "1"])).detect_every == 1
     with pytest.raises(ValueError, match="--detect-every must be at least 1"):
         pipeline_options(parser.parse_args(["--detect-every", "0"]))
+
+
+def test_cli_detect_overlap_offers_every_overlap() -> None:
+    import argparse
+
+    from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    assert pipeline_options(parser.parse_args([])).detect_overlap == PipelineOptions().detect_overlap
+    for overlap in OVERLAPS:
+        assert pipeline_options(parser.parse_args(["--detect-overlap", overlap])).detect_overlap == overlap
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--detect-overlap", "sideways"])
 
 
 @pytest.mark.parametrize("overlap", ["beside", "after"])
