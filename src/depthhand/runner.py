@@ -111,6 +111,7 @@ def run_source(
     record_path: str | Path | None = None,
     calibration: Calibration | None = None,
     outputs: Sequence[FrameOutput] = (),
+    touch_rule: str | None = None,
 ) -> RunSummary:
     """Run the pipeline over a source.
 
@@ -127,6 +128,8 @@ def run_source(
             a run that processes no frame leaves no file.
         calibration: Table plane and projector mapping for the interaction engine (touch, hover, projector pixels).
         outputs: Where each frame goes besides ``out_path`` (OSC, TUIO); closed when the run ends.
+        touch_rule: The touch rule of the interaction engine and of the touch figures on synthetic sources
+            (:data:`~depthhand.interact.touch_settings.RULES`; ``None``: the default of ``TouchSettings``).
 
     Returns:
         The run's :class:`RunSummary`.
@@ -147,7 +150,8 @@ def run_source(
     if calibration is not None or outputs:
         from depthhand.interact.engine import Interaction
 
-        engine = Interaction() if calibration is None else Interaction(calibration=calibration)
+        settings = _touch_settings(touch_rule)
+        engine = Interaction(touch=settings) if calibration is None else Interaction(settings, calibration=calibration)
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
@@ -178,10 +182,10 @@ def run_source(
                             print(summary.record_error, file=log, flush=True)
                 if truth is not None and accuracy is not None and not result.error and _has_joint_truth(truth):
                     accuracy.add_tracked(result.hands, truth, joints_in_view(truth.joints_uvd, frame))
-                    touch = touch or _TouchScore(truth, relabel=pipe is not None)
+                    touch = touch or _TouchScore(truth, relabel=pipe is not None, rule=touch_rule)
                     touch.add(result, truth, frame)
                 if engine is not None:
-                    interaction = engine.process(result)
+                    interaction = engine.process(result, frame.depth_mm)  # the pixel and fused rules read it
                     for output in outputs:
                         output.send(result, interaction)
                 if out is not None:
@@ -223,6 +227,13 @@ def run_source(
     return summary
 
 
+def _touch_settings(rule: str | None) -> Any:
+    """``TouchSettings`` with ``rule`` (``None``: the defaults)."""
+    from depthhand.interact.touch_settings import TouchSettings
+
+    return TouchSettings() if rule is None else TouchSettings(rule=rule)
+
+
 class _TouchScore:
     """Touch figures of a run on a synthetic source: the default touch rule on the true table plane.
 
@@ -231,10 +242,10 @@ class _TouchScore:
     depend on ``--calibration``; true contacts are the fingertips the renderer marks as touching.
     """
 
-    def __init__(self, truth: SynthTruth, relabel: bool) -> None:
+    def __init__(self, truth: SynthTruth, relabel: bool, rule: str | None = None) -> None:
         from depthhand.evaluate.touch import TouchScorer, truth_table_plane
 
-        self.scorer = TouchScorer(truth_table_plane(truth))
+        self.scorer = TouchScorer(truth_table_plane(truth), _touch_settings(rule))
         self.relabel = relabel
 
     def add(self, result: FrameResult, truth: SynthTruth, frame: DepthFrame) -> None:

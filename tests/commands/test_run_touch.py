@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from depthhand.cli import main
+from depthhand.interact.touch import TouchSettings
 
 N = 150
 
@@ -25,14 +26,16 @@ def _true_contacts(n: int) -> tuple[int, object]:
         now = {(tid, f) for k, tid in enumerate(truth.track_ids) for f in range(5) if truth.touch[k, f]}
         runs += len(now - active)
         active = now
-    rep = evaluate_touch(truth_frames_from_synthetic(pairs, n), truth_table_plane(pairs[0][1]))
+    pose = TouchSettings(rule="pose")
+    rep = evaluate_touch(truth_frames_from_synthetic(pairs, n), truth_table_plane(pairs[0][1]), pose)
     return runs, rep
 
 
 def test_run_reports_touch_against_the_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     summary = tmp_path / "summary.json"
     source = "synthetic://topdown?realtime=0&seed=3&poses=truth"
-    assert main(["run", "--source", source, "--max-frames", str(N), "--summary", str(summary)]) == 0
+    args = ["run", "--source", source, "--max-frames", str(N), "--summary", str(summary), "--touch-rule", "pose"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "live accuracy vs ground truth" in out and "touch vs ground truth (pose rule" in out
     info = json.loads(summary.read_text())

@@ -7,6 +7,7 @@ import pytest
 
 from depthhand.evaluate.touch import evaluate_touch
 from depthhand.geometry.plane import signed_height
+from depthhand.interact.touch import TouchSettings
 from depthhand.synth.scripted import default_scene, hover_script, scripted_frames, tap_script
 
 
@@ -20,13 +21,16 @@ def test_evaluate_touch_noise_free_is_perfect():
 
 def test_evaluate_touch_with_noise_and_hover_false_touch_rate():
     plane, k = default_scene()
-    rep = evaluate_touch(scripted_frames(tap_script(), plane, k, duration_s=20.0, noise_mm=3.0, seed=1), plane)
+    pose = TouchSettings(rule="pose")  # the figures below are the pose rule's thresholds (10 / 18 mm)
+    rep = evaluate_touch(scripted_frames(tap_script(), plane, k, duration_s=20.0, noise_mm=3.0, seed=1), plane, pose)
     assert rep.recall == 1.0 and rep.precision >= 0.9
     assert 0.3 < rep.position_error_mm["mean"] < 5.0  # ≈ σ/3 across the ray plus the tilt of the table
-    hover = evaluate_touch(scripted_frames(hover_script(), plane, k, duration_s=20.0, noise_mm=3.0, seed=2), plane)
+    hover = evaluate_touch(
+        scripted_frames(hover_script(), plane, k, duration_s=20.0, noise_mm=3.0, seed=2), plane, pose
+    )
     assert hover.true_contacts == 0 and hover.false_touches_per_min == 0.0
     # the evaluator does count false touches: a hover dipping to 6 mm is a false touch every period
-    low = evaluate_touch(scripted_frames(hover_script(min_tip_mm=6.0), plane, k, duration_s=10.0), plane)
+    low = evaluate_touch(scripted_frames(hover_script(min_tip_mm=6.0), plane, k, duration_s=10.0), plane, pose)
     assert low.false_touches == 5 and low.precision == 0.0
     assert low.false_touches_per_min == pytest.approx(30.0)
 

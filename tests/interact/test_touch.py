@@ -15,7 +15,7 @@ from depthhand.interact.touch import (
 )
 from depthhand.skeleton import CANONICAL21, Finger
 
-S = TouchSettings()
+S = TouchSettings(rule="pose")  # the state machine of the pose rule (the other rules feed it other heights)
 
 
 def run(heights: list[float], settings: TouchSettings = S) -> tuple[list[TouchState], list[list[EventType]]]:
@@ -70,7 +70,7 @@ def tips_at(plane: Plane, heights: dict[Finger, float]) -> dict[Finger, np.ndarr
 
 def test_tracker_contact_ids_and_lost_hand():
     plane = Plane.from_point_normal([0, 0, 900.0], [0.1, -0.2, -1.0])
-    tr = TouchTracker(TouchSettings(fingers=(Finger.INDEX, Finger.MIDDLE), emit_move_events=False))
+    tr = TouchTracker(TouchSettings(fingers=(Finger.INDEX, Finger.MIDDLE), emit_move_events=False, rule="pose"))
     seq = [
         {1: {Finger.INDEX: 30.0, Finger.MIDDLE: 90.0}, 2: {Finger.INDEX: 5.0, Finger.MIDDLE: 5.0}},
         {1: {Finger.INDEX: 5.0, Finger.MIDDLE: 90.0}, 2: {Finger.INDEX: 5.0, Finger.MIDDLE: 5.0}},
@@ -116,7 +116,9 @@ def test_height_smoothing_suppresses_single_frame_spikes():
     heights = [40, 40, 0, 40, 40, 0, 0, 0, 0]  # a one-frame spike, then a real touch
 
     def downs(alpha: float) -> list[int]:
-        tr = TouchTracker(TouchSettings(fingers=(Finger.INDEX,), touch_debounce_frames=1, height_smoothing=alpha))
+        tr = TouchTracker(
+            TouchSettings(fingers=(Finger.INDEX,), touch_debounce_frames=1, height_smoothing=alpha, rule="pose")
+        )
         out = []
         for t, h in enumerate(heights):
             ev = tr.update({1: tips_at(plane, {Finger.INDEX: h})}, plane, t)

@@ -106,8 +106,18 @@ def test_events_and_projector_joints_with_a_calibration(tmp_path: Path) -> None:
     cal = save_calibration(scripted_calibration(), tmp_path / "calibration.json")
     n = 60  # the tap script taps once in its first 1.6 s (48 frames at 30 fps)
     with osc_receiver() as rec:
-        run_cli("--source", "scripted://tap?realtime=0&fps=30", "--max-frames", str(n), "--osc", rec.target,
-                "--calibration", str(cal))  # fmt: skip
+        run_cli(
+            "--source",
+            "scripted://tap?realtime=0&fps=30",
+            "--max-frames",
+            str(n),
+            "--osc",
+            rec.target,
+            "--calibration",
+            str(cal),
+            "--touch-rule",
+            "pose",
+        )  # fmt: skip (events at the joints, checked below)
         frames = frames_of(rec.wait_for(n))
     assert len(frames) == n
     plane, _ = default_scene()

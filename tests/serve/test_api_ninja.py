@@ -17,8 +17,8 @@ from .conftest import TOKEN
 AUTH = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
 FINGERS = "['thumb', 'index', 'middle', 'ring', 'pinky']"
 TOUCH_KEYS = (
-    "['fingers', 'height_smoothing', 'hover_enter_mm', 'hover_exit_mm', 'lost_frames', 'touch_debounce_frames', "
-    "'touch_enter_mm', 'touch_exit_mm']"
+    "['fingers', 'height_smoothing', 'hover_enter_mm', 'hover_exit_mm', 'lost_frames', 'rule', "
+    "'touch_debounce_frames', 'touch_enter_mm', 'touch_exit_mm']"
 )
 BAD_BODIES = [
     ("put", "/api/config", [1, 2], "body must be a JSON object"),

@@ -177,6 +177,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
         ({"touch": {"fingers": ["toe"]}}, "finger names"),
         ({"colour": 1}, "unknown field"),
         ({"touch": {"touch_debounce_frames": 0}}, "≥ 1"),
+        ({"touch": {"rule": "elbow"}}, "rule"),
     ]
     for body, msg in bad:
         r = c.put("/api/config", json.dumps(body), content_type="application/json", **auth)
@@ -195,7 +196,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
 
     r = c.put(
         "/api/config",
-        json.dumps({"touch": {"touch_enter_mm": 8.0, "fingers": ["index"]}}),
+        json.dumps({"touch": {"touch_enter_mm": 8.0, "fingers": ["index"], "rule": "pixels"}}),
         content_type="application/json",
         **auth,
     )
@@ -212,6 +213,7 @@ def test_rest_status_config_validation_auth_openapi(serve_runtime, tmp_path):
         serve_runtime.state.set("capabilities", {})
     cfg = c.get("/api/config", **auth).json()
     assert cfg["touch"]["touch_enter_mm"] == 8.0 and cfg["touch"]["fingers"] == ["index"]
+    assert cfg["touch"]["rule"] == "pixels"
     status = c.get("/api/status", **auth).json()
     assert status["frames"] > 30 and status["fps"] > 10 and status["recording"]["active"] is True
     assert json.loads(recorder_log.read_text().splitlines()[0]) == {"started": "x"}

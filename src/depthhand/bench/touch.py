@@ -6,7 +6,9 @@ touching, against the true table plane. ``touch_synthetic`` feeds the true joint
 touch logic; ``touch_pipeline`` feeds what the shipped detector + pose model + tracker find in the rendered depth.
 
 Settings: ``default`` = :class:`TouchSettings` defaults (10 / 18 mm, meant for pose-model noise on an Astra at 1 m);
-``tuned`` = 6 / 10 mm with height smoothing 0.5 (fits this renderer's 3 mm touch definition).
+``tuned`` = 6 / 10 mm with height smoothing 0.5 (fits this renderer's 3 mm touch definition); ``serve.touch_pipeline``
+also scores the depth-pixel rule (``pixels``: DIRECT's tip statistic against the learned surface, the pose only says
+where to look) and the ``fused`` rule on the same pipeline output.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def touch_synthetic(quick: bool) -> BenchResult:
 def touch_pipeline(quick: bool) -> BenchResult:
     """Touch quality with the shipped detector and pose model on the rendered depth (the end-to-end figure)."""
     from depthhand.evaluate.touch import evaluate_touch, truth_frames_from_pipeline
+    from depthhand.interact.touch import TouchSettings
     from depthhand.pipeline import HandPipeline
 
     n = 300 if quick else 1800
@@ -65,7 +68,8 @@ def touch_pipeline(quick: bool) -> BenchResult:
     details: dict[str, Any] = {"frames": n}
     with HandPipeline() as pipe:  # one pass of the pipeline; both settings score the same output
         frames = list(truth_frames_from_pipeline(pairs, n, pipe))
-    for name, setting in settings.items():
+    rules = {"pixels": TouchSettings(rule="pixels"), "fused": TouchSettings(rule="fused")}
+    for name, setting in (settings | rules).items():
         rep = evaluate_touch(frames, plane, setting)
         _record(details, name, rep)
         details[f"{name}_pos_err_median_mm"] = rep.position_error_mm["median"]

@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="projector calibration JSON (a serve data folder's calibration.json): touch and hover from its table "
         "plane, projector pixels from its mapping",
     )
+    parser.add_argument(
+        "--touch-rule",
+        choices=("fused", "pose", "pixels"),
+        default=None,
+        help="what decides a touch: the fingertip joint's height and its depth pixels filtered together (fused, the "
+        "default), the joint's height alone (pose), or the depth pixels against the learned table (pixels)",
+    )
     add_output_arguments(parser)
     parser.add_argument("--summary", type=Path, help="write the run summary (timings, accuracy) as JSON here")
 
@@ -70,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         record_path=args.record,
         calibration=calibration,
         outputs=outputs,
+        touch_rule=args.touch_rule,
     )
     info = summary.to_dict()
     stages = ", ".join(f"{k} {v:.2f}" for k, v in info["median_stage_ms"].items())

@@ -111,6 +111,10 @@ class TouchBody(Body):
     lost_frames: int = absent(ge=0, le=300, description="frames a lost hand keeps its contacts")
     fingers: Fingers = absent(description="fingers that can touch")
     height_smoothing: float = absent(ge=0.01, le=1, description="EMA weight of a new height")
+    rule: Literal["pose", "pixels", "fused"] = absent(
+        description="what decides contact: the fingertip joint's height (pose), the depth pixels (pixels) or both "
+        "filtered (fused)"
+    )
 
 
 class PinchBody(Body):
