@@ -13,6 +13,7 @@ from depthhand.geometry.plane import Plane
 from depthhand.interact.calibration import Calibration
 from depthhand.interact.engine import Interaction
 from depthhand.interact.schema import frame_message
+from depthhand.interact.touch import TouchSettings
 from depthhand.skeleton import CANONICAL21, NYU14, Finger
 from depthhand.structures import CameraIntrinsics, DepthFrame, FrameResult, Handedness, HandPose, TrackedHand
 
@@ -231,7 +232,7 @@ def test_wire_projector_coordinates_are_named_and_rounded_like_the_record() -> N
     result, truth = _scene()
     p = np.array([[1000.0, 0, 640, 0], [0, 1000.0, 400, 0], [0, 0, 1, 0]])  # a projector looking along the camera
     calibration = Calibration(projector_size=(1280, 800), plane=Plane.facing_camera(900.0), projection=p)
-    engine = Interaction(calibration=calibration)
+    engine = Interaction(TouchSettings(rule="pose"), calibration=calibration)  # heights: the joints' (checked below)
     wire = json.loads(json.dumps(frame_message(result, engine.process(result), 1, 2), allow_nan=False))
     for hand, th, xyz in zip(wire["hands"], result.hands, truth, strict=True):
         expected = np.stack([1000 * xyz[:, 0] / xyz[:, 2] + 640, 1000 * xyz[:, 1] / xyz[:, 2] + 400], 1)
