@@ -150,8 +150,11 @@ def run_source(
     if calibration is not None or outputs:
         from depthhand.interact.engine import Interaction
 
-        settings = _touch_settings(touch_rule)
-        engine = Interaction(touch=settings) if calibration is None else Interaction(settings, calibration=calibration)
+        touch_settings = _touch_settings(touch_rule)
+        if calibration is None:
+            engine = Interaction(touch=touch_settings)
+        else:
+            engine = Interaction(touch=touch_settings, calibration=calibration)
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
