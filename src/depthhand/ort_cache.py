@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from depthhand.pose.backends import cpu_flags
+
 __all__ = ["CACHE_ENV", "CPU_FLAGS", "MAGIC", "cache_dir", "cached_session", "entry_path"]
 
 CACHE_ENV = "DEPTHHAND_CACHE_DIR"
@@ -64,9 +66,7 @@ def cache_dir() -> Path | None:
 @functools.lru_cache(maxsize=1)
 def _cpu_identity() -> str:
     """The CPU architecture and the :data:`CPU_FLAGS` it has (``/proc/cpuinfo``; elsewhere the processor name)."""
-    from depthhand.pose.backends import _cpu_flags
-
-    flags = _cpu_flags(None)
+    flags = cpu_flags(None)
     have = ",".join(f for f in CPU_FLAGS if f in flags) if flags is not None else platform.processor()
     return f"{platform.machine()}:{have}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -183,3 +185,38 @@ def test_detecting_in_the_worker_finds_the_same_hands(
 def test_an_unknown_overlap_is_refused() -> None:
     with pytest.raises(ValueError, match="detect_overlap must be one of"):
         PipelineOptions(detect_overlap="sideways")
+
+
+def test_after_drops_a_queued_detection_when_the_crop_is_lost(take: list) -> None:
+    """``"after"``: a lost crop needs the detector on the frame itself, so the previous frame's detection, still
+    queued in the worker, is cancelled instead of waited for (it would be thrown away)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gate = threading.Event()
+    ran: list[int] = []
+    opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=2, detect_overlap="after")
+    with HandPipeline(opts) as pipe:
+        detect = pipe.finder.detector.detect
+
+        def counted(frame: DepthFrame) -> list:
+            ran.append(frame.index)
+            return detect(frame)
+
+        pipe.finder.detector.detect = counted  # type: ignore[method-assign]
+        pipe.finder._worker = ThreadPoolExecutor(max_workers=1)
+        pipe.finder._worker.submit(gate.wait, 20.0)  # the worker is busy: the next submission queues
+        releaser = threading.Timer(5.0, gate.set)  # old behaviour: wait for the gate, then run the queued detection
+        releaser.start()
+        try:
+            pipe.process(take[0][0])  # no track yet: the detector on the frame itself
+            pipe.process(take[1][0])  # followed; "after" queues the detector on this frame for the next one
+            assert pipe.finder._pending is not None
+            first = take[2][0]
+            wall = DepthFrame(np.full_like(first.depth_mm, 1500.0), first.intrinsics, first.timestamp_us, index=999)
+            pipe.process(wall)
+            assert "crop holds depth" in pipe.last_lost
+            assert not gate.is_set(), "the lost frame waited for the queued detection"
+        finally:
+            gate.set()
+            releaser.cancel()
+    assert ran == [take[0][0].index, 999], ran  # frame 1's detection never ran

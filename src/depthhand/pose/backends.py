@@ -201,7 +201,7 @@ BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 """``/proc/cpuinfo`` flags that mean native bfloat16 arithmetic (either is enough)."""
 
 
-def _cpu_flags(cpuinfo: str | None) -> set[str] | None:
+def cpu_flags(cpuinfo: str | None) -> set[str] | None:
     """The ``flags`` of ``/proc/cpuinfo`` (``cpuinfo``: its text; ``None``: read it); ``None`` where there is none."""
     if cpuinfo is None:
         try:
@@ -222,7 +222,7 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     Args:
         cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
     """
-    flags = _cpu_flags(cpuinfo)
+    flags = cpu_flags(cpuinfo)
     return flags is not None and any(f in flags for f in VNNI_CPU_FLAGS)
 
 
@@ -284,7 +284,7 @@ def cpu_has_bf16(cpuinfo: str | None = None, openvino_capabilities: list[str] | 
         cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
         openvino_capabilities: OpenVINO's capabilities (``None``: ask OpenVINO when ``cpuinfo`` is missing).
     """
-    flags = _cpu_flags(cpuinfo)
+    flags = cpu_flags(cpuinfo)
     if flags is not None:
         return any(f in flags for f in BF16_CPU_FLAGS)
     if openvino_capabilities is None:

@@ -108,6 +108,8 @@ class HandFinder:
                     if not self.last_lost:
                         self.since_detection += 1
                         return boxes, poses, patches
+                elif self.last_lost and not beside:
+                    timings["detect"] += _ms(t_check)  # "after": the previous frame's detections are dropped below
                 else:
                     detected = pending.result()[: self.max_hands]  # the detector's thread: wait for it
                     timings["detect"] += _ms(t_check)
@@ -119,8 +121,8 @@ class HandFinder:
         if beside and pending is not None:
             detected = pending.result()[: self.max_hands]
         else:
-            if pending is not None:
-                pending.result()  # the previous frame's: wait so the detector is free, drop what it found
+            if pending is not None and not pending.cancel():
+                pending.result()  # the previous frame's, already running: wait so the detector is free, drop it
             detected = self.detector.detect(frame)[: self.max_hands]
         timings["detect"] += _ms(t1) if self.last_lost else _ms(t0)
         self.since_detection = 0
