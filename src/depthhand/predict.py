@@ -110,6 +110,45 @@ def read_depth_image(
     return out
 
 
+def read_image_and_camera(
+    path: str | Path,
+    intrinsics: str,
+    depth_format: str,
+    depth_scale: float,
+    fixed: CameraIntrinsics | None = None,
+) -> tuple[npt.NDArray[np.float32], CameraIntrinsics]:
+    """One image as float32 mm and its camera (``fixed``, or ``intrinsics`` parsed for the image's size).
+
+    Raises:
+        ValueError: The image is unreadable (:func:`read_depth_image`) or its size is not the camera's.
+        FileNotFoundError: The file is missing.
+    """
+    depth = read_depth_image(path, depth_format, depth_scale)
+    h, w = depth.shape
+    k = fixed if fixed is not None else parse_intrinsics(intrinsics, width=w, height=h)
+    if (k.height, k.width) != depth.shape:
+        raise ValueError(f"{path}: image is {w}×{h}, intrinsics {intrinsics!r} are {k.width}×{k.height}")
+    return depth, k
+
+
+def image_record(
+    pipe: HandPipeline,
+    index: int,
+    path: str | Path,
+    depth: npt.NDArray[np.float32],
+    k: CameraIntrinsics,
+    overlay: Path | None,
+) -> dict[str, Any]:
+    """The record of one image (:meth:`FrameResult.to_dict`), its overlay written to ``overlay`` when given."""
+    result = pipe.process(DepthFrame(depth, k, 0, str(path), index))
+    if overlay is not None:
+        from depthhand.viz import draw_overlay, write_png  # only for overlays (a cold start without them skips it)
+
+        image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
+        write_png(overlay / (Path(path).stem + "_overlay.png"), image)
+    return result.to_dict()
+
+
 @dataclass
 class PredictBatch:
     """What :func:`predict_batch` made of a list of images.
@@ -133,6 +172,7 @@ def predict_batch(
     overlay_dir: str | Path | None = None,
     read_workers: int = PREFETCH_WORKERS,
     pipelines: int = PREDICT_PIPELINES,
+    processes: int | None = 1,
 ) -> PredictBatch:
     """Poses of the hands in each readable image; a reason for each unreadable one.
 
@@ -148,10 +188,18 @@ def predict_batch(
         pipelines: Pipelines processing images side by side, in threads; the options' ``num_threads`` is shared out
             between them (at least 1 each). 1: one pipeline in the calling thread. Records keep the input order and
             are the same either way (image mode carries nothing from one image to the next).
+        processes: Worker processes, each with its own pipeline and decoder (:mod:`depthhand.predict_workers`);
+            ``None``: one per core for :data:`~depthhand.predict_workers.AUTO_MIN_IMAGES` images or more, else 1
+            (what ``depthhand predict`` does); 1 (the default): everything in this process (``read_workers`` and
+            ``pipelines`` apply only then). The options' ``num_threads`` is shared out between them. Records are
+            the same either way. Workers are *spawned*: a script that asks for more than one must start from an
+            ``if __name__ == "__main__":`` block, as :mod:`multiprocessing` requires.
 
     Raises:
-        ValueError: For a bad intrinsics spec, depth format or scale, or an ``overlay_dir`` that is a file; before
-            any image is read.
+        ValueError: For a bad intrinsics spec, depth format or scale, ``pipelines`` or ``processes``, or an
+            ``overlay_dir`` that is a file; before any image is read.
+        RuntimeError: A worker process died (the records so far are lost with the batch; see
+            :func:`depthhand.predict_workers.run_in_processes`).
     """
     if depth_format not in DEPTH_FORMATS:
         raise ValueError(f"--depth-format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
@@ -169,30 +217,29 @@ def predict_batch(
             raise ValueError(f"--overlay {overlay}: cannot create the folder ({exc.strerror or exc})") from None
     if isinstance(pipelines, bool) or not isinstance(pipelines, int) or pipelines < 1:
         raise ValueError(f"pipelines must be a whole number >= 1, got {pipelines!r}")
+    if processes is None:
+        from depthhand.predict_workers import auto_processes
+
+        processes = auto_processes(len(paths))
+    elif isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(
+            f"processes must be a whole number >= 1 (or None: one per core for long lists), got {processes!r}"
+        )
     batch = PredictBatch()
     image_mode = dataclasses.replace(options or PipelineOptions(), mode="image")  # no tracking across images
-    pipelines = min(pipelines, max(1, len(paths)))
-    if pipelines > 1:
-        image_mode = dataclasses.replace(image_mode, num_threads=max(1, image_mode.num_threads // pipelines))
+    processes = min(processes, max(1, len(paths)))
+    pipelines = min(pipelines, max(1, len(paths))) if processes == 1 else 1
+    share = max(pipelines, processes)
+    if share > 1:
+        image_mode = dataclasses.replace(image_mode, num_threads=max(1, image_mode.num_threads // share))
 
     def read(path: str | Path) -> tuple[npt.NDArray[np.float32], CameraIntrinsics]:
-        depth = read_depth_image(path, depth_format, depth_scale)
-        h, w = depth.shape
-        k = fixed if fixed is not None else parse_intrinsics(intrinsics, width=w, height=h)
-        if (k.height, k.width) != depth.shape:
-            raise ValueError(f"{path}: image is {w}×{h}, intrinsics {intrinsics!r} are {k.width}×{k.height}")
-        return depth, k
+        return read_image_and_camera(path, intrinsics, depth_format, depth_scale, fixed)
 
     def process(
         pipe: HandPipeline, i: int, path: str | Path, depth: npt.NDArray[np.float32], k: CameraIntrinsics
     ) -> Any:
-        result = pipe.process(DepthFrame(depth, k, 0, str(path), i))
-        if overlay is not None:
-            from depthhand.viz import draw_overlay, write_png  # only for overlays (a cold start without them skips it)
-
-            image = draw_overlay(depth, [h.pose for h in result.hands], result.timings_ms)
-            write_png(overlay / (Path(path).stem + "_overlay.png"), image)
-        return result.to_dict()
+        return image_record(pipe, i, path, depth, k, overlay)
 
     def keep(path: str | Path, outcome: Any) -> None:
         if isinstance(outcome, Exception):
@@ -200,6 +247,19 @@ def predict_batch(
         else:
             batch.records.append(outcome)
 
+    if processes > 1:
+        from depthhand.predict_workers import WorkerJob, run_in_processes
+
+        def kept(path: str | Path, outcome: tuple[str, Any]) -> None:
+            status, value = outcome
+            if status == "ok":
+                batch.records.append(value)
+            else:
+                batch.failures.append((str(path), value))
+
+        work = WorkerJob(intrinsics, depth_format, depth_scale, image_mode, str(overlay) if overlay else None)
+        run_in_processes(paths, work, processes, kept)
+        return batch
     stream = prefetch(paths, read, read_workers)
     if pipelines == 1:
         with HandPipeline(image_mode) as pipe:

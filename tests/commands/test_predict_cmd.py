@@ -97,22 +97,27 @@ def test_folder_with_bad_files_matches_sequential_reading(shared_data: Path, tmp
             files.append(bad)
     files.append(tmp_path / "missing.png")
     args = (files, "sr305", "png16", 0.125)
-    seq = predict_batch(*args, read_workers=0, pipelines=1)
-    pre = predict_batch(*args, read_workers=2, pipelines=1)
-    two = predict_batch(*args, read_workers=2, pipelines=2)  # two pipelines in threads
+    seq = predict_batch(*args, read_workers=0, pipelines=1, processes=1)
+    pre = predict_batch(*args, read_workers=2, pipelines=1, processes=1)
+    two = predict_batch(*args, read_workers=2, pipelines=2, processes=1)  # two pipelines in threads
+    procs = predict_batch(*args, processes=2)  # two worker processes
     assert (
-        [f for f, _ in two.failures]
+        [f for f, _ in procs.failures]
+        == [f for f, _ in two.failures]
         == [f for f, _ in pre.failures]
         == [f for f, _ in seq.failures]
         == [str(f) for f in files if "bad" in f.name or "missing" in f.name]
     )
-    assert len(pre.records) == len(two.records) == len(frames) * 2
-    for a, b, c in zip(seq.records, pre.records, two.records, strict=True):
-        a.pop("timings_ms"), b.pop("timings_ms"), c.pop("timings_ms")
-        assert a == b == c
+    assert [r for _, r in procs.failures] == [r for _, r in seq.failures]  # the same reasons, naming the files
+    assert len(pre.records) == len(two.records) == len(procs.records) == len(frames) * 2
+    for a, b, c, d in zip(seq.records, pre.records, two.records, procs.records, strict=True):
+        a.pop("timings_ms"), b.pop("timings_ms"), c.pop("timings_ms"), d.pop("timings_ms")
+        assert a == b == c == d
     assert [r["frame_index"] for r in two.records] == sorted(r["frame_index"] for r in two.records)
     with pytest.raises(ValueError, match="pipelines must be a whole number >= 1, got 0"):
         predict_batch(*args, pipelines=0)
+    with pytest.raises(ValueError, match="processes must be a whole number >= 1"):
+        predict_batch(*args, processes=0)
     out = tmp_path / "p.json"
     assert (
         main(["predict", *map(str, files), "--intrinsics", "sr305", "--depth-scale", "0.125", "--out", str(out)]) == 1
@@ -129,6 +134,9 @@ def test_startup_and_folder_benchmarks_report_fields() -> None:
     assert folder.unit == "frames/s" and folder.value > 0 and folder.details["sequential_fps"] > 0
     assert folder.details["prefetch_fps"] > 0 and folder.details["two_pipelines_fps"] > 0
     assert folder.details["records_identical"] is True
+    assert folder.details["processes_fps"] > 0 and folder.details["frames"] >= 64  # the command's default: workers
+    if folder.details["processes"] > 1:
+        assert folder.details["default"] == "processes" and folder.value == folder.details["processes_fps"]
 
 
 QUICK = r"""
@@ -164,3 +172,40 @@ def test_the_command_ends_predict_without_the_teardown_and_loses_no_output(
     assert f"error: {missing}" in run.stderr and "1 of 2 image(s) could not be read" in run.stderr
     (record,) = json.loads(run.stdout)  # the whole JSON, flushed before the exit
     assert record["source"] == str(frame) and len(record["hands"]) == 1
+
+
+def test_long_lists_use_a_process_per_core() -> None:
+    from depthhand.predict_workers import AUTO_MIN_IMAGES, auto_processes
+
+    assert auto_processes(AUTO_MIN_IMAGES - 1, cpus=4) == 1
+    assert auto_processes(AUTO_MIN_IMAGES, cpus=4) == 4
+    assert auto_processes(1000, cpus=1) == 1
+    assert auto_processes(1000) >= 1
+
+
+def test_the_installed_command_runs_a_long_list_in_worker_processes(shared_data: Path, tmp_path: Path) -> None:
+    """``depthhand predict`` as installed (its console script, which spawned workers re-import): a long list runs
+    in one worker process per core by default and gives the records of ``--processes 1``."""
+    import shutil
+    import subprocess
+    import sys
+
+    from depthhand.predict_workers import AUTO_MIN_IMAGES
+
+    script = Path(sys.executable).parent / "depthhand"
+    assert script.is_file(), f"{script}: the package's console script (make install-test installs it)"
+    frames = sorted((shared_data / "real/sr305-desk/frames").glob("*.png"))
+    files = [str(shutil.copy(frames[i % len(frames)], tmp_path / f"{i:03d}.png")) for i in range(AUTO_MIN_IMAGES)]
+    base = [str(script), "predict", *files, "--intrinsics", "sr305", "--depth-scale", "0.125"]
+    out = {}
+    for name, extra in (("auto", []), ("one", ["--processes", "1"])):
+        out[name] = tmp_path / f"{name}.json"
+        run = subprocess.run([*base, *extra, "--out", str(out[name])], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+    auto, one = (json.loads(out[n].read_text()) for n in ("auto", "one"))
+    for rec in auto + one:
+        rec.pop("timings_ms")
+    assert auto == one and [r["source"] for r in auto] == files
+    argv = [str(script), "predict", files[0], "--intrinsics", "sr305", "--processes", "0"]
+    bad = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "processes must be a whole number >= 1" in bad.stderr

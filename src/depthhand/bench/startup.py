@@ -7,9 +7,9 @@
   a temporary cache warmed by one untimed run). Alternated with it in each round: the same without bytecode
   (``no_bytecode_s``) and with an empty graph cache (``cold_cache_s``: the first start after an install).
 * ``predict.folder``: :func:`depthhand.predict.predict_batch` on a folder of 640×480 16-bit PNGs written to a
-  temporary folder: two pipelines in threads, one pipeline with the prefetching reader (2 threads, the default),
-  and neither (one image after another), alternated in rounds; the records of all three must be identical
-  (timings aside).
+  temporary folder: one worker process per core (what ``depthhand predict`` does with a long list), two pipelines
+  in threads, one pipeline with the prefetching reader (2 threads), and neither (one image after another),
+  alternated in rounds; the records of all four must be identical (timings aside).
 
 The frames are the real SR305 frames when ``../shared/data`` is present (cycled), else synthetic top-down frames.
 """
@@ -155,22 +155,29 @@ def bench_startup(quick: bool) -> BenchResult:
 
 @benchmark(
     "predict.folder",
-    "`predict` throughput on a folder of 640×480 PNGs: two pipelines in threads vs one (prefetching) vs sequential",
+    "`predict` throughput on a folder of 640×480 PNGs: worker processes vs pipelines in threads vs one (prefetching)",
 )
 def bench_predict_folder(quick: bool) -> BenchResult:
-    """Frames per second of :func:`predict_batch` (models loaded once per call, outside the timed region).
+    """Frames per second of :func:`predict_batch`, as ``depthhand predict`` runs it (:func:`auto_processes`).
 
-    Three ways, alternating in rounds: ``sequential`` (decode and run in one thread, one pipeline), ``prefetch``
-    (two decoding threads, one pipeline) and ``pipelines`` (two decoding threads, two pipelines in threads sharing
-    the inference threads). The value is the default's (:data:`PREDICT_PIPELINES`); the records (less their
-    timings) must be identical.
+    Four ways, alternating in rounds: ``sequential`` (decode and run in one thread, one pipeline), ``prefetch``
+    (two decoding threads, one pipeline), ``pipelines`` (two decoding threads, two pipelines in threads sharing the
+    inference threads), each with its models loaded once outside the timed region; and ``processes`` (one worker
+    process per core, :mod:`depthhand.predict_workers`), timed whole: starting the workers and loading their
+    models included, as a user waits for them. Its steady rate comes from the difference of a full and a
+    one-third run (the start-up cancels). The value is the command's default for this many frames; the records
+    (less their timings) must be identical.
     """
-    from depthhand.predict import PREDICT_PIPELINES, PREFETCH_WORKERS, predict_batch
+    from depthhand.predict import PREFETCH_WORKERS, predict_batch
+    from depthhand.predict_workers import auto_processes
 
-    count = 40 if quick else 300
+    count = 72 if quick else 600
     rounds = 1 if quick else 3
-    ways = {"sequential": (0, 1), "prefetch": (PREFETCH_WORKERS, 1), "pipelines": (PREFETCH_WORKERS, 2)}
+    cores = auto_processes(10**6)
+    ways = {"sequential": (0, 1, 1), "prefetch": (PREFETCH_WORKERS, 1, 1), "pipelines": (PREFETCH_WORKERS, 2, 1)}
+    ways["processes"] = (0, 1, cores)
     rates: dict[str, list[float]] = {w: [] for w in ways}
+    steady: list[float] = []
     records: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -178,31 +185,43 @@ def bench_predict_folder(quick: bool) -> BenchResult:
         files = sorted(folder.glob("*.png"))
         predict_batch(files[:3], spec, "png16", scale)  # warm the file cache and the lazy imports
         for _ in range(rounds):
-            for way, (workers, pipelines) in ways.items():
+            for way, (workers, pipelines, processes) in ways.items():
                 t0 = time.perf_counter()
-                batch = predict_batch(files, spec, "png16", scale, read_workers=workers, pipelines=pipelines)
-                rates[way].append(len(files) / (time.perf_counter() - t0))
+                batch = predict_batch(
+                    files, spec, "png16", scale, read_workers=workers, pipelines=pipelines, processes=processes
+                )
+                full = time.perf_counter() - t0
+                rates[way].append(len(files) / full)
                 records[way] = batch.records
+                if way == "processes" and processes > 1:
+                    t0 = time.perf_counter()
+                    predict_batch(files[: count // 3], spec, "png16", scale, processes=processes)
+                    part = time.perf_counter() - t0
+                    steady.append((count - count // 3) / max(full - part, 1e-9))
 
     def bare(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in r.items() if k != "timings_ms"} for r in recs]
 
-    same = bare(records["sequential"]) == bare(records["prefetch"]) == bare(records["pipelines"])
+    same = all(bare(records["sequential"]) == bare(records[w]) for w in ways)
     fps = {w: statistics.median(r) for w, r in rates.items()}
-    default = "pipelines" if PREDICT_PIPELINES > 1 else "prefetch"
+    default = "processes" if auto_processes(count) > 1 else "prefetch"
     return BenchResult(
         "predict.folder",
         fps[default],
         "frames/s",
         count * rounds,
         {
-            "default_pipelines": PREDICT_PIPELINES,
+            "default": default,
+            "processes": cores,
+            "processes_fps": fps["processes"],
+            "processes_steady_fps": statistics.median(steady) if steady else None,
             "two_pipelines_fps": fps["pipelines"],
             "prefetch_fps": fps["prefetch"],
             "sequential_fps": fps["sequential"],
+            "processes_vs_prefetch": fps["processes"] / fps["prefetch"],
             "two_pipelines_vs_prefetch": fps["pipelines"] / fps["prefetch"],
             "prefetch_vs_sequential": fps["prefetch"] / fps["sequential"],
-            "best_two_pipelines_fps": max(rates["pipelines"]),
+            "best_processes_fps": max(rates["processes"]),
             "best_prefetch_fps": max(rates["prefetch"]),
             "records_identical": same,
             "hands": sum(len(r["hands"]) for r in records["prefetch"]),

@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-scale", type=float, default=1.0, help="mm per raw unit (png16), e.g. 0.125")
     parser.add_argument("--out", type=Path, help="write the poses as JSON here (default: print)")
     parser.add_argument("--overlay", type=Path, help="write depth + skeleton PNGs to this folder")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="worker processes, each with its own pipeline (default: one per core for 64 images or more, else 1)",
+    )
     add_pipeline_arguments(parser)
 
 
@@ -44,7 +49,18 @@ def run(args: argparse.Namespace) -> int:
     check_output_file("--out", args.out)
     check_output_folder("--overlay", args.overlay)
     options = pipeline_options(args)
-    batch = predict_batch(args.files, args.intrinsics, args.depth_format, args.depth_scale, options, args.overlay)
+    from depthhand.predict_workers import auto_processes
+
+    processes = args.processes if args.processes is not None else auto_processes(len(args.files))
+    batch = predict_batch(
+        args.files,
+        args.intrinsics,
+        args.depth_format,
+        args.depth_scale,
+        options,
+        args.overlay,
+        processes=processes,
+    )
     for _file, reason in batch.failures:
         print(f"depthhand predict: error: {reason}", file=sys.stderr)
     records = batch.records
