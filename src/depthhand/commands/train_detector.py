@@ -27,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of frames rendered from the hard scene cases (depthhand.synth.hard_scenes) into empty cache "
         "folders; 0 (default) = the standard scenes only, 1 = hard scenes only",
     )
+    parser.add_argument(
+        "--live-fraction",
+        type=float,
+        default=0.0,
+        help="fraction of live-style frames (random moments of the animated top-down source, hands entering and "
+        "leaving; labelled as the live benchmark scores them) rendered into empty cache folders; 0 (default) = none",
+    )
     parser.add_argument("--cache-seed", type=int, default=1000, help="seed of the first rendered cache (+1 per folder)")
     parser.add_argument("--render-only", action="store_true", help="render the empty cache folders, then stop")
     parser.add_argument(
@@ -64,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--real-labels and --real-frames go together")
     if not 0.0 <= args.hard_fraction <= 1.0:
         raise ValueError(f"--hard-fraction must be in [0, 1], got {args.hard_fraction}")
+    if not 0.0 <= args.live_fraction <= 1.0:
+        raise ValueError(f"--live-fraction must be in [0, 1], got {args.live_fraction}")
     if args.init is not None and not args.init.is_file():
         raise FileNotFoundError(f"--init weights not found: {args.init}")
     if args.real_labels is not None and not args.real_labels.is_file():
@@ -86,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         real_camera=args.real_camera,
         real_repeat=args.real_repeat,
         hard_fraction=args.hard_fraction,
+        live_fraction=args.live_fraction,
         cache_seed=args.cache_seed,
         init=args.init,
     )

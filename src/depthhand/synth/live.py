@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -206,13 +207,8 @@ class SyntheticLive:
         while True:
             yield self.next_frame()
 
-    def next_frame(self) -> tuple[DepthFrame, SynthTruth]:
-        """Advance by one frame and render it."""
-        from depthhand.synth import scene_layout as sl
-        from depthhand.synth.raycast import Primitives
-        from depthhand.synth.scenes import Scene, render_scene
-
-        dt = 1.0 / self.fps
+    def _advance_agents(self, dt: float) -> None:
+        """Move, retire and spawn the agents by one frame (nothing on the first frame)."""
         if self._index > 0:
             for a in self._agents:
                 self._update(a, dt)
@@ -222,6 +218,43 @@ class SyntheticLive:
                 self._spawn()
             if not self._agents:
                 self._spawn()
+
+    def skip(self, frames: int) -> None:
+        """Advance the animation by ``frames`` frames without rendering them (training data: random moments).
+
+        The stream after a skip differs from the one that renders every frame (rendering draws sensor noise from
+        the same generator), so a benchmark never skips.
+
+        Raises:
+            ValueError: ``frames`` < 0.
+        """
+        if frames < 0:
+            raise ValueError(f"frames must be >= 0, got {frames}")
+        dt = 1.0 / self.fps
+        for _ in range(frames):
+            self._advance_agents(dt)
+            for a in self._agents:
+                a.traj.step(dt)
+            self._index += 1
+
+    def next_frame(self) -> tuple[DepthFrame, SynthTruth]:
+        """Advance by one frame and render it."""
+        frame, truth, _ = self.next_frame_with_sample()
+        return frame, truth
+
+    def next_frame_with_sample(self) -> tuple[DepthFrame, SynthTruth, Any]:
+        """As :meth:`next_frame`, plus the rendered ``SynthSample`` (boxes, palm centres; for detector labels).
+
+        Returns:
+            ``(frame, truth, sample)``; ``sample.depth_mm`` is the (H, W) float32 depth before the sensor's
+            depth-unit rounding that ``frame`` carries.
+        """
+        from depthhand.synth import scene_layout as sl
+        from depthhand.synth.raycast import Primitives
+        from depthhand.synth.scenes import Scene, render_scene
+
+        dt = 1.0 / self.fps
+        self._advance_agents(dt)
         hands, geos, env = [], [], [Primitives(planes=self.rig.plane[None], plane_tags=np.array([sl.OTHER], np.int32))]
         up = self.rig.r_cw @ np.array([0.0, 0.0, 1.0])
         for k, a in enumerate(self._agents):
@@ -255,4 +288,4 @@ class SyntheticLive:
             table_plane=self.rig.plane.copy(),
         )
         self._index += 1
-        return frame, truth
+        return frame, truth, sample

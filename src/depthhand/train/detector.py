@@ -73,6 +73,7 @@ class DetectorTrainConfig:
         checkpoint: Checkpoint path (written atomically after every epoch); default ``out`` with ``.pt``.
         hard_fraction: Fraction of hard-scene frames in caches rendered here
             (:func:`~depthhand.train.detector_data.generate_cache`; 0 = the standard scenes only).
+        live_fraction: Fraction of live-style frames (random moments of ``SyntheticLive``) in caches rendered here.
         cache_seed: Seed of the first rendered cache folder (folder ``i`` gets ``cache_seed + i``).
         init: Start from these weights (a ``.pt`` checkpoint or a detector ONNX export,
             :func:`~depthhand.train.detector_init.init_detector_weights`) instead of a random initialisation.
@@ -95,6 +96,7 @@ class DetectorTrainConfig:
     real_repeat: int = 20
     checkpoint: Path | None = None
     hard_fraction: float = 0.0
+    live_fraction: float = 0.0
     cache_seed: int = 1000
     init: Path | None = None
 
@@ -175,7 +177,8 @@ def render_caches(cfg: DetectorTrainConfig, progress: bool = True) -> None:
     for i, d in enumerate(cfg.cache_dirs):
         if not any(Path(d).glob("chunk_*.npz")):
             generate_cache(d, cfg.render_count, cfg.cache_seed + i, chunk=min(500, cfg.render_count),
-                           progress=progress, hard_fraction=cfg.hard_fraction)  # fmt: skip
+                           progress=progress, hard_fraction=cfg.hard_fraction,
+                           live_fraction=cfg.live_fraction)  # fmt: skip
 
 
 def train_detector(cfg: DetectorTrainConfig, progress: bool = True) -> dict[str, Any]:

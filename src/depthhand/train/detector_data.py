@@ -5,7 +5,9 @@ randomised camera presets, a random far cut-off that mimics short-range sensors 
 frames without any hand), downscaled with :func:`depthhand.detect.cnn_decode.downscale_depth` and cached as uint16
 mm arrays; optionally a fraction of frames from the hard scene cases of :mod:`depthhand.synth.hard_scenes` (arms from
 any edge, bodies, fists, held objects, egocentric, clutter, 12 sensor modes; generator branches that never meet the
-held-out hard set's); optionally real frames with box labels from a JSON file (format:
+held-out hard set's); optionally a fraction of *live-style* frames, random moments of the animated top-down
+source (:mod:`depthhand.train.detector_live`: hands entering and leaving among the table's objects, labelled by the
+live benchmark's rule); optionally real frames with box labels from a JSON file (format:
 :mod:`depthhand.evaluate.real_labels`).
 Targets follow CenterNet (Zhou et al. 2019): a Gaussian at the projected palm centre, sub-cell offset, box edge
 distances and a right-hand logit at the centre cell.
@@ -121,13 +123,21 @@ def render_hard_detector_sample(seed: int, index: int) -> DetectorSample:
     return detector_sample(sample, depth)
 
 
-def detector_sample(sample: Any, depth: npt.NDArray[np.float32]) -> DetectorSample:
-    """A rendered ``SynthSample`` and its (H, W) sensor depth (mm) → network-resolution sample with labels."""
+def detector_sample(
+    sample: Any, depth: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_] | None = None
+) -> DetectorSample:
+    """A rendered ``SynthSample`` and its (H, W) sensor depth (mm) → network-resolution sample with labels.
+
+    Args:
+        sample: The rendered ``SynthSample`` (K hands).
+        depth: (H, W) depth, mm, 0 = invalid.
+        keep: (K,) which hands are labels (default :func:`labelled_hands`).
+    """
     from depthhand.geometry.camera import xyz_to_uvd
     from depthhand.structures import Handedness
 
     k = len(sample.handedness)
-    keep = labelled_hands(sample)
+    keep = labelled_hands(sample) if keep is None else np.asarray(keep, bool)
     small, box = downscale_depth(depth)
     centers, boxes, right = [], [], []
     intr = sample.intrinsics
@@ -189,24 +199,30 @@ def generate_cache(
     chunk: int = 500,
     progress: bool = True,
     hard_fraction: float = 0.0,
+    live_fraction: float = 0.0,
 ) -> Path:
     """Render ``count`` synthetic detector samples into ``out_dir/chunk_XXXX.npz`` (atomic; resumable).
 
-    Sample ``i`` is a hard-scene frame (:func:`render_hard_detector_sample` ``(seed, i)``) where
-    :func:`is_hard_frame` says so, otherwise a standard one from ``default_rng([seed, i])`` (with ``hard_fraction``
-    0, exactly the frames of earlier versions). ``out_dir/cache.json`` records seed, count and fraction; existing
-    chunks are kept.
+    Sample ``i`` is a live-style frame (:func:`depthhand.train.detector_live.render_live_detector_sample`
+    ``(seed, i)``) where :func:`~depthhand.train.detector_live.is_live_frame` says so, else a hard-scene frame
+    (:func:`render_hard_detector_sample` ``(seed, i)``) where :func:`is_hard_frame` says so, otherwise a standard
+    one from ``default_rng([seed, i])`` (with both fractions 0, exactly the frames of earlier versions).
+    ``out_dir/cache.json`` records seed, count and fractions (the live one only when > 0, so folders rendered
+    before it existed still match); existing chunks are kept.
 
     Raises:
-        ValueError: ``hard_fraction`` outside [0, 1], or the folder was rendered with other settings.
+        ValueError: A fraction outside [0, 1], or the folder was rendered with other settings.
     """
     from tqdm import tqdm
 
-    if not 0.0 <= hard_fraction <= 1.0:
-        raise ValueError(f"hard_fraction must be in [0, 1], got {hard_fraction}")
+    for name, frac in (("hard_fraction", hard_fraction), ("live_fraction", live_fraction)):
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {frac}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"seed": seed, "count": count, "chunk": chunk, "hard_fraction": hard_fraction}
+    meta: dict[str, Any] = {"seed": seed, "count": count, "chunk": chunk, "hard_fraction": hard_fraction}
+    if live_fraction > 0.0:
+        meta["live_fraction"] = live_fraction
     meta_path = out / CACHE_META
     if meta_path.is_file():
         import json
@@ -217,6 +233,8 @@ def generate_cache(
     else:
         atomic.write_json(meta_path, meta)
     bar = tqdm(total=count, desc=f"render detector frames (seed {seed})", disable=not progress)
+    from depthhand.train.detector_live import is_live_frame, render_live_detector_sample
+
     for c0 in range(0, count, chunk):
         path = out / f"chunk_{c0 // chunk:04d}.npz"
         n = min(chunk, count - c0)
@@ -225,7 +243,9 @@ def generate_cache(
             continue
         samples = []
         for i in range(c0, c0 + n):
-            if is_hard_frame(seed, i, hard_fraction):
+            if is_live_frame(seed, i, live_fraction):
+                samples.append(render_live_detector_sample(seed, i))
+            elif is_hard_frame(seed, i, hard_fraction):
                 samples.append(render_hard_detector_sample(seed, i))
             else:
                 samples.append(render_detector_sample(np.random.default_rng([seed, i])))
