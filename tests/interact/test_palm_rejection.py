@@ -16,6 +16,7 @@ from depthhand.geometry.plane import Plane
 from depthhand.interact.engine import Interaction
 from depthhand.interact.fused import RestState
 from depthhand.interact.touch import EventType, TouchSettings
+from depthhand.skeleton import Finger
 from depthhand.structures import FrameResult
 from depthhand.synth.scripted import TruthFrame
 from depthhand.synth.touch_scenes import stress_sequence
@@ -112,3 +113,23 @@ def test_rest_state_holds_after_the_palm_lifts_until_it_clears() -> None:
     rest.rejected(1, 25.0, 3, 70.0)
     rest.update(1, 80.0, None, 33.0, 45.0, 5.0)
     assert not rest.rejected(1, 80.0, 3, 70.0)  # lifted clear above 70 mm: released at once
+
+
+def test_the_pixels_veto_a_touch_the_pose_alone_would_start() -> None:
+    from depthhand.interact.contact import ContactReading
+    from depthhand.interact.touch import TouchTracker
+
+    plane = Plane.facing_camera(800.0)
+    tip = {1: {Finger.INDEX: np.array([0.0, 0.0, 800.0 - 1.0])}}  # the pose: the tip 1 mm above the table
+    noisy = 25.0  # a noisy sensor: the filter all but ignores the pixels and follows the pose
+
+    def downs(pixel_mm: float, settings: TouchSettings) -> int:
+        tracker = TouchTracker(replace(settings, fingers=(Finger.INDEX,)))
+        reading = {(1, Finger.INDEX): ContactReading(True, pixel_mm, pixels=8, noise_mm=noisy)}
+        evs = [e for k in range(5) for e in tracker.update(tip, plane, k * 33_333, reading)]
+        return sum(e.type is EventType.TOUCH_DOWN for e in evs)
+
+    s = TouchSettings()
+    assert downs(20.0, s) == 0  # the pixels see the finger 20 mm up: no touch starts
+    assert downs(2.0, s) == 1  # they agree it touches
+    assert downs(20.0, replace(s, fused_pixel_veto_mm=0.0)) == 1  # control: without the veto the pose decides

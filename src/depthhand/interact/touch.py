@@ -315,6 +315,7 @@ class TouchTracker:
         fused = self.settings.rule == "fused"
         pixel_settings = self._rule_settings("pixels") if pixels else self.settings
         fused_settings = self._rule_settings("fused") if fused else self.settings
+        s_veto = self.settings.fused_pixel_veto_mm
         for hand_id, tips in tips_xyz_mm.items():
             for finger in self.settings.fingers:
                 if finger not in tips:
@@ -349,6 +350,9 @@ class TouchTracker:
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
                         h = alpha * h + (1 - alpha) * prev.height_mm
+                veto = s_veto > 0 and fused and prev.state is not TouchState.TOUCH and reading is not None
+                if veto and reading is not None and reading.ok and reading.height_mm > s_veto:
+                    h = max(h, settings.touch_enter_mm)  # the pixels see it hover: no touch starts this frame
                 rests = resting is not None and hand_id in resting
                 if rests and self.settings.palm_rearm_mm > 0:
                     self._disarmed.add(key)

@@ -50,6 +50,10 @@ class TouchSettings:
         fused_band_sigmas: See ``fused_exit_mm``.
         fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
             many pixels, else the fingertip joint.
+        fused_pixel_veto_mm: Fused rule: a touch does not start in a frame whose pixel reading (when it has one)
+            is above this height, mm (the pixels see a hovering finger the pose puts on the table; 0 disables it).
+            13 mm: on the stress test's seed 0 it removed most false touches with no loss of recall (10 and 8 mm
+            removed a few more and cost recall; BENCHMARKS.md).
         fused: The fused rule's height filter.
         palm_rest_mm: A hand whose palm joints' mean height is below this rests on the table and fires no touch,
             mm (0 disables palm rejection).
@@ -85,6 +89,7 @@ class TouchSettings:
     fused_exit_mm: float = 8.0
     fused_band_sigmas: float = 2.5
     fused_min_pixels: int = 4
+    fused_pixel_veto_mm: float = 13.0
     fused: FusedSettings = field(default_factory=FusedSettings)
     palm_rest_mm: float = 33.0
     palm_rest_pixels_mm: float = 45.0
