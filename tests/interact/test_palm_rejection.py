@@ -129,7 +129,7 @@ def test_the_pixels_veto_a_touch_the_pose_alone_would_start() -> None:
         evs = [e for k in range(5) for e in tracker.update(tip, plane, k * 33_333, reading)]
         return sum(e.type is EventType.TOUCH_DOWN for e in evs)
 
-    s = TouchSettings()
+    s = TouchSettings(fused_pixel_veto_mm=13.0)  # opt-in (off by default)
     assert downs(20.0, s) == 0  # the pixels see the finger 20 mm up: no touch starts
     assert downs(2.0, s) == 1  # they agree it touches
     assert downs(20.0, replace(s, fused_pixel_veto_mm=0.0)) == 1  # control: without the veto the pose decides

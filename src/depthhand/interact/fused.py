@@ -21,8 +21,10 @@ The filtered height goes through the usual hysteresis + debounce state machine
 the filter says. On noisy depth the filter follows the pose, whose lasting offset puts hovering fingertips on the
 table; the pixels, too noisy to weigh much, still see them 10–22 mm up (``touch.stress`` hover, `net9`), while at a
 true contact they read above 13 mm in ≤ 17 % of the first three frames (structured light 0.8 m; a touch that is
-vetoed once usually starts a frame later). Ongoing touches are not vetoed. Where the pixels give no reading
-(occlusion, dropout, the surface model still learning) the pose alone updates the filter, so the rule degrades
+vetoed once usually starts a frame later). Ongoing touches are not vetoed. Off by default (0): it cost recall on
+the held-out seed and end to end with the shipped networks (see ``TouchSettings.fused_pixel_veto_mm``).
+
+Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates the filter, so the rule degrades
 to a smoothed pose rule rather than stopping. The touch position is the contact pixels' centroid on the surface
 when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
 
