@@ -24,8 +24,8 @@ true contact they read above 13 mm in ≤ 17 % of the first three frames (struct
 vetoed once usually starts a frame later). Ongoing touches are not vetoed. Off by default (0): it cost recall on
 the held-out seed and end to end with the shipped networks (see ``TouchSettings.fused_pixel_veto_mm``).
 
-Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates the filter, so the rule degrades
-to a smoothed pose rule rather than stopping. The touch position is the contact pixels' centroid on the surface
+Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates
+the filter, so the rule degrades to a smoothed pose rule rather than stopping. The touch position is the contact pixels' centroid on the surface
 when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
 
 **Palm rejection** (every rule). A hand *rests* when its palm lies within a palm thickness of the table:
