@@ -159,10 +159,8 @@ class Interaction:
             pix = None
             if pixels and depth_mm is not None and s is not None and s.ready:
                 pix = palm_pixel_height(depth_mm, s, th.pose.joints_xyz_mm, th.pose.joint_set)
-            rest = self._rest.update(
-                th.track_id, pose_mm, pix, t.palm_rest_mm, t.palm_rest_pixels_mm, t.palm_release_mm
-            )
-            if rest:
+            self._rest.update(th.track_id, pose_mm, pix, t.palm_rest_mm, t.palm_rest_pixels_mm, t.palm_release_mm)
+            if self._rest.rejected(th.track_id, pose_mm, t.palm_hold_frames, t.palm_clear_mm):
                 out.add(th.track_id)
         self._rest.forget({th.track_id for th in result.hands})
         return out

@@ -16,23 +16,41 @@ measurements:
   yet.
 
 The filtered height goes through the usual hysteresis + debounce state machine
-(:func:`depthhand.interact.touch.step_finger`) with the ``fused_*`` thresholds. Where the pixels give no reading
-(occlusion, dropout, the surface model still learning) the pose alone updates the filter, so the rule degrades
-to a smoothed pose rule rather than stopping. The touch position is the contact pixels' centroid on the surface
-when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
+(:func:`depthhand.interact.touch.step_finger`) with the ``fused_*`` thresholds. **Pixel veto**
+(``fused_pixel_veto_mm``): a touch does not *start* in a frame whose pixel reading is above that height, whatever
+the filter says. On noisy depth the filter follows the pose, whose lasting offset puts hovering fingertips on the
+table; the pixels, too noisy to weigh much, still see them 10–22 mm up (``touch.stress`` hover, `net9`), while at a
+true contact they read above 13 mm in ≤ 17 % of the first three frames (structured light 0.8 m; a touch that is
+vetoed once usually starts a frame later). Ongoing touches are not vetoed. Off by default (0): it cost recall on
+the held-out seed and end to end with the shipped networks (see ``TouchSettings.fused_pixel_veto_mm``).
+
+Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates
+the filter, so the rule degrades to a smoothed pose rule rather than stopping. The touch position is the contact
+pixels' centroid on the surface when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
 
 **Palm rejection** (every rule). A hand *rests* when its palm lies within a palm thickness of the table:
 the mean height of its palm joints (wrist and MCPs, ``JointSet.palm``) is below ``palm_rest_mm``, or, with the
 pixel and fused rules, the median height of the depth pixels around the palm centre is below
 ``palm_rest_pixels_mm``. A resting hand fires no touch (its fingers hover at most); it stops resting when the
-heights rise above the thresholds plus ``palm_release_mm`` (hysteresis). A tapping hand's palm stays ≥ 40 mm up
-even at a 30° finger angle; a flat resting hand's palm joints lie ≈ 20–26 mm up (``touch.stress``).
+heights rise above the thresholds plus ``palm_release_mm`` (hysteresis). A tapping hand's palm stays ≥ 38 mm up
+even at a 30° finger angle; a flat resting hand's palm joints lie ≈ 26–29 mm up, its palm pixels ≈ 42 mm
+(``touch.stress``, seed 0). Two rules keep the rest from leaking touches when the hand moves (both found on the
+``palm`` scene, where every touch is false):
+
+* **Re-arm** (``palm_rearm_mm``, :class:`~depthhand.interact.touch.TouchTracker`): a finger of a resting hand is
+  disarmed; it can touch again only after its own height has risen above ``palm_rearm_mm``. Without it the thumb
+  (lying at or below the table beside the flat palm) fired the moment the palm rose above the rest band.
+* **Hold** (``palm_hold_frames``, ``palm_clear_mm``, :meth:`RestState.rejected`): after the palm stops resting the
+  hand fires no new touch for ``palm_hold_frames`` frames, unless its palm joints rise above ``palm_clear_mm``
+  first. Without it the long fingers of a flat hand lifted a few cm and put down again fired as they landed (with
+  the `net9` pose error: palm joints 35–57 mm up and descending at 50–110 mm/s, which a 30° tap also shows, so
+  height and speed alone cannot tell them apart; having rested just before can).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -203,13 +221,15 @@ def palm_joint_height(joints_xyz_mm: npt.NDArray[np.floating], joint_set: JointS
 
 @dataclass
 class RestState:
-    """Per-hand palm-rejection state with hysteresis.
+    """Per-hand palm-rejection state with hysteresis, and the hold after a rest (see the module docstring).
 
     Attributes:
         resting: Hand id → whether it rests on the table now.
+        hold: Hand id → frames its touches stay rejected after its palm stopped resting (0: none).
     """
 
     resting: dict[int, bool]
+    hold: dict[int, int] = field(default_factory=dict)
 
     def update(
         self, hand_id: int, pose_mm: float, pixels_mm: float | None, rest_mm: float, rest_px_mm: float, release: float
@@ -223,7 +243,25 @@ class RestState:
         self.resting[hand_id] = bool(low)
         return bool(low)
 
+    def rejected(self, hand_id: int, pose_mm: float, hold_frames: int, clear_mm: float) -> bool:
+        """Whether the hand's touches are rejected this frame: it rests, or rested and has not lifted clear yet.
+
+        Call after :meth:`update`. A resting hand (re)starts a hold of ``hold_frames`` frames; the hold ends early
+        when the palm joints rise above ``clear_mm`` (pose height, mm).
+        """
+        if self.resting.get(hand_id, False):
+            self.hold[hand_id] = hold_frames
+            return True
+        left = self.hold.get(hand_id, 0)
+        if left <= 0 or (np.isfinite(pose_mm) and pose_mm > clear_mm):
+            self.hold.pop(hand_id, None)
+            return False
+        self.hold[hand_id] = left - 1
+        return True
+
     def forget(self, keep: set[int]) -> None:
         """Drop the hands not in ``keep``."""
         for h in [h for h in self.resting if h not in keep]:
             del self.resting[h]
+        for h in [h for h in self.hold if h not in keep]:
+            del self.hold[h]

@@ -224,6 +224,7 @@ class TouchTracker:
     _filters: dict[tuple[int, Finger], HeightFilter] = field(default_factory=dict)
     _pix_avg: dict[tuple[int, Finger], float] = field(default_factory=dict)
     _by_rule: dict[str, TouchSettings] = field(default_factory=dict)
+    _disarmed: set[tuple[int, Finger]] = field(default_factory=set)
     _next_event: int = 1
     _next_contact: int = 1
 
@@ -314,6 +315,7 @@ class TouchTracker:
         fused = self.settings.rule == "fused"
         pixel_settings = self._rule_settings("pixels") if pixels else self.settings
         fused_settings = self._rule_settings("fused") if fused else self.settings
+        s_veto = self.settings.fused_pixel_veto_mm
         for hand_id, tips in tips_xyz_mm.items():
             for finger in self.settings.fingers:
                 if finger not in tips:
@@ -348,7 +350,15 @@ class TouchTracker:
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
                         h = alpha * h + (1 - alpha) * prev.height_mm
-                if resting and hand_id in resting:  # a resting palm: its fingers hover at most
+                veto = s_veto > 0 and fused and prev.state is not TouchState.TOUCH and reading is not None
+                if veto and reading is not None and reading.ok and reading.height_mm > s_veto:
+                    h = max(h, settings.touch_enter_mm)  # the pixels see it hover: no touch starts this frame
+                rests = resting is not None and hand_id in resting
+                if rests and self.settings.palm_rearm_mm > 0:
+                    self._disarmed.add(key)
+                elif key in self._disarmed and not h <= self.settings.palm_rearm_mm:
+                    self._disarmed.discard(key)  # lifted clear of the table after the rest: armed again
+                if rests or key in self._disarmed:  # a resting palm: its fingers hover at most
                     h = max(h, (settings.touch_exit_mm if exit_mm is None else exit_mm) + 1.0)
                 nxt, etypes, new_contact = step_finger(prev, h, settings, exit_mm)
                 contact = prev.contact_id
@@ -378,6 +388,7 @@ class TouchTracker:
                 self._last_xyz.pop(key, None)
                 self._filters.pop(key, None)
                 self._pix_avg.pop(key, None)
+                self._disarmed.discard(key)
             else:
                 self.states[key] = replace(st, missing=missing)
         return events
