@@ -198,8 +198,8 @@ def predict_batch(
     Raises:
         ValueError: For a bad intrinsics spec, depth format or scale, ``pipelines`` or ``processes``, or an
             ``overlay_dir`` that is a file; before any image is read.
-        RuntimeError: A worker process died (the records so far are lost with the batch; see
-            :func:`depthhand.predict_workers.run_in_processes`).
+        RuntimeError: A worker process died (:func:`depthhand.predict_workers.run_in_processes`; no batch is
+            returned).
     """
     if depth_format not in DEPTH_FORMATS:
         raise ValueError(f"--depth-format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
@@ -250,15 +250,8 @@ def predict_batch(
     if processes > 1:
         from depthhand.predict_workers import WorkerJob, run_in_processes
 
-        def kept(path: str | Path, outcome: tuple[str, Any]) -> None:
-            status, value = outcome
-            if status == "ok":
-                batch.records.append(value)
-            else:
-                batch.failures.append((str(path), value))
-
-        work = WorkerJob(intrinsics, depth_format, depth_scale, image_mode, str(overlay) if overlay else None)
-        run_in_processes(paths, work, processes, kept)
+        work = WorkerJob(intrinsics, fixed, depth_format, depth_scale, image_mode, str(overlay) if overlay else None)
+        run_in_processes(paths, work, processes, keep)
         return batch
     stream = prefetch(paths, read, read_workers)
     if pipelines == 1:

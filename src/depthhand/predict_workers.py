@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from depthhand.pipeline import HandPipeline, PipelineOptions
+    from depthhand.structures import CameraIntrinsics
 
 __all__ = ["AUTO_MIN_IMAGES", "CHUNK", "WorkerJob", "auto_processes", "run_in_processes", "start_worker"]
 
@@ -37,6 +38,8 @@ class WorkerJob:
 
     Attributes:
         intrinsics: The intrinsics spec (:func:`depthhand.geometry.camera.parse_intrinsics`).
+        fixed: The camera when the spec does not depend on the image size (parsed once, in the caller), else
+            ``None`` (parsed per image).
         depth_format: See :func:`depthhand.predict.read_depth_image`.
         depth_scale: mm per raw unit.
         options: The pipeline options, image mode.
@@ -44,14 +47,16 @@ class WorkerJob:
     """
 
     intrinsics: str
+    fixed: CameraIntrinsics | None
     depth_format: str
     depth_scale: float
     options: PipelineOptions
     overlay_dir: str | None
 
 
-Outcome = tuple[str, Any]
-"""``("ok", record)`` or ``("failed", reason)`` for one image."""
+Outcome = dict[str, Any] | ValueError
+"""One image's record, or why it could not be read (a ``ValueError`` whose text names the file, as in the caller:
+``predict_batch`` keeps either the same way)."""
 
 _job: WorkerJob | None = None
 _pipe: HandPipeline | None = None
@@ -87,11 +92,11 @@ def run_chunk(items: Sequence[tuple[int, str]]) -> list[Outcome]:
     out: list[Outcome] = []
     for index, path in items:
         try:
-            depth, k = read_image_and_camera(path, _job.intrinsics, _job.depth_format, _job.depth_scale)
+            depth, k = read_image_and_camera(path, _job.intrinsics, _job.depth_format, _job.depth_scale, _job.fixed)
         except (ValueError, OSError) as exc:
-            out.append(("failed", str(exc)))
+            out.append(ValueError(str(exc)))  # its text, as the caller keeps it (an OSError need not pickle back)
             continue
-        out.append(("ok", image_record(_pipe, index, path, depth, k, overlay)))
+        out.append(image_record(_pipe, index, path, depth, k, overlay))
     return out
 
 

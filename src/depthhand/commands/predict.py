@@ -49,9 +49,6 @@ def run(args: argparse.Namespace) -> int:
     check_output_file("--out", args.out)
     check_output_folder("--overlay", args.overlay)
     options = pipeline_options(args)
-    from depthhand.predict_workers import auto_processes
-
-    processes = args.processes if args.processes is not None else auto_processes(len(args.files))
     batch = predict_batch(
         args.files,
         args.intrinsics,
@@ -59,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         args.depth_scale,
         options,
         args.overlay,
-        processes=processes,
+        processes=args.processes,  # None: one worker per core for a long list
     )
     for _file, reason in batch.failures:
         print(f"depthhand predict: error: {reason}", file=sys.stderr)
