@@ -50,10 +50,11 @@ POSES_SCHEMA = "depthhand.poses/2"
 
 def joints_in_view(joints_uvd: np.ndarray, frame: DepthFrame) -> np.ndarray:
     """(K, J) True where a joint projects inside the frame (hands entering or leaving are partly outside)."""
+    from depthhand.geometry.camera import uv_in_view
+
     uvd = np.asarray(joints_uvd, np.float64).reshape(-1, np.shape(joints_uvd)[-2], 3)
     h, w = frame.depth_mm.shape
-    inside: np.ndarray = (uvd[..., 0] >= 0) & (uvd[..., 0] < w) & (uvd[..., 1] >= 0) & (uvd[..., 1] < h)
-    return inside
+    return uv_in_view(uvd, w, h)
 
 
 @dataclass

@@ -91,3 +91,11 @@ def test_depth_points_round_trip(rng: np.random.Generator) -> None:
 def test_bad_shapes_raise() -> None:
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
         uvd_to_xyz(np.zeros((4, 2)), INTRINSICS["nyu"])
+
+
+def test_uv_in_view_is_the_half_open_pixel_rectangle() -> None:
+    from depthhand.geometry.camera import uv_in_view
+
+    uvd = np.array([[0, 0, 500], [639.99, 479.99, 0], [640, 10, 1], [-0.01, 10, 1], [5, 480, 1]], np.float64)
+    assert uv_in_view(uvd, 640, 480).tolist() == [True, True, False, False, False]
+    assert uv_in_view(uvd[:, :2].reshape(1, 5, 2), 640, 480).shape == (1, 5)

@@ -342,6 +342,26 @@ def inside_image(xyz: ArrayLike, intrinsics: CameraIntrinsics) -> npt.NDArray[np
     return inside
 
 
+def uv_in_view(uvd: ArrayLike, width: int, height: int) -> npt.NDArray[np.bool_]:
+    """Which pixels ``(u, v)`` of ``uvd`` lie in ``[0, W) × [0, H)``.
+
+    The in-view rule of the live benchmark's joints (:func:`depthhand.runner.joints_in_view`) and of the live-style
+    detector labels.
+
+    Args:
+        uvd: (..., 3) or (..., 2) pixels u, v (a depth column is ignored).
+        width: Image width, pixels.
+        height: Image height, pixels.
+
+    Returns:
+        (...) bool.
+    """
+    p = np.asarray(uvd, np.float64)
+    u, v = p[..., 0], p[..., 1]
+    inside: npt.NDArray[np.bool_] = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    return inside
+
+
 def flip_y(xyz: ArrayLike) -> F64:
     """Convert between the y-up and y-down conventions (its own inverse)."""
     p = _as_points(xyz, "xyz").copy()

@@ -350,7 +350,7 @@ class TouchTracker:
                     alpha = settings.height_smoothing
                     if alpha < 1 and np.isfinite(prev.height_mm) and np.isfinite(h):
                         h = alpha * h + (1 - alpha) * prev.height_mm
-                veto = s_veto > 0 and fused and prev.state is not TouchState.TOUCH and reading is not None
+                veto = s_veto > 0 and fused and prev.state is not TouchState.TOUCH
                 if veto and reading is not None and reading.ok and reading.height_mm > s_veto:
                     h = max(h, settings.touch_enter_mm)  # the pixels see it hover: no touch starts this frame
                 rests = resting is not None and hand_id in resting

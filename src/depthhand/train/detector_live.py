@@ -79,8 +79,10 @@ def live_labels(sample: Any) -> npt.NDArray[np.bool_]:
     keep = labelled_hands(sample)
     if not len(keep):
         return keep
+    from depthhand.geometry.camera import uv_in_view
+
     intr = sample.intrinsics
-    uv = np.asarray(sample.joints_uvd, np.float64).reshape(len(keep), -1, 3)[..., :2]
-    inside = (uv[..., 0] >= 0) & (uv[..., 0] < intr.width) & (uv[..., 1] >= 0) & (uv[..., 1] < intr.height)
+    uvd = np.asarray(sample.joints_uvd, np.float64).reshape(len(keep), -1, 3)
+    inside = uv_in_view(uvd, intr.width, intr.height)
     out: npt.NDArray[np.bool_] = keep & (inside.mean(axis=1) >= LIVE_MIN_IN_VIEW)
     return out
