@@ -81,7 +81,7 @@ class PipelineOptions:
         max_hands: Most hands per frame (≤ 4).
         num_threads: Inference threads per model.
         tracker: Tracking and smoothing parameters.
-        pose_backend: ``"auto"`` (the default: the model's int8 copy where it exists and the CPU has VNNI, see
+        pose_backend: ``"auto"`` (the default: the model's int8 copy where it exists and the CPU has VNNI or AVX2, see
             :func:`~depthhand.pose.backends.resolve_backend`), ``"onnxruntime"`` (fp32), ``"onnxruntime-int8"``,
             ``"openvino"`` or ``"openvino-bf16"`` (the ``[openvino]`` extra) for the pose model.
         pose_tta_deg: Test-time rotation of the pose model (views at 0 and ±this many degrees, averaged; 0 = off;

@@ -17,7 +17,7 @@ def test_run_names_the_pose_backend(backend: str, tmp_path: Path, capsys: pytest
     summary = tmp_path / "summary.json"
     argv = ["run", "--source", "synthetic://topdown?realtime=0&seed=3", "--max-frames", "2", "--threads", "1"]
     assert main([*argv, "--pose-backend", backend, "--summary", str(summary)]) == 0
-    chosen = resolve_backend(backend, path=shipped_weights(DEFAULT_POSE_MODEL))  # auto: the int8 copy on VNNI
+    chosen = resolve_backend(backend, path=shipped_weights(DEFAULT_POSE_MODEL))  # auto: the int8 copy on VNNI or AVX2
     assert chosen != "auto"
     assert f"(pose on {chosen})" in capsys.readouterr().out
     assert json.loads(summary.read_text())["pose_backend"] == chosen

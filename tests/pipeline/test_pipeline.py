@@ -192,7 +192,7 @@ def test_open_pipeline_for_the_server() -> None:
         assert item.frame.depth_mm.shape == (480, 640) and item.truth is not None  # synthetic: truth rides along
         assert item.result.frame_index == item.frame.index == item.truth.frame_index
         assert handle.joint_set.name == "canonical21"
-        # the default (auto: the int8 copy on a VNNI CPU), named for /api/status
+        # the default (auto: the int8 copy on a VNNI or AVX2 CPU), named for /api/status
         assert handle.pose_backend == resolve_backend("auto", path=shipped_weights(DEFAULT_POSE_MODEL))
     finally:
         handle.close()

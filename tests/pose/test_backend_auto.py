@@ -14,6 +14,7 @@ from depthhand.pose.backends import (
     BACKENDS,
     cpu_has_bf16,
     cpu_has_vnni,
+    cpu_runs_int8,
     int8_path,
     int8_status,
     open_backend,
@@ -25,6 +26,8 @@ from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
 CPUINFO = (
     "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse2 avx2 avx512f avx512bw {extra}\nbugs\t\t: {bugs}\n"
 )
+OLD_CPUINFO = "processor\t: 0\nflags\t\t: fpu sse2 sse4_1 sse4_2 avx {extra}\n"
+"""A CPU without AVX2 (``extra``: more flags)."""
 
 
 @pytest.mark.parametrize(
@@ -76,19 +79,30 @@ def test_vnni_from_the_cpuinfo_flags(extra: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("has_int8", "has_vnni", "has_openvino", "expected"),
+    ("extra", "expected"),
+    [("avx2", True), ("avx_vnni", True), ("avx512_vnni", True), ("avx2x", False), ("", False)],
+)
+def test_int8_runs_on_vnni_or_avx2_cpus(extra: str, expected: bool) -> None:
+    assert cpu_runs_int8(OLD_CPUINFO.format(extra=extra)) is expected
+    assert cpu_runs_int8(CPUINFO.format(extra="", bugs="")) is True  # AVX2, no VNNI (a Zen 3 EPYC, say)
+    assert cpu_has_vnni(CPUINFO.format(extra="", bugs="")) is False
+    assert cpu_runs_int8("") is False  # no /proc/cpuinfo: no evidence
+
+
+@pytest.mark.parametrize(
+    ("has_int8", "int8_cpu", "has_openvino", "expected"),
     [
         (True, True, True, "onnxruntime-int8"),  # int8 first
-        (True, False, True, "openvino-bf16"),  # no VNNI: the next choice
+        (True, False, True, "openvino-bf16"),  # neither VNNI nor AVX2: the next choice
         (False, True, True, "openvino-bf16"),
         (True, False, False, "onnxruntime"),
         (False, False, False, "onnxruntime"),
     ],
 )
-def test_auto_prefers_the_int8_copy_on_a_vnni_cpu(
-    has_int8: bool, has_vnni: bool, has_openvino: bool, expected: str
+def test_auto_prefers_the_int8_copy_where_the_cpu_runs_it(
+    has_int8: bool, int8_cpu: bool, has_openvino: bool, expected: str
 ) -> None:
-    got = resolve_backend("auto", has_int8=has_int8, has_vnni=has_vnni, has_openvino=has_openvino, has_bf16=True)
+    got = resolve_backend("auto", has_int8=has_int8, int8_cpu=int8_cpu, has_openvino=has_openvino, has_bf16=True)
     assert got == expected
 
 
@@ -120,7 +134,7 @@ def test_a_stale_int8_copy_is_refused_by_name_and_skipped_by_auto(
     assert "stale" in (int8_status(fp32) or "")
     with pytest.raises(ValueError, match=r"model\.int8\.onnx was made from other weights .*depthhand quantize"):
         open_backend(fp32, "onnxruntime-int8")
-    monkeypatch.setattr(backends, "cpu_has_vnni", lambda cpuinfo=None: True)  # so that auto tries the copy anywhere
+    monkeypatch.setattr(backends, "cpu_runs_int8", lambda cpuinfo=None: True)  # so that auto tries the copy anywhere
     assert resolve_backend("auto", path=fp32) == "onnxruntime-int8"
     with pytest.warns(RuntimeWarning, match="stale"):
         backend = open_backend(fp32, "auto", num_threads=1)
@@ -132,11 +146,11 @@ def test_a_missing_int8_copy_names_the_command(tmp_path: Path) -> None:
     shutil.copy(shipped_weights(DEFAULT_POSE_MODEL), fp32)
     with pytest.raises(FileNotFoundError, match=r"has no int8 copy .*depthhand quantize"):
         open_backend(fp32, "onnxruntime-int8")
-    assert resolve_backend("auto", path=fp32, has_vnni=True, has_openvino=False) == "onnxruntime"
+    assert resolve_backend("auto", path=fp32, int8_cpu=True, has_openvino=False) == "onnxruntime"
 
 
 def test_auto_on_this_machine() -> None:
-    """Auto runs the int8 copy on a VNNI CPU (else bf16 / fp32), and the mean error stays within 0.1 mm."""
+    """Auto runs the int8 copy on a VNNI or AVX2 CPU (else bf16 / fp32), and the mean error stays within 0.1 mm."""
     from depthhand.evaluate.drift import backend_drift
     from depthhand.synth.crops import generate_crops
 
@@ -148,7 +162,7 @@ def test_auto_on_this_machine() -> None:
     ):
         a, b = auto.run_network(patches), ort.run_network(patches)
         chosen = auto._backend
-    if cpu_has_vnni():
+    if cpu_runs_int8():
         expected = "onnxruntime-int8"
     elif openvino_installed() and cpu_has_bf16():
         expected = "openvino-bf16"

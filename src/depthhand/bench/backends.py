@@ -31,7 +31,7 @@ def _installed_backends(path: Any) -> list[str]:
 def bench_backends(quick: bool) -> BenchResult:
     """Median batch-1 network latency of each backend, rounds alternating between them."""
     from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
-    from depthhand.pose.backends import cpu_has_bf16, cpu_has_vnni, open_backend, resolve_backend
+    from depthhand.pose.backends import cpu_has_bf16, cpu_has_vnni, cpu_runs_int8, open_backend, resolve_backend
     from depthhand.synth.crops import generate_crops
 
     path = shipped_weights(DEFAULT_POSE_MODEL)
@@ -61,7 +61,8 @@ def bench_backends(quick: bool) -> BenchResult:
             details["onnxruntime-1thread_batch1_ms"] / details["onnxruntime-int8_batch1_ms"]
         )
     auto = resolve_backend("auto", path=path)
-    details |= {"cpu_has_bf16": cpu_has_bf16(), "cpu_has_vnni": cpu_has_vnni(), "auto": auto, "threads": 2}
+    details |= {"cpu_has_bf16": cpu_has_bf16(), "cpu_has_vnni": cpu_has_vnni(), "cpu_runs_int8": cpu_runs_int8()}
+    details |= {"auto": auto, "threads": 2}
     return BenchResult("pose.backends", details[f"{auto}_batch1_ms"], "ms", len(times[auto]), details)
 
 

@@ -83,8 +83,8 @@ def add_pose_runtime_arguments(parser: argparse.ArgumentParser, prefix: str = ""
         default="auto",
         choices=BACKENDS,
         help=f"{prefix}pose inference runtime (default auto: onnxruntime-int8 where the model has an int8 copy "
-        "(depthhand quantize) and the CPU has VNNI, else openvino-bf16 where openvino is installed and the CPU has "
-        "bf16, else onnxruntime fp32)",
+        "(depthhand quantize) and the CPU has VNNI or AVX2, else openvino-bf16 where openvino is installed and the "
+        "CPU has bf16, else onnxruntime fp32)",
     )
     parser.add_argument(
         "--tta-deg",

@@ -2,8 +2,8 @@
 
 ``"auto"`` (:func:`resolve_backend`, the pipeline's default) picks ONNX Runtime int8 where the model has an up-to-date
 int8 copy beside it (``depthhand quantize``, :func:`int8_status`) and the CPU has int8 dot-product instructions
-(VNNI), then OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU runs bfloat16 natively, and
-ONNX Runtime fp32 elsewhere.
+(VNNI) or AVX2 (:func:`cpu_runs_int8`), then OpenVINO bfloat16 where the ``openvino`` package is installed and the
+CPU runs bfloat16 natively, and ONNX Runtime fp32 elsewhere.
 
 Both are torch-free. A backend takes (B, 1, S, S) float32 patches and returns the (B, J, 3) ``joints`` output.
 The model's metadata (joint set, cube, input size, output space) is read from the ONNX ``metadata_props``.
@@ -25,6 +25,7 @@ __all__ = [
     "OpenVinoBackend",
     "cpu_has_bf16",
     "cpu_has_vnni",
+    "cpu_runs_int8",
     "int8_path",
     "int8_status",
     "model_fingerprint",
@@ -197,6 +198,11 @@ OpenVINO fp32, OpenVINO bfloat16 (the ``[openvino]`` extra)."""
 VNNI_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 """``/proc/cpuinfo`` flags of int8 dot-product instructions (any is enough)."""
 
+INT8_CPU_FLAGS = (*VNNI_CPU_FLAGS, "avx2")
+"""``/proc/cpuinfo`` flags under which ``auto`` runs the int8 copy: VNNI, or AVX2 (ONNX Runtime's u8 × s8 kernels;
+measured on a Zen 3 EPYC without VNNI: the int8 copy 1.43 times as fast as fp32 on one thread, with the same drift
+on the card's held-out crops as on a VNNI CPU; BENCHMARKS.md, "int8 on a CPU without VNNI")."""
+
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 """``/proc/cpuinfo`` flags that mean native bfloat16 arithmetic (either is enough)."""
 
@@ -216,14 +222,26 @@ def cpu_flags(cpuinfo: str | None) -> set[str] | None:
 def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI or AMX-INT8).
 
-    Without them ONNX Runtime's int8 convolutions gain little and may saturate (u8 × s8 on plain AVX2), so
-    ``auto`` keeps fp32 there. Where ``/proc/cpuinfo`` is missing (not Linux): False.
+    Where ``/proc/cpuinfo`` is missing (not Linux): False.
 
     Args:
         cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
     """
     flags = cpu_flags(cpuinfo)
     return flags is not None and any(f in flags for f in VNNI_CPU_FLAGS)
+
+
+def cpu_runs_int8(cpuinfo: str | None = None) -> bool:
+    """Whether ``auto`` runs the int8 copy on this CPU: it has VNNI or AVX2 (:data:`INT8_CPU_FLAGS`).
+
+    Older CPUs keep fp32 (ONNX Runtime's int8 convolutions there were never measured). Where ``/proc/cpuinfo`` is
+    missing (not Linux): False.
+
+    Args:
+        cpuinfo: The text of ``/proc/cpuinfo`` (``None``: read it; ``""``: there is none).
+    """
+    flags = cpu_flags(cpuinfo)
+    return flags is not None and any(f in flags for f in INT8_CPU_FLAGS)
 
 
 def int8_path(fp32_path: str | Path) -> Path:
@@ -309,7 +327,7 @@ def resolve_backend(
     *,
     path: str | Path | None = None,
     has_int8: bool | None = None,
-    has_vnni: bool | None = None,
+    int8_cpu: bool | None = None,
     has_openvino: bool | None = None,
     has_bf16: bool | None = None,
 ) -> str:
@@ -318,8 +336,9 @@ def resolve_backend(
     ``auto`` picks, in this order:
 
     1. ONNX Runtime on the model's int8 copy where one lies beside ``path`` (:func:`int8_path`) and the CPU has VNNI
-       (:func:`cpu_has_vnni`). For the shipped model that is 2.4 times as fast as fp32 on one thread and the mean
-       error on the card's held-out crops changes by at most 0.1 mm (the card's ``int8`` block). Whether the copy is
+       or AVX2 (:func:`cpu_runs_int8`). For the shipped model that is 2.4 (VNNI) or 1.4 (AVX2 only) times as fast as
+       fp32 on one thread and the mean error on the card's held-out crops changes by at most 0.1 mm (the card's
+       ``int8`` block). Whether the copy is
        current is checked when it is opened (:func:`open_backend` falls back to fp32 with a warning if not).
     2. OpenVINO bfloat16 where the ``openvino`` package is installed and the CPU has native bf16
        (:func:`cpu_has_bf16`): the network in about half of ONNX Runtime fp32's time, the mean error changes by at
@@ -330,7 +349,7 @@ def resolve_backend(
         backend: One of :data:`BACKENDS`.
         path: The fp32 model (``None``: no int8 copy is looked for).
         has_int8: Whether the int8 copy exists (``None``: look beside ``path``).
-        has_vnni: Whether the CPU has VNNI (``None``: :func:`cpu_has_vnni`).
+        int8_cpu: Whether the CPU runs the int8 copy (``None``: :func:`cpu_runs_int8`).
         has_openvino: Whether OpenVINO is importable (``None``: find out).
         has_bf16: Whether the CPU has bf16 (``None``: :func:`cpu_has_bf16`; asked only with OpenVINO installed).
 
@@ -342,7 +361,7 @@ def resolve_backend(
     if backend != "auto":
         return backend
     int8 = has_int8 if has_int8 is not None else path is not None and int8_path(path).is_file()
-    if int8 and (cpu_has_vnni() if has_vnni is None else has_vnni):
+    if int8 and (cpu_runs_int8() if int8_cpu is None else int8_cpu):
         return "onnxruntime-int8"
     if not (openvino_installed() if has_openvino is None else has_openvino):
         return "onnxruntime"

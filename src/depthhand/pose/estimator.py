@@ -39,8 +39,8 @@ class PoseEstimatorOptions:
     Attributes:
         model_path: Exported ``.onnx`` file (with depthhand metadata).
         backend: ``"onnxruntime"`` (default), ``"onnxruntime-int8"`` (the model's int8 copy), ``"openvino"``,
-            ``"openvino-bf16"`` (optional package) or ``"auto"`` (int8 where the copy exists and the CPU has VNNI,
-            else OpenVINO bf16 where it is installed and the CPU has bf16, else ONNX Runtime fp32;
+            ``"openvino-bf16"`` (optional package) or ``"auto"`` (int8 where the copy exists and the CPU has VNNI or
+            AVX2, else OpenVINO bf16 where it is installed and the CPU has bf16, else ONNX Runtime fp32;
             :func:`~depthhand.pose.backends.resolve_backend`).
         num_threads: Inference threads.
         allow_spinning: ONNX Runtime thread spinning (off by default: kinder to a server sharing the cores).
