@@ -324,18 +324,25 @@ def truth_table_plane(truth: SynthTruth) -> Plane:
 
 
 def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float, float]], dict[int, F64]]:
-    """True contacts (foot of each touching tip on the table, camera mm) and (21, 3) clean joints per true hand id."""
+    """True contacts and (21, 3) clean joints per true hand id.
+
+    A true contact is the foot on the table of the touching fingertip's sphere centre
+    (``truth.tip_centres_xyz_mm``, as the stress scenes of :mod:`depthhand.synth.touch_scenes` define it), or of
+    the tip joint for sources without hand geometry (``tip_centres_xyz_mm`` is ``None``), camera mm.
+    """
     from depthhand.skeleton import CANONICAL21
 
     plane = truth_table_plane(truth)
     touches: dict[TouchKey, tuple[float, float, float]] = {}
     clean: dict[int, F64] = {}
+    centres = truth.tip_centres_xyz_mm
     for k, track_id in enumerate(truth.track_ids):
         joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
         clean[track_id] = joints
         for finger, idx in CANONICAL21.tips:
             if truth.touch[k, int(finger)]:
-                foot = project_to_plane(joints[idx], plane)
+                at = joints[idx] if centres is None else np.asarray(centres[k, int(finger)], dtype=np.float64)
+                foot = project_to_plane(at, plane)
                 touches[(track_id, finger)] = (float(foot[0]), float(foot[1]), float(foot[2]))
     return touches, clean
 
