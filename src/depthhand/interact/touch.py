@@ -39,6 +39,7 @@ import numpy.typing as npt
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
 from depthhand.interact.fused import HeightFilter, fused_height, pixel_sigma, pose_sigma
+from depthhand.interact.position import locate
 from depthhand.interact.touch_settings import RULES as RULES  # re-exported
 from depthhand.interact.touch_settings import TouchSettings as TouchSettings  # re-exported
 from depthhand.skeleton import Finger, JointSet
@@ -81,8 +82,8 @@ class InteractionEvent:
         height_mm: Height above the plane, mm.
         px: Projector pixel (x, y) when calibrated, else ``None``.
         uv: ``px`` normalised by the projector size, else ``None``.
-        rule: Which rule measured the height: ``"pose"``, ``"pixels"`` or ``"fused"`` (touch events of the pixel
-            and fused rules carry the contact blob's centroid on the plane as ``xyz_mm`` when there is one).
+        rule: Which rule measured the height: ``"pose"``, ``"pixels"`` or ``"fused"`` (touch events carry the
+            contact on the plane as ``xyz_mm``: :mod:`depthhand.interact.position`).
     """
 
     type: EventType
@@ -266,19 +267,14 @@ class TouchTracker:
 
     def _fused(
         self, key: tuple[int, Finger], xyz: npt.NDArray[np.float64], plane: Plane, reading: ContactReading | None
-    ) -> tuple[float, npt.NDArray[np.float64]]:
-        """The fused rule's filtered height and touch position for one finger."""
+    ) -> float:
+        """The fused rule's filtered height for one finger."""
         s = self.settings
         filt = self._filters.setdefault(key, HeightFilter.new())
         ok = reading is not None and reading.ok and np.isfinite(reading.height_mm)
         pix = reading.height_mm if ok and reading is not None else None
         sigma = pixel_sigma(float(xyz[2]), reading.noise_mm if reading is not None else 0.0, s.fused)
-        h = fused_height(filt, point_height(xyz, plane), pix, sigma, s.fused)
-        at = xyz  # the blob's centroid where the pixels are trusted at least as much as the pose
-        trusted = pix is not None and sigma <= s.fused.pose_sigma_mm
-        if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
-            at = np.asarray(reading.xyz_mm, dtype=np.float64)
-        return h, at
+        return fused_height(filt, point_height(xyz, plane), pix, sigma, s.fused)
 
     def _pixel_height(self, key: tuple[int, Finger], height_mm: float) -> float:
         """The pixel rule's smoothed height (EWMA of weight ``pixel_smoothing``; DIRECT: 0.5), mm."""
@@ -297,6 +293,7 @@ class TouchTracker:
         t_us: int,
         pixels: dict[tuple[int, Finger], ContactReading] | None = None,
         resting: set[int] | None = None,
+        contacts_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]] | None = None,
     ) -> list[InteractionEvent]:
         """Process one frame.
 
@@ -307,6 +304,9 @@ class TouchTracker:
             pixels: Pixel readings per (hand id, finger). Pixel rule: a finger with an ``ok`` reading is decided by
                 it (a resting blob never touches), the others by the pose. Fused rule: the readings feed the filter.
             resting: Hands whose palm rests on the table (palm rejection): their fingers hover at most.
+            contacts_xyz_mm: hand id → finger → (3,) the pose contact on the plane (:mod:`depthhand.interact.position`),
+                camera mm: where the pose rule reports a touch, and the fused rule where the pixels are not trusted
+                (:func:`~depthhand.interact.position.locate`); without it, the fingertip.
 
         Returns:
             This frame's events, without projector coordinates (see :class:`~depthhand.interact.engine.Interaction`).
@@ -324,11 +324,13 @@ class TouchTracker:
                 xyz = np.asarray(tips[finger], dtype=np.float64)
                 prev = self.states.get(key, _NO_STATE)
                 reading = pixels.get(key) if pixels else None
-                at = xyz
+                at = (
+                    contacts_xyz_mm[hand_id].get(finger, xyz) if contacts_xyz_mm and hand_id in contacts_xyz_mm else xyz
+                )
                 exit_mm = None
                 if fused:
                     rule, settings = "fused", fused_settings
-                    h, at = self._fused(key, xyz, plane, reading)
+                    h, at = self._fused(key, xyz, plane, reading), locate(reading, at, self.settings)
                     band = settings.fused_enter_mm + settings.fused_band_sigmas * pose_sigma(
                         self._filters[key], settings.fused
                     )
