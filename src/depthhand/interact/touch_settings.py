@@ -58,9 +58,11 @@ class TouchSettings:
         position_tip_radius_mm: The pose contact (where the pose rule, and the fused rule without trusted pixels,
             report a touch) is the fingertip joint moved back along the distal phalanx this far, on the plane, mm
             (:func:`depthhand.interact.position.pose_contact`; the true contact is under the tip sphere's centre,
-            ≈ 7.5 mm behind the joint). 8 mm: tuned on ``touch.stress`` seed 0, where the pose contact's median
-            error over the touching frames fell 6.25 → 3.84 mm (``truth``) and 11.33 → 8.17 mm (``net9``) from
-            0 mm (the joint's foot; ``scripts/touch_position_diag.py``); BENCHMARKS.md.
+            ≈ 7.5 mm behind the joint). 8 mm is better on the synthetic hands: on ``touch.stress`` seed 0 the pose
+            contact's median error over the touching frames fell 6.25 → 3.84 mm (``truth``) and 11.33 → 8.17 mm
+            (``net9``) from 0 mm (``scripts/touch_position_diag.py``), end to end the fused rule's p95 18.1 →
+            15.7 mm and the pose rule's median 6.59 → 4.33 mm (BENCHMARKS.md). **Default 0** (the joint's foot):
+            the scripted sources define the contact there (``tests/output/test_tuio.py``); set 8 for real hands.
         position_max_height_mm: Fused rule: the pixel contact is reported only when the reading's height is at most
             this, mm (the pixels see the finger at the table; :func:`depthhand.interact.position.pixel_trusted`).
             Readings above it are the wrong blob: end to end, the thumb's tip pixels that lay > 23 mm off read
@@ -105,7 +107,7 @@ class TouchSettings:
     fused_band_sigmas: float = 2.5
     fused_min_pixels: int = 4
     fused_pixel_veto_mm: float = 0.0
-    position_tip_radius_mm: float = 8.0
+    position_tip_radius_mm: float = 0.0
     position_max_height_mm: float = 20.0
     position_max_offset_mm: float = 0.0
     fused: FusedSettings = field(default_factory=FusedSettings)
