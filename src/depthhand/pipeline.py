@@ -173,9 +173,13 @@ def check_frame(frame: Any) -> str:
     if not isinstance(frame, DepthFrame):
         return f"expected a DepthFrame, got {type(frame).__name__}"
     depth = frame.depth_mm
-    if not np.isfinite(depth).all():
+    if depth.size == 0:
+        return "no valid depth pixels"
+    # two reductions and no temporary arrays: max() propagates NaN and +inf, min() shows -inf
+    hi = depth.max()
+    if not np.isfinite(hi) or not np.isfinite(depth.min()):
         return "depth contains NaN or infinite values"
-    if not (depth > 0).any():
+    if not hi > 0:
         return "no valid depth pixels"
     return ""
 
