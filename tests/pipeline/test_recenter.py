@@ -81,3 +81,16 @@ def test_two_detections_of_one_hand_become_one_after_recentring() -> None:
     assert kept[0].score == best.score
     np.testing.assert_allclose(kept[0].center_xyz_mm, alone[0].center_xyz_mm, atol=1e-4)
     assert len(both) == 2
+
+
+def test_the_command_line_passes_recenter_to_the_pipeline() -> None:
+    import argparse
+
+    from depthhand.commands._pipeline_args import add_pipeline_arguments, pipeline_options
+
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    assert pipeline_options(parser.parse_args([])).recenter == 0
+    assert pipeline_options(parser.parse_args(["--recenter", "1"])).recenter == 1
+    with pytest.raises(ValueError, match="recenter"):
+        pipeline_options(parser.parse_args(["--recenter", "-1"]))
