@@ -186,9 +186,11 @@ class HandFinder:
 
         A detection's centre is a point on the surface it sees plus a fixed offset; where an object in the hand lies
         in front of the palm, that surface is the object's (tens of mm in front of the palm) and the crop's depth
-        is off by as much. The palm centre of the pose fitted in that crop is closer (training hard scenes, seed
-        5150: median error to the true palm 60 → 29 mm for held objects after one pass; BENCHMARKS.md). The
-        returned boxes keep their image box, score and handedness; their centre is the last pass's crop centre.
+        is off by as much. The palm centre of the pose fitted in that crop is closer, and the pose fitted around it
+        closer still (training hard scenes, seed 5150, held objects: median distance to the true palm 60 mm for the
+        detection, 47 mm for the first pose's palm, 29 mm for the palm of the pose posed there; 10–13 → 9–10 mm in
+        the other cases; BENCHMARKS.md). The returned boxes keep their image box, score and handedness; their
+        centre is the last pass's crop centre (what the verification and the tracker are given).
         Of two re-centred crops within :data:`DUPLICATE_MM` of each other only the higher-scoring one is kept.
         """
         from depthhand.geometry.camera import xyz_to_uvd
