@@ -14,7 +14,7 @@ plausibility with the veto, as :func:`depthhand.pose.verify.plausibility` comput
 
 Usage::
 
-    PYTHONPATH=src python scripts/fit_verify.py collect OUT.pkl [--per-case 40] [--standard 150]
+    PYTHONPATH=src python scripts/fit_verify.py collect OUT.pkl [--per-case 40] [--standard 150] [--recenter 1]
     PYTHONPATH=src python scripts/fit_verify.py fit OUT.pkl
 """
 
@@ -46,8 +46,12 @@ def _frames(per_case: int, standard: int) -> Any:
             yield scene, render_scene(sample_scene(scene, rng, n_hands=1), rng)
 
 
-def collect(out: str, per_case: int, standard: int) -> None:
-    """Every training candidate's signals, box score and label, pickled to ``out``."""
+def collect(out: str, per_case: int, standard: int, recenter: int = 0) -> None:
+    """Every training candidate's signals, box score and label, pickled to ``out``.
+
+    With ``recenter`` > 0 each candidate's crop is first re-centred on its pose's palm that many times, as
+    ``PipelineOptions.recenter`` does (the label then matches the re-centred centre).
+    """
     from depthhand.detect.cnn import CnnHandDetector
     from depthhand.evaluate.detector import MATCH_CENTER_MM, MATCH_IOU, box_iou
     from depthhand.pipeline import HandPipeline, PipelineOptions, shipped_weights
@@ -55,7 +59,7 @@ def collect(out: str, per_case: int, standard: int) -> None:
     from depthhand.structures import DepthFrame
     from depthhand.train.detector_data import labelled_hands
 
-    pipe = HandPipeline(PipelineOptions(mode="image"))
+    pipe = HandPipeline(PipelineOptions(mode="image", recenter=recenter))
     pipe.detector = CnnHandDetector(shipped_weights("detector.onnx"), score_threshold=0.2, max_hands=2, threads=2)
     verifier = HandVerifier(pipe.estimator.cube_mm)
     rows: list[dict[str, Any]] = []
@@ -64,7 +68,7 @@ def collect(out: str, per_case: int, standard: int) -> None:
     for n, (group, f) in enumerate(_frames(per_case, standard)):
         frame = DepthFrame(f.depth_mm.astype(np.float32), f.intrinsics, 0, "train", n)
         boxes = pipe.detector.detect(frame)
-        poses, patches = pipe._estimate(frame, boxes)
+        boxes, poses, patches = pipe.finder.recentered(frame, boxes, {})
         centers = np.array([b.center_xyz_mm for b in boxes]).reshape(-1, 3)
         t0 = time.perf_counter()
         sig = verifier.signals(patches, poses, centers, frame.intrinsics)
@@ -202,9 +206,10 @@ def main() -> None:
     ap.add_argument("path")
     ap.add_argument("--per-case", type=int, default=40)
     ap.add_argument("--standard", type=int, default=150)
+    ap.add_argument("--recenter", type=int, default=0, help="collect: re-centring passes (PipelineOptions.recenter)")
     a = ap.parse_args()
     if a.stage == "collect":
-        collect(a.path, a.per_case, a.standard)
+        collect(a.path, a.per_case, a.standard, a.recenter)
     else:
         fit(a.path)
 

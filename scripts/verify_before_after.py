@@ -19,14 +19,14 @@ from typing import Any
 
 
 @contextmanager
-def verification(on: bool) -> Any:
-    """While active, every new ``PipelineOptions`` defaults to ``verify=on``."""
+def option_default(name: str, value: Any) -> Any:
+    """While active, every new ``PipelineOptions`` defaults to ``name=value``."""
     import depthhand.pipeline as pl
 
     original = pl.PipelineOptions
 
     def options(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("verify", on)
+        kwargs.setdefault(name, value)
         return original(*args, **kwargs)
 
     pl.PipelineOptions = options  # type: ignore[misc,assignment]
@@ -36,26 +36,38 @@ def verification(on: bool) -> Any:
         pl.PipelineOptions = original  # type: ignore[misc]
 
 
-def main() -> None:
-    """Command line (module docstring)."""
+def verification(on: bool) -> Any:
+    """While active, every new ``PipelineOptions`` defaults to ``verify=on``."""
+    return option_default("verify", on)
+
+
+def compare(option: str, states: dict[str, Any], out: str, names: list[str]) -> None:
+    """Run every benchmark of ``names`` with ``option`` at each state's value in turn; JSON ``{name: {state: ...}}``.
+
+    The hard-set and real figures are computed once per state and shared by their benchmarks.
+    """
     import dataclasses
 
     import depthhand.bench  # noqa: F401  (registers every benchmark)
     from depthhand.bench import hard, real
     from depthhand.bench.core import run_benchmarks
 
-    out, names = sys.argv[1], sys.argv[2:]
     results: dict[str, dict[str, Any]] = {}
-    for on in (False, True):
+    for state, value in states.items():
         hard.hard_figures.cache_clear()
         real.sequence_figures.cache_clear()
         for name in names:
-            with verification(on):
+            with option_default(option, value):
                 (r,) = run_benchmarks([name])
-            results.setdefault(name, {})["on" if on else "off"] = dataclasses.asdict(r)
-            print(name, "verify", "on " if on else "off", f"{r.value:.4f} {r.unit}", flush=True)
+            results.setdefault(name, {})[state] = dataclasses.asdict(r)
+            print(name, option, state, f"{r.value:.4f} {r.unit}", flush=True)
     with open(out, "w") as fh:
         json.dump(results, fh, indent=1, default=str)
+
+
+def main() -> None:
+    """Command line (module docstring)."""
+    compare("verify", {"off": False, "on": True}, sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -71,12 +71,12 @@ def _cpu_identity() -> str:
     return f"{platform.machine()}:{have}"
 
 
-def entry_path(model: str | Path, folder: Path | None = None) -> Path | None:
+def entry_path(model: str | Path, folder: Path | None = None, variant: str = "") -> Path | None:
     """Where the entry of ``model`` for this onnxruntime and CPU lives (``None``: cache off, or ``model`` unreadable).
 
     The name is ``<model name>.<group>.<model key>.ortcache``: ``group`` hashes the model's absolute path, the
-    onnxruntime version and the CPU (:func:`_cpu_identity`); ``model key`` its fingerprint, size and modification
-    time. Entries of one group with another model key are stale.
+    onnxruntime version, the CPU (:func:`_cpu_identity`) and the ``variant`` (see :func:`cached_session`);
+    ``model key`` its fingerprint, size and modification time. Entries of one group with another model key are stale.
     """
     import onnxruntime as ort
 
@@ -91,7 +91,9 @@ def entry_path(model: str | Path, folder: Path | None = None) -> Path | None:
         fingerprint = model_fingerprint(path)
     except OSError:
         return None
-    group = _digest(f"{MAGIC!r}|{path.resolve()}|{ort.__version__}|{_cpu_identity()}")
+    group = _digest(
+        f"{MAGIC!r}|{path.resolve()}|{ort.__version__}|{_cpu_identity()}" + (f"|{variant}" if variant else "")
+    )
     key = _digest(f"{fingerprint}|{stat.st_size}|{stat.st_mtime_ns}")
     return folder / f"{path.name}.{group}.{key}{_SUFFIX}"
 
@@ -172,6 +174,7 @@ def cached_session(
     make_options: Callable[[], Any],
     providers: list[str] | None = None,
     folder: Path | None = None,
+    variant: str = "",
 ) -> Any:
     """An ``onnxruntime.InferenceSession`` of ``model``, from the cache of optimised graphs where possible.
 
@@ -181,6 +184,8 @@ def cached_session(
             cached graph is opened with them and ``graph_optimization_level`` set to ``ORT_DISABLE_ALL``).
         providers: Execution providers (default: the CPU).
         folder: The cache folder (default :func:`cache_dir`).
+        variant: What else than the model the options change in the optimised graph (e.g. fixed input
+            dimensions, ``"batch=1"``): each variant has an entry of its own.
 
     Returns:
         The session. Its outputs are those of ``InferenceSession(model, make_options())``.
@@ -191,7 +196,7 @@ def cached_session(
     import onnxruntime as ort
 
     providers = providers or ["CPUExecutionProvider"]
-    entry = entry_path(model, folder)
+    entry = entry_path(model, folder, variant)
     attempts = 2 if entry is not None else 0  # a refused entry is rewritten once
     while entry is not None and attempts:
         attempts -= 1

@@ -113,6 +113,9 @@ class PipelineOptions:
             plausible, implausible ones start none, and tracks that stay implausible are dropped. Only the
             frames on which the detector ran are scored (the followed crops between them are hands already
             verified; timing key ``verify``), so a track's ``drop_implausible_frames`` count detections.
+        recenter: Passes of re-centring each new detection's crop on its pose's palm centre before the pose that
+            is kept (:meth:`depthhand.track.finder.HandFinder.recentered`; 0 = off; one more pose-network call per
+            new detection and pass).
     """
 
     pose_model: str | Path | None = None
@@ -131,6 +134,7 @@ class PipelineOptions:
     shared_thread_pool: bool = False
     refine: bool = DEFAULT_REFINE
     verify: bool = DEFAULT_VERIFY
+    recenter: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
@@ -141,6 +145,8 @@ class PipelineOptions:
             raise ValueError(f"detect_overlap must be one of {OVERLAPS}, got {self.detect_overlap!r}")
         if self.detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+        if isinstance(self.recenter, bool) or not isinstance(self.recenter, int) or self.recenter < 0:
+            raise ValueError(f"recenter must be a whole number of passes >= 0, got {self.recenter!r}")
         if not 1 <= self.max_hands <= 4:
             raise ValueError(f"max_hands must be in [1, 4], got {self.max_hands}")
 
@@ -173,9 +179,13 @@ def check_frame(frame: Any) -> str:
     if not isinstance(frame, DepthFrame):
         return f"expected a DepthFrame, got {type(frame).__name__}"
     depth = frame.depth_mm
-    if not np.isfinite(depth).all():
+    if depth.size == 0:
+        return "no valid depth pixels"
+    # two reductions and no temporary arrays: max() propagates NaN and +inf, min() shows -inf
+    hi = depth.max()
+    if not np.isfinite(hi) or not np.isfinite(depth.min()):
         return "depth contains NaN or infinite values"
-    if not (depth > 0).any():
+    if not hi > 0:
         return "no valid depth pixels"
     return ""
 
@@ -252,6 +262,7 @@ class HandPipeline:
             max_hands=self.options.max_hands,
             overlap=self.options.detect_overlap,
             confirm_gate_mm=self.options.follow.confirm_gate_mm,
+            recenter=self.options.recenter,
         )
 
         self.refiner: HandRefiner | None = None

@@ -86,7 +86,14 @@ def ort_session_options(num_threads: int, allow_spinning: bool = False) -> Any:
     return opts
 
 
-def inference_session(path: str | Path, num_threads: int, allow_spinning: bool = False, *, cache: bool = True) -> Any:
+def inference_session(
+    path: str | Path,
+    num_threads: int,
+    allow_spinning: bool = False,
+    *,
+    cache: bool = True,
+    fixed_dims: tuple[tuple[str, int], ...] = (),
+) -> Any:
     """A CPU ``onnxruntime.InferenceSession`` of ``path`` with :func:`ort_session_options`.
 
     Args:
@@ -95,18 +102,25 @@ def inference_session(path: str | Path, num_threads: int, allow_spinning: bool =
         allow_spinning: See :func:`ort_session_options`.
         cache: Open it through the per-user cache of optimised graphs (:mod:`depthhand.ort_cache`; the same
             outputs, a shorter load from the second time on). Off for models opened once (a temporary file).
+        fixed_dims: ``(name, size)`` of symbolic input dimensions to fix (``add_free_dimension_override_by_name``):
+            with every shape known, ONNX Runtime folds the graph's shape arithmetic away (names the model lacks are
+            ignored). The cache keeps one entry per set of fixed dimensions.
 
     Raises:
         Whatever ``onnxruntime.InferenceSession`` raises for a missing or corrupt file.
     """
 
     def options() -> Any:
-        return ort_session_options(num_threads, allow_spinning)
+        opts = ort_session_options(num_threads, allow_spinning)
+        for name, size in fixed_dims:
+            opts.add_free_dimension_override_by_name(name, int(size))
+        return opts
 
     if cache:
         from depthhand.ort_cache import cached_session
 
-        return cached_session(path, options)
+        variant = ",".join(f"{name}={int(size)}" for name, size in fixed_dims)
+        return cached_session(path, options, variant=variant)
     import onnxruntime as ort
 
     return ort.InferenceSession(str(path), options(), providers=["CPUExecutionProvider"])

@@ -279,12 +279,16 @@ class HandCrop:
     cube_mm: Float64Array
     image_to_crop: Float64Array
     crop_size: int
+    _crop_to_image: Float64Array | None = field(default=None, init=False, repr=False)
 
     @property
     def crop_to_image(self) -> Float64Array:
-        """(3, 3) inverse of :attr:`image_to_crop`."""
-        inv: Float64Array = np.linalg.inv(self.image_to_crop).astype(np.float64)
-        return inv
+        """(3, 3) inverse of :attr:`image_to_crop` (computed on first use, then kept: a crop is never changed)."""
+        if self._crop_to_image is None:
+            inv: Float64Array = np.linalg.inv(self.image_to_crop).astype(np.float64)
+            object.__setattr__(self, "_crop_to_image", inv)
+            return inv
+        return self._crop_to_image
 
 
 @dataclass(frozen=True, slots=True, eq=False)

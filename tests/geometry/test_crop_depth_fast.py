@@ -56,3 +56,23 @@ def test_axis_aligned_and_rotated_crops_equal_the_old_formula(shared_data: Path)
             tilted = rotated(crop, float(rng.uniform(-40, 40)))
             np.testing.assert_array_equal(crop_depth(depth, tilted), old_crop_depth(depth, tilted))
     assert n_fast == 40 * len(frames)  # make_crop's crops take the axis-aligned path
+
+
+def test_make_crop_equals_the_array_formula() -> None:
+    """``make_crop``'s float path gives the affine of the original array formula, bit for bit."""
+    from depthhand.geometry.camera import xyz_to_uvd
+
+    k = INTRINSICS["sr305"]
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        center = uvd_to_xyz(np.array([rng.uniform(-60, 700), rng.uniform(-60, 540), rng.uniform(250, 900)]), k)
+        cube = rng.uniform(150, 300, 3)
+        size = int(rng.choice([32, 96, 128]))
+        cu, cv, z = xyz_to_uvd(center, k)
+        hu, hv = cube[0] / 2 * k.fx / z, cube[1] / 2 * k.fy / z
+        u0, v0, u1, v1 = cu - hu, cv - hv, cu + hu, cv + hv
+        su, sv = size / (u1 - u0), size / (v1 - v0)
+        expected = np.array([[su, 0.0, -0.5 - su * u0], [0.0, sv, -0.5 - sv * v0], [0.0, 0.0, 1.0]])
+        crop = make_crop(center, cube, k, size)
+        np.testing.assert_array_equal(crop.image_to_crop, expected)
+        np.testing.assert_array_equal(crop.crop_to_image, np.linalg.inv(expected))

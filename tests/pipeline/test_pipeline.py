@@ -268,3 +268,18 @@ def test_pipeline_estimate_is_the_estimator_plus_handedness_and_score(pipe: Hand
     (plain,) = pipe.estimator.estimate(frame, np.array([boxes[0].center_xyz_mm]))
     np.testing.assert_array_equal(pose.joints_xyz_mm, plain.joints_xyz_mm)
     assert pose.score == pytest.approx(boxes[0].score) and set(timings) == {"crop", "pose"}
+
+
+def test_check_frame_finds_every_bad_value_where_it_lies() -> None:
+    """The reductions of ``check_frame`` against the elementwise definition, one bad pixel anywhere."""
+    rng = np.random.default_rng(2)
+    for bad in (np.nan, np.inf, -np.inf):
+        for _ in range(5):
+            depth = np.full((480, 640), 800, np.float32)
+            depth[rng.integers(480), rng.integers(640)] = bad
+            assert check_frame(DepthFrame(depth, K)) == "depth contains NaN or infinite values"
+    for values, ok in (((0.0,), False), ((-5.0, 0.0), False), ((0.0, 0.5), True), ((-3.0, 700.0), True)):
+        depth = np.full((480, 640), values[0], np.float32)
+        depth[rng.integers(480), rng.integers(640)] = values[-1]
+        expected = "" if (np.isfinite(depth).all() and (depth > 0).any()) else "no valid depth pixels"
+        assert check_frame(DepthFrame(depth, K)) == expected and (expected == "") == ok

@@ -92,3 +92,16 @@ def test_synthetic_hands_of_every_scene_have_the_anatomical_chirality() -> None:
                 assert handedness_from_joints(geo.joints_xyz_mm, margin_mm=0.0) is state.handedness
                 checked += 1
     assert checked >= 120
+
+
+def test_one_pose_takes_the_same_formula_as_a_batch() -> None:
+    """The per-pose float path (the pipeline's) against the vectorised batch path, incl. degenerate and NaN poses."""
+    rng = np.random.default_rng(3)
+    poses = rng.normal(0.0, 60.0, (50, 21, 3)) + [0.0, 0.0, 600.0]
+    poses[1, [0, 5, 17]] = poses[1, 0]  # wrist = index MCP = pinky MCP: no palm normal
+    poses[2, 3] = np.nan  # a thumb joint unknown
+    batched = chirality_mm(poses)
+    single = np.array([float(chirality_mm(p)) for p in poses])
+    np.testing.assert_allclose(single, batched, rtol=1e-9, atol=1e-9)
+    assert single[1] == 0.0 and np.isnan(single[2])
+    assert single.shape == (50,) and np.isfinite(single[3:]).all()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from depthhand.geometry.camera import uvd_to_xyz, xyz_to_uvd
+from depthhand.geometry.camera import uvd_to_xyz
 from depthhand.structures import CameraIntrinsics, HandCrop
 
 F64 = npt.NDArray[np.float64]
@@ -48,11 +48,17 @@ def crop_bounds(center_xyz_mm: npt.ArrayLike, cube_mm: npt.ArrayLike, intrinsics
     Returns:
         (4,) float64 edge coordinates (u0, v0, u1, v1), pixels; may extend past the image.
     """
-    center, cube = _center3(center_xyz_mm), _cube3(cube_mm)
-    cu, cv, z = xyz_to_uvd(center, intrinsics)
-    half_u = cube[0] / 2 * intrinsics.fx / z
-    half_v = cube[1] / 2 * intrinsics.fy / z
-    return np.array([cu - half_u, cv - half_v, cu + half_u, cv + half_v], np.float64)
+    return np.array(_bounds(_center3(center_xyz_mm), _cube3(cube_mm), intrinsics), np.float64)
+
+
+def _bounds(center: F64, cube: F64, intrinsics: CameraIntrinsics) -> tuple[float, float, float, float]:
+    """:func:`crop_bounds` of a checked centre and cube, in floats (the same operations as ``xyz_to_uvd``)."""
+    x, y, z = center.tolist()
+    cu = x * intrinsics.fx / z + intrinsics.cx
+    cv = y * intrinsics.fy / z + intrinsics.cy
+    half_u = float(cube[0]) / 2 * intrinsics.fx / z
+    half_v = float(cube[1]) / 2 * intrinsics.fy / z
+    return cu - half_u, cv - half_v, cu + half_u, cv + half_v
 
 
 def center_cube_from_bounds(
@@ -72,7 +78,7 @@ def center_cube_from_bounds(
 
 def bounds_affine(bounds_uv: npt.ArrayLike, crop_size: int) -> F64:
     """(3, 3) affine mapping image pixels to crop pixels so that ``bounds_uv`` fill a ``crop_size`` square."""
-    u0, v0, u1, v1 = np.asarray(bounds_uv, np.float64)
+    u0, v0, u1, v1 = np.asarray(bounds_uv, np.float64).tolist()
     if not (u1 > u0 and v1 > v0):
         raise ValueError(f"bounds must satisfy u1 > u0 and v1 > v0, got {bounds_uv!r}")
     su, sv = crop_size / (u1 - u0), crop_size / (v1 - v0)
@@ -94,7 +100,7 @@ def make_crop(
     if int(crop_size) != crop_size or crop_size < 2:
         raise ValueError(f"crop_size must be an integer >= 2, got {crop_size}")
     center, cube = _center3(center_xyz_mm), _cube3(cube_mm)
-    affine = bounds_affine(crop_bounds(center, cube, intrinsics), int(crop_size))
+    affine = bounds_affine(_bounds(center, cube, intrinsics), int(crop_size))
     return HandCrop(center_xyz_mm=center, cube_mm=cube, image_to_crop=affine, crop_size=int(crop_size))
 
 
@@ -173,17 +179,19 @@ def crop_depth(depth_mm: npt.NDArray[np.floating], crop: HandCrop) -> F32:
         idx = np.arange(crop.crop_size, dtype=np.float64)
         u = np.floor(inv[0, 0] * idx + inv[0, 2] + 0.5).astype(np.int64)
         v = np.floor(inv[1, 1] * idx + inv[1, 2] + 0.5).astype(np.int64)
-        inside = ((v >= 0) & (v < h))[:, None] & ((u >= 0) & (u < w))[None, :]
-        patch = depth_mm[np.clip(v, 0, h - 1)[:, None], np.clip(u, 0, w - 1)[None, :]]
+        ok_v, ok_u = (v >= 0) & (v < h), (u >= 0) & (u < w)
+        patch = depth_mm[np.clip(v, 0, h - 1)[:, None], np.clip(u, 0, w - 1)[None, :]].astype(np.float64)
+        if not (ok_v.all() and ok_u.all()):  # (a crop wholly inside the image, the usual case, needs no mask)
+            patch[~(ok_v[:, None] & ok_u[None, :])] = 0.0
     else:
         uu, vv, inside_i = crop_source_pixels(crop, (h, w))
-        inside, patch = inside_i.astype(bool), depth_mm[vv, uu]
-    patch = np.where(inside, patch, 0.0).astype(np.float64)
-    half_z = crop.cube_mm[2] / 2
-    zc = crop.center_xyz_mm[2]
-    norm = (patch - zc) / half_z
-    background = (patch <= 0) | (norm > 1.0)
-    norm = np.clip(norm, -1.0, 1.0)
+        patch = np.where(inside_i.astype(bool), depth_mm[vv, uu], 0.0).astype(np.float64)
+    # (patch − z_c) / half_z in float64 as before, in place; then the background and the clip
+    norm = np.subtract(patch, crop.center_xyz_mm[2])
+    norm /= crop.cube_mm[2] / 2
+    background = patch <= 0
+    background |= norm > 1.0
+    np.clip(norm, -1.0, 1.0, out=norm)
     norm[background] = BACKGROUND
     out: F32 = norm.astype(np.float32)
     return out

@@ -63,12 +63,15 @@ def _check_file(path: Path) -> None:
         raise FileNotFoundError(f"pose model {path} does not exist (export one with `depthhand export`)")
 
 
-def _ort_session(path: Path, num_threads: int, allow_spinning: bool, cache: bool = True) -> Any:
+def _ort_session(
+    path: Path, num_threads: int, allow_spinning: bool, cache: bool = True, batch: int | None = None
+) -> Any:
     from depthhand.runtime import inference_session
 
     _check_file(path)
+    fixed = ((BATCH_DIM, batch),) if batch is not None else ()
     try:
-        return inference_session(path, num_threads, allow_spinning, cache=cache)
+        return inference_session(path, num_threads, allow_spinning, cache=cache, fixed_dims=fixed)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise ValueError(f"pose model {path} could not be loaded as ONNX: {exc}") from exc
 
@@ -93,30 +96,64 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 class OnnxRuntimeBackend:
-    """ONNX Runtime on the CPU (fp32, or whatever the file holds).
+    """ONNX Runtime on the CPU (fp32, or whatever the file holds), one session per batch size up to a few hands.
+
+    The exported graph has a symbolic batch dimension (:data:`BATCH_DIM`), and with it a few dozen small nodes of
+    shape arithmetic that run on every call. A session whose batch is fixed
+    (``add_free_dimension_override_by_name``) lets ONNX Runtime fold them away: the same outputs (tested), the
+    network ≈ 5 % faster for one hand and ≈ 10 % for two (BENCHMARKS.md). So batches of 1 to
+    :data:`MAX_FIXED_BATCH` patches run on a session of their own size, opened the first time that size comes (the
+    batch-1 session when the backend opens; each other size costs one load, ≈ 10–40 ms, on its first frame), and
+    larger batches on the symbolic-batch session (opened on first use too).
 
     Args:
         path: The exported ``.onnx`` file.
         num_threads: Intra-op threads (the process's shared pool has its own size, see :mod:`depthhand.runtime`).
         allow_spinning: Let idle threads spin (lower latency of one run alone, more CPU, and slower in the pipeline on
             2 cores, see :mod:`depthhand.runtime`; never on the shared pool).
+        fixed_batches: Use the fixed-batch sessions (``False``: the symbolic-batch session for every batch).
     """
 
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, num_threads: int = 2, allow_spinning: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, num_threads: int = 2, allow_spinning: bool = False, fixed_batches: bool = True
+    ) -> None:
         self.path = Path(path)
-        self.session = _ort_session(self.path, num_threads, allow_spinning)
-        self.metadata = _validated(dict(self.session.get_modelmeta().custom_metadata_map), self.path)
+        self._open = (num_threads, allow_spinning)
+        first = _ort_session(self.path, num_threads, allow_spinning, batch=1 if fixed_batches else None)
+        self.metadata = _validated(dict(first.get_modelmeta().custom_metadata_map), self.path)
+        self._sessions: dict[int | None, Any] = {}
+        if first.get_inputs()[0].shape[0] == 1:  # the override took: a fixed-batch session
+            self._sessions[1] = first
+            self._fixed = True
+        else:  # fixed_batches off, or the model names its batch dimension otherwise: one session for all
+            self._sessions[None] = first
+            self._fixed = False
+
+    @property
+    def session(self) -> Any:
+        """The backend's first session (the batch-1 one where batches are fixed); ``None`` once closed."""
+        return next(iter(self._sessions.values()), None)
+
+    def _session_for(self, batch: int) -> Any:
+        key = batch if self._fixed and batch <= MAX_FIXED_BATCH else None
+        found = self._sessions.get(key)
+        if found is None:
+            if not self._sessions:
+                raise ValueError(f"pose model {self.path} is closed")
+            found = _ort_session(self.path, *self._open, batch=key)
+            self._sessions[key] = found
+        return found
 
     def run(self, patches: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(B, 1, S, S) → (B, J, 3)."""
-        out: npt.NDArray[np.float32] = self.session.run(["joints"], {"patch": patches})[0]
+        out: npt.NDArray[np.float32] = self._session_for(len(patches)).run(["joints"], {"patch": patches})[0]
         return out
 
     def close(self) -> None:
-        """Drop the session."""
-        self.session = None
+        """Drop the sessions."""
+        self._sessions.clear()
 
 
 class OnnxRuntimeInt8Backend(OnnxRuntimeBackend):
@@ -125,6 +162,7 @@ class OnnxRuntimeInt8Backend(OnnxRuntimeBackend):
     Args:
         fp32_path: The fp32 model whose int8 copy to open.
         num_threads: Intra-op threads.
+        fixed_batches: As for :class:`OnnxRuntimeBackend`.
 
     Raises:
         FileNotFoundError: If there is no int8 copy.
@@ -133,11 +171,11 @@ class OnnxRuntimeInt8Backend(OnnxRuntimeBackend):
 
     name = "onnxruntime-int8"
 
-    def __init__(self, fp32_path: str | Path, num_threads: int = 2) -> None:
+    def __init__(self, fp32_path: str | Path, num_threads: int = 2, fixed_batches: bool = True) -> None:
         fp32, q8 = Path(fp32_path), int8_path(fp32_path)
         if not q8.is_file():
             raise FileNotFoundError(f"{fp32} has no int8 copy ({q8}; make one with `depthhand quantize {fp32}`)")
-        super().__init__(q8, num_threads)
+        super().__init__(q8, num_threads, fixed_batches=fixed_batches)
         problem = _int8_source_problem(self.metadata, fp32, q8)
         if problem:
             self.close()
@@ -190,6 +228,11 @@ class OpenVinoBackend:
         """Drop the compiled model."""
         self.compiled = None
 
+
+BATCH_DIM = "batch"
+"""Name of the exported models' symbolic batch dimension (``depthhand export``)."""
+MAX_FIXED_BATCH = 4
+"""Batches of up to this many patches run on a session of their own size (:class:`OnnxRuntimeBackend`)."""
 
 BACKENDS = ("auto", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-bf16")
 """Pose backends: ``auto`` (:func:`resolve_backend`), ONNX Runtime fp32, ONNX Runtime on the model's int8 copy,

@@ -21,6 +21,7 @@ pipeline prefers this one and the tracker takes a majority vote over frames.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,8 @@ def chirality_mm(joints_xyz_mm: npt.ArrayLike, joint_set: str = "canonical21") -
     joints = np.asarray(joints_xyz_mm, np.float64)
     if joint_set != "canonical21":
         joints = _to_canonical(joint_set).apply(joints)
+    if joints.shape == (len(Canonical21), 3):  # one pose, the pipeline's case: plain floats, ~10x faster
+        return np.asarray(_chirality_one(joints.tolist()))
     if joints.ndim not in (2, 3) or joints.shape[-2:] != (len(Canonical21), 3):
         raise ValueError(f"joints_xyz_mm: expected (J, 3) or (N, J, 3) canonical joints, got {joints.shape}")
     wrist = joints[..., Canonical21.WRIST, :]
@@ -74,6 +77,21 @@ def chirality_mm(joints_xyz_mm: npt.ArrayLike, joint_set: str = "canonical21") -
     thumb = joints[..., list(_THUMB), :].mean(axis=-2)
     out: F64 = np.einsum("...i,...i->...", unit, thumb - palm)
     return out
+
+
+def _chirality_one(joints: list[list[float]]) -> float:
+    """:func:`chirality_mm` of one canonical pose given as 21 ``[x, y, z]`` lists (the same formula, in floats)."""
+    wx, wy, wz = joints[Canonical21.WRIST]
+    ix, iy, iz = joints[Canonical21.INDEX_MCP]
+    px, py, pz = joints[Canonical21.PINKY_MCP]
+    ax, ay, az, bx, by, bz = ix - wx, iy - wy, iz - wz, px - wx, py - wy, pz - wz
+    nx, ny, nz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+    length = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if not length > 1e-9:
+        return 0.0 if length == length else math.nan  # a degenerate palm has no normal (NaN joints: NaN)
+    palm = [sum(joints[j][k] for j in _PALM) / len(_PALM) for k in range(3)]
+    thumb = [sum(joints[j][k] for j in _THUMB) / len(_THUMB) for k in range(3)]
+    return (nx * (thumb[0] - palm[0]) + ny * (thumb[1] - palm[1]) + nz * (thumb[2] - palm[2])) / length
 
 
 def handedness_from_joints(

@@ -24,7 +24,7 @@ Ids and coasting follow the behaviour users of Leap Motion / MediaPipe rely on (
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,7 +104,11 @@ class TrackerConfig:
 def pose_center(pose: HandPose) -> F64:
     """(3,) mean of the pose's finite joints, camera mm (NaN if none)."""
     j = pose.joints_xyz_mm.astype(np.float64)
-    ok = np.all(np.isfinite(j), axis=1)
+    finite = np.isfinite(j)
+    if finite.all():  # the usual case: no row selection needed (the same mean)
+        mean: F64 = j.mean(axis=0)
+        return mean
+    ok = finite.all(axis=1)
     return j[ok].mean(axis=0) if ok.any() else np.full(3, np.nan)
 
 
@@ -113,7 +117,9 @@ def majority(votes: Sequence[Handedness]) -> Handedness:
     known = [v for v in votes if v is not Handedness.UNKNOWN]
     if not known:
         return Handedness.UNKNOWN
-    counts = Counter(known)
+    counts: dict[Handedness, int] = {}
+    for v in known:
+        counts[v] = counts.get(v, 0) + 1
     best = max(counts.values())
     return next(v for v in reversed(known) if counts[v] == best)
 
@@ -137,8 +143,15 @@ class _Track:
         dt = max(0.0, (t_us - self.t_us) * 1e-6)
         return np.asarray(self.center + self.velocity * dt, dtype=np.float64)
 
-    def update(self, pose: HandPose, box: HandBox | None, t_us: int, intrinsics: CameraIntrinsics | None) -> None:
-        center = pose_center(pose)
+    def update(
+        self,
+        pose: HandPose,
+        box: HandBox | None,
+        t_us: int,
+        intrinsics: CameraIntrinsics | None,
+        center: F64 | None = None,
+    ) -> None:
+        center = pose_center(pose) if center is None else center
         dt = (t_us - self.t_us) * 1e-6
         if dt > 0 and np.all(np.isfinite(center)):
             self.velocity = 0.5 * self.velocity + 0.5 * (center - self.center) / dt
@@ -253,7 +266,7 @@ class HandTracker:
                 if cost[r, c] <= gates[r]:
                     det = usable[c]
                     track = self._tracks[r]
-                    track.update(poses[det], boxes[det], timestamp_us, intrinsics)
+                    track.update(poses[det], boxes[det], timestamp_us, intrinsics, centers[det])
                     if plausibility is not None:
                         track.implausible = track.implausible + 1 if plausibility[det] < cfg.min_plausibility else 0
                     matched_tracks.add(r)
