@@ -237,7 +237,8 @@ def truth_frames_from_synthetic(
 
     The "pipeline output" is the true canonical joints plus optional jitter (σ ``noise_mm``), so the score isolates
     the touch logic from the pose model; true contacts are the fingertips the renderer marks as touching, placed
-    at the foot of the tip joint on the table. The rendered depth image is passed on (``depth_mm``).
+    at the foot on the table of the tip sphere's centre (of the tip joint for sources without hand geometry;
+    ``_truth_touches``). The rendered depth image is passed on (``depth_mm``).
 
     Args:
         live: The synthetic stream.
