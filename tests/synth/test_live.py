@@ -54,3 +54,45 @@ def test_live_is_deterministic() -> None:
 def test_live_rejects_unsupported_scene() -> None:
     with pytest.raises(ValueError, match="topdown"):
         SyntheticLive(scene="frontal")
+
+
+def test_live_touch_truth_is_foot_of_tip_sphere_centre() -> None:
+    """The e2e truth contact is the foot of the fingertip sphere's centre (as in touch_scenes), not of the tip joint.
+
+    Reference: the hand geometry of the same frame rebuilt in float64 from a copy of the stream's state (the
+    stream's own step: agents, trajectories, ``table_hand``), its tip spheres' centres projected onto the table by
+    ``c − (n · c − d) n``.
+    """
+    import copy
+
+    from depthhand.evaluate.touch import synthetic_truth_frame
+    from depthhand.skeleton import CANONICAL21, Finger
+    from depthhand.structures import FrameResult
+    from depthhand.synth import scene_layout as sl
+
+    live = SyntheticLive(seed=1, noise=None)
+    live.skip(69)  # the next frame has a touching thumb
+    twin = copy.deepcopy(live)
+    frame, truth = live.next_frame()
+    dt = 1.0 / twin.fps
+    twin._advance_agents(dt)
+    centres = []
+    for a in twin._agents:
+        angles = a.traj.step(dt)
+        _, geo = sl.table_hand(twin.rig, a.handedness, angles, a.shape, a.xy, a.yaw, a.clearance, a.pitch, a.roll)
+        centres.append(np.asarray(geo.tip_spheres[:, :3], dtype=np.float64))
+    assert truth.tip_centres_xyz_mm is not None
+    np.testing.assert_allclose(truth.tip_centres_xyz_mm, np.stack(centres), atol=1e-9)
+    n, d = np.asarray(truth.table_plane[:3], np.float64), float(truth.table_plane[3])
+    tf = synthetic_truth_frame(FrameResult(frame.index, frame.timestamp_us, (), {}, "t", frame.intrinsics), truth)
+    assert truth.touch.any() and len(tf.touches) == int(truth.touch.sum())
+    for k, track_id in enumerate(truth.track_ids):
+        for f in Finger:
+            if not truth.touch[k, int(f)]:
+                continue
+            c = centres[k][int(f)]
+            want = c - (n @ c - d) * n
+            np.testing.assert_allclose(tf.touches[(track_id, f)], want, atol=1e-6)
+            # the tip joint's foot is a different point (the centre lies ≈ one tip radius behind the joint)
+            j = truth.joints_xyz_mm[k, CANONICAL21.tip(f)]
+            assert np.linalg.norm((j - (n @ j - d) * n) - want) > 3.0

@@ -237,7 +237,8 @@ def truth_frames_from_synthetic(
 
     The "pipeline output" is the true canonical joints plus optional jitter (σ ``noise_mm``), so the score isolates
     the touch logic from the pose model; true contacts are the fingertips the renderer marks as touching, placed
-    at the foot of the tip joint on the table. The rendered depth image is passed on (``depth_mm``).
+    at the foot on the table of the tip sphere's centre (of the tip joint for sources without hand geometry;
+    ``_truth_touches``). The rendered depth image is passed on (``depth_mm``).
 
     Args:
         live: The synthetic stream.
@@ -324,18 +325,25 @@ def truth_table_plane(truth: SynthTruth) -> Plane:
 
 
 def _truth_touches(truth: SynthTruth) -> tuple[dict[TouchKey, tuple[float, float, float]], dict[int, F64]]:
-    """True contacts (foot of each touching tip on the table, camera mm) and (21, 3) clean joints per true hand id."""
+    """True contacts and (21, 3) clean joints per true hand id.
+
+    A true contact is the foot on the table of the touching fingertip's sphere centre
+    (``truth.tip_centres_xyz_mm``, as the stress scenes of :mod:`depthhand.synth.touch_scenes` define it), or of
+    the tip joint for sources without hand geometry (``tip_centres_xyz_mm`` is ``None``), camera mm.
+    """
     from depthhand.skeleton import CANONICAL21
 
     plane = truth_table_plane(truth)
     touches: dict[TouchKey, tuple[float, float, float]] = {}
     clean: dict[int, F64] = {}
+    centres = truth.tip_centres_xyz_mm
     for k, track_id in enumerate(truth.track_ids):
         joints = np.asarray(truth.joints_xyz_mm[k], dtype=np.float64)
         clean[track_id] = joints
         for finger, idx in CANONICAL21.tips:
             if truth.touch[k, int(finger)]:
-                foot = project_to_plane(joints[idx], plane)
+                at = joints[idx] if centres is None else np.asarray(centres[k, int(finger)], dtype=np.float64)
+                foot = project_to_plane(at, plane)
                 touches[(track_id, finger)] = (float(foot[0]), float(foot[1]), float(foot[2]))
     return touches, clean
 

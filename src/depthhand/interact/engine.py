@@ -12,6 +12,7 @@ from depthhand.interact.calibration import Calibration
 from depthhand.interact.contact import ContactReading, ContactSettings, hand_box, measure_hand, palm_pixel_height
 from depthhand.interact.fused import RestState, palm_joint_height
 from depthhand.interact.gestures import PinchReading, PinchSettings, PinchTracker
+from depthhand.interact.position import pose_contacts
 from depthhand.interact.surface import SurfaceModel, SurfaceSettings
 from depthhand.interact.touch import (
     EventType,
@@ -40,7 +41,9 @@ class FingerReading:
         contact_id: Current contact id (0 when none).
         rule: The rule that decided the state (``"pose"`` / ``"pixels"``).
         touch_xyz_mm: (3,) where the finger touches (pixel rule: the contact blob's centroid on the plane; pose
-            rule: the fingertip joint), camera mm; ``None`` when not touching.
+            rule: the pose contact, :func:`~depthhand.interact.position.pose_contact`; fused rule: the first where
+            trusted, else the second: :func:`~depthhand.interact.position.locate`), camera mm; ``None`` when not
+            touching.
     """
 
     finger: Finger
@@ -177,7 +180,12 @@ class Interaction:
         pixels = self._pixel_readings(result, depth_mm)
         resting = self._resting(result, depth_mm, pixels is not None)
         if self.plane is not None:
-            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us, pixels, resting))
+            r_mm = self.touch.position_tip_radius_mm
+            contacts = {
+                th.track_id: pose_contacts(th.pose.joints_xyz_mm, th.pose.joint_set, self.plane, r_mm)
+                for th in result.hands
+            }
+            events.extend(self._touch.update(tips_by_hand, self.plane, result.timestamp_us, pixels, resting, contacts))
         hands: dict[int, HandInteraction] = {}
         for th in result.hands:
             tips = tips_by_hand[th.track_id]
@@ -194,9 +202,10 @@ class Interaction:
                 rule = self._touch.rules.get(key, "pose")
                 h = point_height(tips[finger], self.plane) if self.plane is not None else float("nan")
                 at = tips[finger]
+                if st.state is TouchState.TOUCH:  # where the rule reports the touch
+                    at = self._touch._last_xyz.get(key, at)
                 if rule == "fused":
                     h = st.height_mm
-                    at = self._touch._last_xyz.get(key, at)
                 elif rule == "pixels" and pixels is not None and key in pixels:
                     h = pixels[key].height_mm
                     if pixels[key].xyz_mm is not None:

@@ -25,8 +25,8 @@ vetoed once usually starts a frame later). Ongoing touches are not vetoed. Off b
 the held-out seed and end to end with the shipped networks (see ``TouchSettings.fused_pixel_veto_mm``).
 
 Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates
-the filter, so the rule degrades to a smoothed pose rule rather than stopping. The touch position is the contact
-pixels' centroid on the surface when the blob has at least ``fused_min_pixels`` pixels, else the fingertip joint.
+the filter, so the rule degrades to a smoothed pose rule rather than stopping. The touch position is the pixel
+contact where the reading is trusted, else the pose contact (:mod:`depthhand.interact.position`).
 
 **Palm rejection** (every rule). A hand *rests* when its palm lies within a palm thickness of the table:
 the mean height of its palm joints (wrist and MCPs, ``JointSet.palm``) is below ``palm_rest_mm``, or, with the

@@ -65,7 +65,7 @@ import numpy.typing as npt
 
 from depthhand.interact.calibration import Calibration
 from depthhand.interact.engine import HandInteraction, InteractionFrame
-from depthhand.interact.touch import InteractionEvent
+from depthhand.interact.events import InteractionEvent
 from depthhand.skeleton import JointSet
 from depthhand.structures import (
     COORD_DECIMALS,

@@ -29,7 +29,6 @@ The original system's "deepest fingertip" marker is :func:`lowest_fingertip` wit
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field, replace
 
@@ -38,85 +37,14 @@ import numpy.typing as npt
 
 from depthhand.geometry.plane import Plane, signed_height
 from depthhand.interact.contact import ContactReading
+from depthhand.interact.events import EventType as EventType  # re-exported
+from depthhand.interact.events import InteractionEvent as InteractionEvent  # re-exported
+from depthhand.interact.events import TouchState as TouchState  # re-exported
 from depthhand.interact.fused import HeightFilter, fused_height, pixel_sigma, pose_sigma
+from depthhand.interact.position import locate
 from depthhand.interact.touch_settings import RULES as RULES  # re-exported
 from depthhand.interact.touch_settings import TouchSettings as TouchSettings  # re-exported
 from depthhand.skeleton import Finger, JointSet
-from depthhand.structures import COORD_DECIMALS, UV_DECIMALS, json_floats
-
-
-class TouchState(enum.Enum):
-    """What a fingertip is doing relative to the surface."""
-
-    NONE = "none"
-    HOVER = "hover"
-    TOUCH = "touch"
-
-
-class EventType(enum.Enum):
-    """Discrete interaction events sent to clients."""
-
-    HOVER_ENTER = "hover_enter"
-    HOVER_MOVE = "hover_move"
-    HOVER_LEAVE = "hover_leave"
-    TOUCH_DOWN = "touch_down"
-    TOUCH_MOVE = "touch_move"
-    TOUCH_UP = "touch_up"
-    PINCH_START = "pinch_start"
-    PINCH_END = "pinch_end"
-
-
-@dataclass(frozen=True, slots=True)
-class InteractionEvent:
-    """One discrete event.
-
-    Attributes:
-        type: What happened.
-        event_id: Unique, increasing id of this event.
-        contact_id: Id shared by all events of one touch / hover / pinch (down … up).
-        hand_id: Track id of the hand.
-        finger: The finger (the index finger for pinches).
-        t_us: Capture time of the frame, µs.
-        xyz_mm: (3,) fingertip (pinch: thumb–index midpoint) in camera mm.
-        height_mm: Height above the plane, mm.
-        px: Projector pixel (x, y) when calibrated, else ``None``.
-        uv: ``px`` normalised by the projector size, else ``None``.
-        rule: Which rule measured the height: ``"pose"``, ``"pixels"`` or ``"fused"`` (touch events of the pixel
-            and fused rules carry the contact blob's centroid on the plane as ``xyz_mm`` when there is one).
-    """
-
-    type: EventType
-    event_id: int
-    contact_id: int
-    hand_id: int
-    finger: Finger
-    t_us: int
-    xyz_mm: tuple[float, float, float]
-    height_mm: float
-    px: tuple[float, float] | None = None
-    uv: tuple[float, float] | None = None
-    rule: str = "pose"
-
-    def to_dict(self) -> dict[str, object]:
-        """Wire form (see :mod:`depthhand.interact.schema`).
-
-        The keys are those of the ``frame`` message: ``hand_id`` is written ``track_id``, ``t_us`` ``timestamp_us``,
-        ``px`` and ``uv`` ``projector_px`` and ``projector_uv``; numbers are rounded like every JSON record
-        (:func:`depthhand.structures.json_floats`).
-        """
-        return {
-            "type": self.type.value,
-            "event_id": self.event_id,
-            "contact_id": self.contact_id,
-            "track_id": self.hand_id,
-            "finger": self.finger.name.lower(),
-            "timestamp_us": self.t_us,
-            "xyz_mm": json_floats(self.xyz_mm, COORD_DECIMALS),
-            "height_mm": json_floats(self.height_mm, COORD_DECIMALS),
-            "projector_px": None if self.px is None else json_floats(self.px, COORD_DECIMALS),
-            "projector_uv": None if self.uv is None else json_floats(self.uv, UV_DECIMALS),
-            "rule": self.rule,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,19 +194,14 @@ class TouchTracker:
 
     def _fused(
         self, key: tuple[int, Finger], xyz: npt.NDArray[np.float64], plane: Plane, reading: ContactReading | None
-    ) -> tuple[float, npt.NDArray[np.float64]]:
-        """The fused rule's filtered height and touch position for one finger."""
+    ) -> float:
+        """The fused rule's filtered height for one finger."""
         s = self.settings
         filt = self._filters.setdefault(key, HeightFilter.new())
         ok = reading is not None and reading.ok and np.isfinite(reading.height_mm)
         pix = reading.height_mm if ok and reading is not None else None
         sigma = pixel_sigma(float(xyz[2]), reading.noise_mm if reading is not None else 0.0, s.fused)
-        h = fused_height(filt, point_height(xyz, plane), pix, sigma, s.fused)
-        at = xyz  # the blob's centroid where the pixels are trusted at least as much as the pose
-        trusted = pix is not None and sigma <= s.fused.pose_sigma_mm
-        if trusted and reading is not None and reading.xyz_mm is not None and reading.pixels >= s.fused_min_pixels:
-            at = np.asarray(reading.xyz_mm, dtype=np.float64)
-        return h, at
+        return fused_height(filt, point_height(xyz, plane), pix, sigma, s.fused)
 
     def _pixel_height(self, key: tuple[int, Finger], height_mm: float) -> float:
         """The pixel rule's smoothed height (EWMA of weight ``pixel_smoothing``; DIRECT: 0.5), mm."""
@@ -297,6 +220,7 @@ class TouchTracker:
         t_us: int,
         pixels: dict[tuple[int, Finger], ContactReading] | None = None,
         resting: set[int] | None = None,
+        contacts_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]] | None = None,
     ) -> list[InteractionEvent]:
         """Process one frame.
 
@@ -307,6 +231,9 @@ class TouchTracker:
             pixels: Pixel readings per (hand id, finger). Pixel rule: a finger with an ``ok`` reading is decided by
                 it (a resting blob never touches), the others by the pose. Fused rule: the readings feed the filter.
             resting: Hands whose palm rests on the table (palm rejection): their fingers hover at most.
+            contacts_xyz_mm: hand id → finger → (3,) the pose contact on the plane (:mod:`depthhand.interact.position`),
+                camera mm: where the pose rule reports a touch, and the fused rule where the pixels are not trusted
+                (:func:`~depthhand.interact.position.locate`); without it, the fingertip.
 
         Returns:
             This frame's events, without projector coordinates (see :class:`~depthhand.interact.engine.Interaction`).
@@ -324,11 +251,13 @@ class TouchTracker:
                 xyz = np.asarray(tips[finger], dtype=np.float64)
                 prev = self.states.get(key, _NO_STATE)
                 reading = pixels.get(key) if pixels else None
-                at = xyz
+                at = (
+                    contacts_xyz_mm[hand_id].get(finger, xyz) if contacts_xyz_mm and hand_id in contacts_xyz_mm else xyz
+                )
                 exit_mm = None
                 if fused:
                     rule, settings = "fused", fused_settings
-                    h, at = self._fused(key, xyz, plane, reading)
+                    h, at = self._fused(key, xyz, plane, reading), locate(reading, at, self.settings)
                     band = settings.fused_enter_mm + settings.fused_band_sigmas * pose_sigma(
                         self._filters[key], settings.fused
                     )

@@ -48,13 +48,29 @@ class TouchSettings:
             ``fused_band_sigmas`` times the pose noise σ the filter estimates, whichever is higher (a noisier pose
             gets a wider hysteresis band).
         fused_band_sigmas: See ``fused_exit_mm``.
-        fused_min_pixels: Fused rule: the touch position is the contact blob's centroid when it has at least this
-            many pixels, else the fingertip joint.
+        fused_min_pixels: Fused rule: the touch position is the pixel contact only when its reading has at least
+            this many tip pixels (:func:`depthhand.interact.position.pixel_trusted`), else the pose contact.
         fused_pixel_veto_mm: Fused rule: a touch does not start in a frame whose pixel reading (when it has one)
             is above this height, mm (the pixels see a hovering finger the pose puts on the table; 0 disables it).
             Off by default: 13 mm removed most false touches on the stress test's seed 0 at no recall, but cost
             recall on the held-out seed 1 (0.88 -> 0.84 `truth`, 0.79 -> 0.73 `net9`) and end to end with the
             shipped networks (``serve.touch_pipeline``: 0.83 -> 0.54); BENCHMARKS.md.
+        position_tip_radius_mm: The pose contact (where the pose rule, and the fused rule without trusted pixels,
+            report a touch) is the fingertip joint moved back along the distal phalanx this far, on the plane, mm
+            (:func:`depthhand.interact.position.pose_contact`; the true contact is under the tip sphere's centre,
+            ≈ 7.5 mm behind the joint). 8 mm is better on the synthetic hands: on ``touch.stress`` seed 0 the pose
+            contact's median error over the touching frames fell 6.25 → 3.84 mm (``truth``) and 11.33 → 8.17 mm
+            (``net9``) from 0 mm (``scripts/touch_position_diag.py``), end to end the fused rule's p95 18.1 →
+            15.7 mm and the pose rule's median 6.59 → 4.33 mm (BENCHMARKS.md). **Default 0** (the joint's foot):
+            the scripted sources define the contact there (``tests/output/test_tuio.py``); set 8 for real hands.
+        position_max_height_mm: Fused rule: the pixel contact is reported only when the reading's height is at most
+            this, mm (the pixels see the finger at the table; :func:`depthhand.interact.position.pixel_trusted`).
+            Readings above it are the wrong blob: end to end, the thumb's tip pixels that lay > 23 mm off read
+            16–44 mm up (the hand beside it). 20 mm: tuned on seed 0 (0.81 / 0.79 of the touching frames take the
+            pixels, ``truth`` / ``net9``; against no limit the error's p95 8.7 → 7.0 mm ``truth``, 13.9 → 12.6 mm
+            ``net9``, median unchanged at 2.3 / 2.7 mm).
+        position_max_offset_mm: ... and it lies within this distance of the pose contact, mm (0: any distance; off:
+            with the ``net9`` pose error any limit ≤ 20 mm rejected good pixels, seed 0 median 2.7 → 2.8–3.8 mm).
         fused: The fused rule's height filter.
         palm_rest_mm: A hand whose palm joints' mean height is below this rests on the table and fires no touch,
             mm (0 disables palm rejection).
@@ -91,6 +107,9 @@ class TouchSettings:
     fused_band_sigmas: float = 2.5
     fused_min_pixels: int = 4
     fused_pixel_veto_mm: float = 0.0
+    position_tip_radius_mm: float = 0.0
+    position_max_height_mm: float = 20.0
+    position_max_offset_mm: float = 0.0
     fused: FusedSettings = field(default_factory=FusedSettings)
     palm_rest_mm: float = 33.0
     palm_rest_pixels_mm: float = 45.0

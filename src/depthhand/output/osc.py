@@ -38,7 +38,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY
 from pythonosc.parsing import osc_types
 
 from depthhand.interact.engine import InteractionFrame
-from depthhand.interact.touch import InteractionEvent
+from depthhand.interact.events import InteractionEvent
 from depthhand.output.udp import UdpSender, UdpTarget
 from depthhand.structures import FrameResult
 

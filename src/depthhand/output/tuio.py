@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from depthhand.interact.engine import InteractionFrame
-from depthhand.interact.touch import EventType, TouchState
+from depthhand.interact.events import EventType, TouchState
 from depthhand.output.osc import bundle, message
 from depthhand.output.udp import UdpSender, UdpTarget
 from depthhand.skeleton import Finger

@@ -40,6 +40,9 @@ class SynthTruth:
         fingertip_height_mm: (K, 5) lowest point of each fingertip (thumb first) above the table, mm.
         touch: (K, 5) bool, fingertip within ``scenes.TOUCH_MM`` of the table.
         table_plane: (4,) ``n · p = d`` in camera mm, n towards the camera.
+        tip_centres_xyz_mm: (K, 5, 3) centre of each fingertip's sphere (thumb first), camera mm: the true contact
+            is its foot on the table (as in :mod:`depthhand.synth.touch_scenes`); ``None`` for sources without
+            hand geometry (the contact is then the tip joint's foot).
     """
 
     frame_index: int
@@ -52,6 +55,7 @@ class SynthTruth:
     fingertip_height_mm: F64
     touch: npt.NDArray[np.bool_]
     table_plane: F64
+    tip_centres_xyz_mm: F64 | None = None
 
     def to_result(
         self, frame: DepthFrame, noise_mm: float = 0.0, rng: np.random.Generator | None = None
@@ -286,6 +290,7 @@ class SyntheticLive:
             fingertip_height_mm=sample.fingertip_height_mm,
             touch=sample.touch,
             table_plane=self.rig.plane.copy(),
+            tip_centres_xyz_mm=np.stack([g.tip_spheres[:, :3] for g in geos]) if geos else np.zeros((0, 5, 3)),
         )
         self._index += 1
         return frame, truth, sample

@@ -1,0 +1,98 @@
+"""`serve.touch_pipeline` with the pipeline's output cached, so touch variants are scored without re-running it.
+
+Usage:
+    python scripts/touch_pipeline_cache.py run             # pipeline once over SyntheticLive(seed=1), 1,800 frames
+    python scripts/touch_pipeline_cache.py eval [K=V ...]   # score the fused and pose rules (TouchSettings overrides)
+
+``eval`` scores against both truths: the foot of the tip-sphere centre (``centre``, the benchmark's truth now) and
+the foot of the tip joint (``joint``, the truth before). Same figures as ``depthhand bench serve.touch_pipeline``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path("/tmp/touch_pipeline_cache")
+N = 1800
+
+
+def run() -> None:
+    """Run the shipped pipeline once and cache results, truths and depth."""
+    from depthhand.pipeline import HandPipeline
+    from depthhand.synth.live import SyntheticLive
+
+    CACHE.mkdir(exist_ok=True)
+    live = SyntheticLive(seed=1)
+    results, truths = [], []
+    depth = np.lib.format.open_memmap(CACHE / "depth.npy", "w+", np.float32, (N, 480, 640))
+    t0 = time.perf_counter()
+    with HandPipeline() as pipe:
+        for i, (frame, truth) in zip(range(N), live, strict=False):
+            results.append(pipe.process(frame))
+            truths.append(truth)
+            depth[i] = frame.depth_mm
+            if i % 200 == 0:
+                print(i, round(time.perf_counter() - t0, 1), flush=True)
+    depth.flush()
+    (CACHE / "meta.pkl").write_bytes(pickle.dumps((results, truths)))
+
+
+def frames(joint_truth: bool) -> list:
+    """The cached TruthFrames (``joint_truth``: the tip joint's foot as the contact, the truth before)."""
+    from depthhand.evaluate.touch import relabel_to_truth, synthetic_truth_frame
+
+    results, truths = pickle.loads((CACHE / "meta.pkl").read_bytes())
+    depth = np.load(CACHE / "depth.npy", mmap_mode="r")
+    out = []
+    for i, (r, t) in enumerate(zip(results, truths, strict=True)):
+        if joint_truth:
+            t = dataclasses.replace(t, tip_centres_xyz_mm=None)
+        out.append(synthetic_truth_frame(relabel_to_truth(r, t), t, depth[i]))
+    return out
+
+
+def _value(v: str) -> object:
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
+    """Score the fused and pose rules with ``overrides`` against both truths."""
+    from depthhand.evaluate.touch import evaluate_touch
+    from depthhand.geometry.plane import Plane
+    from depthhand.interact.touch import TouchSettings
+    from depthhand.synth.live import SyntheticLive
+
+    tp = SyntheticLive(seed=1).rig.plane
+    plane = Plane(np.asarray(tp[:3], dtype=np.float64), -float(tp[3]))
+    out = {}
+    for truth in ("centre", "joint"):
+        fr = frames(truth == "joint")
+        for rule in ("fused", "pose"):
+            rep = evaluate_touch(fr, plane, TouchSettings(rule=rule, **overrides))  # type: ignore[arg-type]
+            e = rep.position_error_mm
+            row = {
+                "precision": round(rep.precision, 3), "recall": round(rep.recall, 3),
+                "false_per_min": round(rep.false_touches_per_min, 2), "median": round(e["median"], 2),
+                "mean": round(e["mean"], 2), "p95": round(e["p95"], 2), "delay": round(rep.down_delay_frames, 2),
+            }  # fmt: skip
+            out[f"{truth}:{rule}"] = row
+            print(f"{truth:6s} {rule:5s}", row, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "run":
+        run()
+    else:
+        evaluate({k: _value(v) for k, v in (a.split("=", 1) for a in sys.argv[2:])})
