@@ -15,6 +15,7 @@ import pickle
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,14 @@ def frames(joint_truth: bool) -> list:
     return out
 
 
+def table_plane() -> Any:
+    """The cached run's true table plane (:func:`depthhand.evaluate.touch.truth_table_plane` of its first truth)."""
+    from depthhand.evaluate.touch import truth_table_plane
+
+    _results, truths = pickle.loads((CACHE / "meta.pkl").read_bytes())
+    return truth_table_plane(truths[0])
+
+
 def _value(v: str) -> object:
     for cast in (int, float):
         try:
@@ -69,12 +78,9 @@ def _value(v: str) -> object:
 def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
     """Score the fused and pose rules with ``overrides`` against both truths."""
     from depthhand.evaluate.touch import evaluate_touch
-    from depthhand.geometry.plane import Plane
     from depthhand.interact.touch import TouchSettings
-    from depthhand.synth.live import SyntheticLive
 
-    tp = SyntheticLive(seed=1).rig.plane
-    plane = Plane(np.asarray(tp[:3], dtype=np.float64), -float(tp[3]))
+    plane = table_plane()
     out = {}
     for truth in ("centre", "joint"):
         fr = frames(truth == "joint")

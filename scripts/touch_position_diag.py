@@ -65,12 +65,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "pipeline":
         import touch_pipeline_cache as tpc
 
-        from depthhand.geometry.plane import Plane
-        from depthhand.synth.live import SyntheticLive
-
-        tp = SyntheticLive(seed=1).rig.plane
-        plane = Plane(np.asarray(tp[:3], dtype=np.float64), -float(tp[3]))
-        rows = collect(tpc.frames(False), plane, tag="pipeline")
+        rows = collect(tpc.frames(False), tpc.table_plane(), tag="pipeline")
         out = sys.argv[2]
     else:
         import touch_stress_cache as cache

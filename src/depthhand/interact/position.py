@@ -85,7 +85,7 @@ def pose_contacts(
     """:func:`pose_contact` of each fingertip of one hand, finger → (3,) camera mm on the plane."""
     joints = np.asarray(joints_xyz_mm, dtype=np.float64)
     dirs = distal_directions(joints, joint_set)
-    tips = [(finger, tip) for finger, tip in joint_set.tips]
+    tips = list(joint_set.tips)
     feet = pose_contact(joints[[t for _, t in tips]], dirs[[int(f) for f, _ in tips]], plane, tip_radius_mm)
     return {finger: feet[i] for i, (finger, _) in enumerate(tips)}
 
