@@ -54,6 +54,9 @@ resting hands" and "Verification on by default")."""
 RUNNING_MODES = ("video", "image")
 DEFAULT_DETECT_EVERY = 3
 """Video mode's detector period while hands are tracked (chosen on the synthetic live source, ``BENCHMARKS.md``)."""
+DEFAULT_DETECT_EVERY_FULL = 10
+"""Video mode's detector period while ``max_hands`` hands are followed, when no new hand can take a slot
+(``BENCHMARKS.md``, "Detect less often when every slot is taken")."""
 
 
 def shipped_weights(name: str) -> Path:
@@ -95,6 +98,11 @@ class PipelineOptions:
             see :mod:`depthhand.track.follow`); a new hand is then found up to N−1 frames later, more where its
             detection score flickers around the birth threshold as it enters (N = 3 on the synthetic live takes:
             0.9 frames later on average, 4 at most). 1 = detect on every frame. Image mode always detects.
+        detect_every_full: Video mode: the detector's period while ``max_hands`` hands are followed. No new hand can
+            be taken then, so the detector only confirms the followed hands and re-centres their crops (MediaPipe's
+            video mode runs its palm detector only while it follows fewer hands than it may); ``detect_every`` when
+            fewer are followed. A lost crop still runs the detector at once. ``None``:
+            :data:`DEFAULT_DETECT_EVERY_FULL`, but 1 with ``detect_every`` 1 (every frame means every frame).
         follow: When a followed crop counts as lost.
         detect_overlap: Video mode, ``detect_every`` > 1: where the detector runs on a frame due for detection
             while hands are followed (:mod:`depthhand.track.finder`): ``"off"`` (before the followed crops),
@@ -129,6 +137,7 @@ class PipelineOptions:
     pose_tta_mirror: bool = False
     mode: str = "video"
     detect_every: int = DEFAULT_DETECT_EVERY
+    detect_every_full: int | None = None
     follow: FollowConfig = field(default_factory=FollowConfig)
     detect_overlap: str = "off"
     shared_thread_pool: bool = False
@@ -139,6 +148,9 @@ class PipelineOptions:
     def __post_init__(self) -> None:
         if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
             raise ValueError(f"detect_every must be a whole number of frames >= 1, got {self.detect_every!r}")
+        full = self.detect_every_full
+        if full is not None and (isinstance(full, bool) or not isinstance(full, int) or full < 1):
+            raise ValueError(f"detect_every_full must be a whole number of frames >= 1, got {full!r}")
         if self.mode not in RUNNING_MODES:
             raise ValueError(f"mode must be one of {RUNNING_MODES}, got {self.mode!r}")
         if self.detect_overlap not in OVERLAPS:
@@ -149,6 +161,13 @@ class PipelineOptions:
             raise ValueError(f"recenter must be a whole number of passes >= 0, got {self.recenter!r}")
         if not 1 <= self.max_hands <= 4:
             raise ValueError(f"max_hands must be in [1, 4], got {self.max_hands}")
+
+    @property
+    def full_period(self) -> int:
+        """The detector's period while ``max_hands`` hands are followed (``detect_every_full`` resolved)."""
+        if self.detect_every_full is not None:
+            return self.detect_every_full
+        return 1 if self.detect_every == 1 else max(DEFAULT_DETECT_EVERY_FULL, self.detect_every)
 
 
 def build_detector(options: PipelineOptions) -> HandDetector:
@@ -263,6 +282,7 @@ class HandPipeline:
             overlap=self.options.detect_overlap,
             confirm_gate_mm=self.options.follow.confirm_gate_mm,
             recenter=self.options.recenter,
+            detect_every_full=self.options.full_period,
         )
 
         self.refiner: HandRefiner | None = None
@@ -303,7 +323,7 @@ class HandPipeline:
             timings["verify"] = _ms(tv)
         t3 = time.perf_counter()
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics, plausibility)
-        if self.options.mode == "video" and self.options.detect_every > 1:
+        if self.options.mode == "video" and max(self.options.detect_every, self.options.full_period) > 1:
             self.follower.observe(hands, poses, boxes, frame.timestamp_us)
         self.finder.after(frame)  # overlap "after": start the detector for the next frame
         t4 = time.perf_counter()

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from depthhand.commands._pipeline_args import DEFAULT_DETECT_EVERY as CLI_DEFAULT
+from depthhand.commands._pipeline_args import DEFAULT_DETECT_EVERY_FULL as CLI_DEFAULT_FULL
 from depthhand.evaluate.live import match_hands
-from depthhand.pipeline import DEFAULT_DETECT_EVERY, HandPipeline, PipelineOptions
+from depthhand.pipeline import DEFAULT_DETECT_EVERY, DEFAULT_DETECT_EVERY_FULL, HandPipeline, PipelineOptions
 from depthhand.runner import joints_in_view
 from depthhand.structures import DepthFrame
 from depthhand.synth.live import SyntheticLive
@@ -31,11 +32,21 @@ def _countable(truth, frame) -> np.ndarray:
 
 
 def _run(
-    take: list, detect_every: int, mode: str = "video", overlap: str = "off"
+    take: list, detect_every: int, mode: str = "video", overlap: str = "off", max_hands: int = 2, full: int | None = -1
 ) -> tuple[list, list[bool], HandPipeline]:
-    """Per frame: the fresh tracked hands' mean joint error against each countable true hand, and detector runs."""
+    """Per frame: the fresh tracked hands' mean joint error against each countable true hand, and detector runs.
+
+    ``full`` is ``detect_every_full`` (-1: ``detect_every``, so that the period does not change with the hands).
+    """
     errors, detected = [], []
-    opts = PipelineOptions(max_hands=2, num_threads=1, detect_every=detect_every, mode=mode, detect_overlap=overlap)
+    opts = PipelineOptions(
+        max_hands=max_hands,
+        num_threads=1,
+        detect_every=detect_every,
+        detect_every_full=detect_every if full == -1 else full,
+        mode=mode,
+        detect_overlap=overlap,
+    )
     with HandPipeline(opts) as pipe:
         for frame, truth in take:
             before = pipe.detections
@@ -118,6 +129,31 @@ def test_image_mode_never_follows(take: list) -> None:
     assert all(detected)
 
 
+def test_every_slot_taken_detects_every_full_period(take: list) -> None:
+    """One hand in view (frames 0-19): with max_hands 1 it fills every slot, so the long period applies."""
+    _, full, _ = _run(take[:20], N, max_hands=1, full=10)
+    _, short, _ = _run(take[:20], N, max_hands=2, full=10)  # a slot is free: a new hand may come, every N
+    assert full[0] and short[0]
+    assert full[10] and sum(full) <= 3, [i for i, d in enumerate(full) if d]  # frames 0 and 10 (+ a lost crop)
+    assert sum(short) >= 20 // N, [i for i, d in enumerate(short) if d]
+    # the followed frames find the hand as the every-N schedule does
+    errors_full, _, _ = _run(take[:20], N, max_hands=1, full=10)
+    errors_n, _, _ = _run(take[:20], N, max_hands=1)
+    assert [len(e) for e in errors_full] == [len(e) for e in errors_n]
+    assert np.mean([e for f in errors_full for e in f]) <= np.mean([e for f in errors_n for e in f]) + 1.0
+
+
+def test_full_period_resolves_its_default() -> None:
+    assert CLI_DEFAULT_FULL == DEFAULT_DETECT_EVERY_FULL
+    assert PipelineOptions().full_period == DEFAULT_DETECT_EVERY_FULL > DEFAULT_DETECT_EVERY
+    assert PipelineOptions(detect_every=1).full_period == 1  # every frame means every frame
+    assert PipelineOptions(detect_every=40).full_period == 40  # never shorter than the period with a slot free
+    assert PipelineOptions(detect_every=1, detect_every_full=5).full_period == 5
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match="detect_every_full"):
+            PipelineOptions(detect_every_full=bad)  # type: ignore[arg-type]
+
+
 def test_detect_every_is_checked_and_the_cli_default_agrees() -> None:
     assert CLI_DEFAULT == DEFAULT_DETECT_EVERY == PipelineOptions().detect_every
     for bad in (0, -1, 1.5, True):
@@ -138,6 +174,10 @@ def test_cli_detect_every() -> None:
     assert pipeline_options(parser.parse_args(["--detect-every", "1"])).detect_every == 1
     with pytest.raises(ValueError, match="--detect-every must be at least 1"):
         pipeline_options(parser.parse_args(["--detect-every", "0"]))
+    assert pipeline_options(parser.parse_args([])).full_period == DEFAULT_DETECT_EVERY_FULL
+    assert pipeline_options(parser.parse_args(["--detect-every-full", "7"])).full_period == 7
+    with pytest.raises(ValueError, match="--detect-every-full must be at least 1"):
+        pipeline_options(parser.parse_args(["--detect-every-full", "0"]))
 
 
 def test_cli_detect_overlap_offers_every_overlap() -> None:

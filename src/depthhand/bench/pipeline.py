@@ -42,11 +42,18 @@ def _live_frames(n_hands: int, count: int, seed: int) -> list[Any]:
     return out
 
 
-def _run_block(pipe: Any, frames: list[Any], stages: dict[str, list[float]], cpu: list[float]) -> int:
-    """Process ``frames`` in order from a fresh state; per-frame stage times and CPU time; detector runs."""
+def _run_block(pipe: Any, frames: list[Any], stages: dict[str, list[float]], cpu: list[float], fps: float = 0.0) -> int:
+    """Process ``frames`` in order from a fresh state; per-frame stage times and CPU time; detector runs.
+
+    ``fps`` > 0 hands the frames over at a camera's pace: each waits for its slot, ``1/fps`` after the last.
+    """
     pipe.reset()
     detections = pipe.detections
+    slot = time.perf_counter()
     for frame, _truth in frames:
+        if fps > 0:
+            slot += 1.0 / fps
+            time.sleep(max(slot - time.perf_counter(), 0.0))
         c0 = time.process_time()
         result = pipe.process(frame)
         cpu.append((time.process_time() - c0) * 1e3)
@@ -184,8 +191,13 @@ def accuracy_frontal(quick: bool) -> BenchResult:
     return _accuracy("frontal", quick)
 
 
-def _entering_hands(seed: int, frames: int, detect_every: int) -> tuple[dict[str, float], dict[int, int], int]:
-    """Accuracy on one live take, each entering hand's delay (frames from countable to found), detector runs."""
+def _entering_hands(
+    seed: int, frames: int, detect_every: int, max_hands: int = 2, **options: Any
+) -> tuple[dict[str, float], dict[int, int], int]:
+    """Accuracy on one live take, each entering hand's delay (frames from countable to found), detector runs.
+
+    ``options`` are further :class:`~depthhand.pipeline.PipelineOptions` fields.
+    """
     from depthhand.evaluate.live import LiveAccuracy, match_hands
     from depthhand.pipeline import HandPipeline, PipelineOptions
     from depthhand.runner import joints_in_view
@@ -194,7 +206,8 @@ def _entering_hands(seed: int, frames: int, detect_every: int) -> tuple[dict[str
     live = SyntheticLive(seed=seed, max_hands=2)
     countable: dict[int, int] = {}
     found: dict[int, int] = {}
-    with HandPipeline(PipelineOptions(max_hands=2, num_threads=2, detect_every=detect_every)) as pipe:
+    opts = PipelineOptions(max_hands=max_hands, num_threads=2, detect_every=detect_every, **options)
+    with HandPipeline(opts) as pipe:
         acc = LiveAccuracy(pipe.joint_set)
         for f in range(frames):
             frame, truth = live.next_frame()

@@ -15,6 +15,8 @@ from depthhand.pose.backends import BACKENDS
 
 DEFAULT_DETECT_EVERY = 3
 """``--detect-every`` default; the same as :data:`depthhand.pipeline.DEFAULT_DETECT_EVERY` (a test checks)."""
+DEFAULT_DETECT_EVERY_FULL = 10
+"""``--detect-every-full`` default; the same as :data:`depthhand.pipeline.DEFAULT_DETECT_EVERY_FULL` (a test checks)."""
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +48,14 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="live streams: while hands are tracked, run the detector every N-th frame and follow the hands in "
         f"between (a new hand may be found a few frames later; 1 = every frame; default {DEFAULT_DETECT_EVERY}; "
         "single images always detect)",
+    )
+    parser.add_argument(
+        "--detect-every-full",
+        type=int,
+        default=None,
+        metavar="N",
+        help="live streams: the detector's period while --max-hands hands are followed (no new hand can be taken "
+        f"then; default {DEFAULT_DETECT_EVERY_FULL}, or 1 with --detect-every 1)",
     )
     parser.add_argument(
         "--detect-overlap",
@@ -147,8 +157,11 @@ def pipeline_options(args: argparse.Namespace) -> Any:
     check_count("--threads", args.threads)
     every = getattr(args, "detect_every", None)
     check_count("--detect-every", every)
+    full = getattr(args, "detect_every_full", None)
+    check_count("--detect-every-full", full)
     return PipelineOptions(
         detect_every=DEFAULT_DETECT_EVERY if every is None else every,
+        detect_every_full=full,
         detect_overlap=getattr(args, "detect_overlap", "off"),
         pose_model=args.model,
         detector=args.detector,

@@ -1,9 +1,10 @@
 """Where a video frame's hands are: followed crops between detections, the detector when it is due.
 
 :class:`HandFinder` decides, frame by frame, whether the detector runs (every ``detect_every``-th frame while hands
-are tracked, at once when a followed crop looks lost, always in image mode or with no hand tracked) and returns the
-frame's boxes, poses and pose patches. The pose network is a callable it is given (``estimate``), so this module
-needs neither ONNX Runtime nor the detector's internals.
+are tracked, every ``detect_every_full``-th while as many as ``max_hands`` are, at once when a followed crop looks
+lost, always in image mode or with no hand tracked) and returns the frame's boxes, poses and pose patches. The pose
+network is a callable it is given (``estimate``), so this module needs neither ONNX Runtime nor the detector's
+internals.
 
 Where the detector runs, relative to the followed crops of a frame due for detection (``overlap``):
 
@@ -52,7 +53,9 @@ class HandFinder:
         follower: Crops around the tracked hands' predicted palm centres.
         tracker: The pipeline's tracker (only its track count is read).
         video: Video mode (image mode detects on every frame).
-        detect_every: The detector's period while hands are followed.
+        detect_every: The detector's period while hands are followed and fewer than ``max_hands`` are.
+        detect_every_full: Its period while ``max_hands`` hands are followed (no new hand can take a slot then, so
+            the detector only confirms and re-centres them; ``None``: ``detect_every``).
         max_hands: Most hands a frame reports.
         overlap: ``"off"``, ``"beside"`` or ``"after"`` (module docstring).
         confirm_gate_mm: Largest palm-to-detection distance of a confirmed followed hand, mm.
@@ -74,6 +77,7 @@ class HandFinder:
         overlap: str = "off",
         confirm_gate_mm: float = 60.0,
         recenter: int = 0,
+        detect_every_full: int | None = None,
     ) -> None:
         if overlap not in OVERLAPS:
             raise ValueError(f"detect_overlap must be one of {OVERLAPS}, got {overlap!r}")
@@ -82,7 +86,10 @@ class HandFinder:
         self.recenter = recenter
         self.detector, self.estimate, self.follower, self.tracker = detector, estimate, follower, tracker
         self.video, self.detect_every, self.max_hands = video, detect_every, max_hands
-        self.overlap = overlap if video and detect_every > 1 else "off"
+        self.detect_every_full = detect_every if detect_every_full is None else detect_every_full
+        if self.detect_every_full < 1:
+            raise ValueError(f"detect_every_full must be >= 1 frame, got {self.detect_every_full}")
+        self.overlap = overlap if video and max(detect_every, self.detect_every_full) > 1 else "off"
         self.confirm_gate_mm = confirm_gate_mm
         self.since_detection = 0
         """Frames since the detector last ran (0: it ran for this frame)."""
@@ -102,7 +109,7 @@ class HandFinder:
         """
         self.last_lost = ""
         pending, self._pending = self._pending, None  # "after": the detector on the previous frame
-        due = self.since_detection + 1 >= self.detect_every or not self.video
+        due = self._due() or not self.video
         beside = pending is None and due and self.overlap == "beside" and self.tracker.num_tracks > 0
         if beside:
             pending = self._submit(frame)  # the detector on this frame, while the followed crops are posed
@@ -147,8 +154,13 @@ class HandFinder:
         """
         if self.overlap != "after" or self._pending is not None or not self.tracker.num_tracks:
             return
-        if self.since_detection + 1 >= self.detect_every:
+        if self._due():
             self._pending = self._submit(dataclasses.replace(frame, depth_mm=np.array(frame.depth_mm)))
+
+    def _due(self) -> bool:
+        """Whether the next frame is due for the detector by the schedule (module docstring)."""
+        full = self.follower.num_followed >= self.max_hands  # seen in the last frame (a coasting track is no hand)
+        return self.since_detection + 1 >= (self.detect_every_full if full else self.detect_every)
 
     def _submit(self, frame: DepthFrame) -> Future[list[HandBox]]:
         """Start the detector on ``frame`` in the worker thread (created on first use)."""

@@ -112,6 +112,11 @@ class HandFollower:
         self._hands.clear()
         self._seen = []
 
+    @property
+    def num_followed(self) -> int:
+        """Hands seen in the last observed frame (those :meth:`boxes` follows)."""
+        return len(self._seen)
+
     def palm_center(self, pose: HandPose) -> F64:
         """(3,) palm centre of a pose, camera mm."""
         out: F64 = pose.joints_xyz_mm[self._palm].astype(np.float64).mean(axis=0)
