@@ -76,16 +76,26 @@ def _value(v: str) -> object:
 
 
 def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
-    """Score the fused and pose rules with ``overrides`` against both truths."""
+    """Score the fused and pose rules with ``overrides`` against both truths.
+
+    Keys ``surface.NAME`` set :class:`~depthhand.interact.surface.SurfaceSettings` fields, the others
+    :class:`~depthhand.interact.touch.TouchSettings` fields.
+    """
     from depthhand.evaluate.touch import evaluate_touch
+    from depthhand.interact.engine import Interaction
+    from depthhand.interact.surface import SurfaceSettings
     from depthhand.interact.touch import TouchSettings
 
     plane = table_plane()
+    surface = {k.removeprefix("surface."): v for k, v in overrides.items() if k.startswith("surface.")}
+    touch = {k: v for k, v in overrides.items() if not k.startswith("surface.")}
     out = {}
     for truth in ("centre", "joint"):
         fr = frames(truth == "joint")
         for rule in ("fused", "pose"):
-            rep = evaluate_touch(fr, plane, TouchSettings(rule=rule, **overrides))  # type: ignore[arg-type]
+            settings = TouchSettings(rule=rule, **touch)  # type: ignore[arg-type]
+            engine = Interaction(touch=settings, plane=plane, surface_settings=SurfaceSettings(**surface))  # type: ignore[arg-type]
+            rep = evaluate_touch(fr, plane, settings, engine=engine)
             e = rep.position_error_mm
             row = {
                 "precision": round(rep.precision, 3), "recall": round(rep.recall, 3),

@@ -267,6 +267,8 @@ class HandPipeline:
                 tta_mirror=self.options.pose_tta_mirror,
             )
         )
+        if self.options.mode == "video":  # a stream's second hand must not cost a session load on its frame
+            self.estimator.prepare(self.options.max_hands)
         self.detector = build_detector(self.options)
         tracker_cfg = dataclasses.replace(self.options.tracker, max_hands=self.options.max_hands)
         self.tracker = HandTracker(tracker_cfg)

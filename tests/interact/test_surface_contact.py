@@ -39,6 +39,45 @@ def test_learning_is_robust_to_a_passing_hand_and_estimates_sigma():
     assert abs(float(np.nanmedian(h))) < 0.5 and 0.5 < float(np.nanstd(z)) < 1.6
 
 
+def test_an_arm_in_view_through_the_learning_frames_is_not_learned_as_table():
+    """A forearm 120 mm up over one corner in every learning frame, outside any hand box (a user who starts with
+    the arm over the table): the model keeps the plane there; without the height gate it learns the arm."""
+    rng = np.random.default_rng(3)
+    frames = _frames(30, 1.0, rng)
+    arm = (slice(60, 120), slice(100, 160))
+    for f in frames:
+        f[arm] -= 120.0 / float(np.abs(PLANE.normal[2]))  # ≈ 120 mm along the normal near the optical axis
+    truth = plane_depth(K, PLANE)
+    learned = {}
+    for gate in (15.0, float("inf")):
+        model = SurfaceModel(K, PLANE, SurfaceSettings(learn_frames=30, learn_max_height_mm=gate))
+        for f in frames:
+            model.observe(f)
+        assert model.ready
+        h, _ = model.height_map(frames[-1])
+        learned[gate] = (float(np.median(np.abs(model.depth_mm[arm] - truth[arm]))), float(np.median(h[arm])))
+        assert float(np.median(np.abs(model.depth_mm[:, :90] - truth[:, :90]))) < 0.6  # the table beside it
+    assert learned[15.0][0] < 0.5 and 100.0 < learned[15.0][1] < 140.0, learned  # the arm reads as an arm
+    assert learned[float("inf")][1] < 5.0, learned  # the old behaviour: the arm became table
+    # an object that really stands there from the start joins after the delay, as one put down later does
+    s = SurfaceSettings(learn_frames=10, update_stride=4, join_after_s=1.0, fps=30.0)
+    model = SurfaceModel(K, PLANE, s)
+    obj = (slice(40, 60), slice(20, 50))
+    base = truth.astype(np.float32)
+    heights = []
+    for _ in range(70):
+        f = (base + rng.normal(0, 1.0, base.shape)).astype(np.float32)
+        f[obj] -= 25.0 / float(model.height_per_mm[50, 35])
+        model.observe(f)
+        heights.append(float(np.median(model.height_map(f)[0][obj])))
+    assert heights[10] == pytest.approx(25.0, abs=2.0) and abs(heights[-1]) < 2.0
+
+
+def test_learn_max_height_must_be_positive():
+    with pytest.raises(ValueError, match="learn_max_height_mm"):
+        SurfaceSettings(learn_max_height_mm=0.0)
+
+
 def test_object_joins_the_surface_after_the_delay_but_hand_boxes_never_do():
     rng = np.random.default_rng(1)
     s = SurfaceSettings(learn_frames=10, update_stride=4, join_after_s=1.0, fps=30.0)

@@ -94,6 +94,10 @@ def test_tracker_contact_ids_and_lost_hand():
     assert {(e.hand_id, e.finger) for e in ups} == {(2, Finger.INDEX), (2, Finger.MIDDLE)}
     down_ids = {(e.hand_id, e.finger): e.contact_id for e in downs}
     assert all(e.contact_id == down_ids[(e.hand_id, e.finger)] for e in ups)
+    # what the tracker reports per finger: the touching one's touch point (here its fingertip), none for hand 2
+    index_1 = tips_at(plane, {Finger.INDEX: 5.0})[Finger.INDEX]
+    assert np.allclose(tr.reported_xyz((1, Finger.INDEX)), index_1)
+    assert tr.reported_xyz((2, Finger.INDEX)) is None  # its touches ended with the hand
     # the event position is the fingertip in camera mm and its height is measured above the tilted plane
     assert downs[0].height_mm == pytest.approx(5.0)
 

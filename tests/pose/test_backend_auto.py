@@ -192,3 +192,14 @@ def test_the_fingerprint_tells_retrained_weights_from_the_same(tmp_path: Path) -
     assert backends.model_fingerprint(f) != base
     f.write_bytes(src[:-1])
     assert backends.model_fingerprint(f) != base  # the size is part of it
+
+
+def test_prepare_opens_every_batch_session_the_live_pipeline_needs() -> None:
+    """Video mode opens the pose sessions of 1..max_hands hands up front (no 10–50 ms load on the frame a second
+    hand appears); image mode (``predict``, where start-up counts) keeps opening them on first use."""
+    from depthhand.pipeline import HandPipeline, PipelineOptions
+
+    with HandPipeline(PipelineOptions(max_hands=3, num_threads=1, pose_backend="onnxruntime")) as pipe:
+        assert sorted(pipe.estimator._backend._sessions) == [1, 2, 3]  # type: ignore[union-attr]
+    with HandPipeline(PipelineOptions(max_hands=3, num_threads=1, mode="image", pose_backend="onnxruntime")) as pipe:
+        assert sorted(pipe.estimator._backend._sessions) == [1]  # type: ignore[union-attr]

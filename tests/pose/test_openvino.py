@@ -61,3 +61,27 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
     assert float(shift_mm.mean()) < 1.0 and float(shift_mm.max()) < 10.0
     with pytest.raises(ValueError, match="expected one of auto, onnxruntime, onnxruntime-int8, openvino, openvino"):
         open_backend(path, "tensorrt")
+
+
+def test_openvino_results_survive_the_next_call_and_prepare() -> None:
+    """The backend reuses one infer request with the input shared: each result must be its own copy, whatever
+    batch comes next, and ``prepare`` (a run of every batch size on zeros) must not disturb later results."""
+    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
+    from depthhand.export.onnx import realistic_patches
+
+    path = shipped_weights(DEFAULT_POSE_MODEL)
+    patches = realistic_patches(np.random.default_rng(5), 6)
+    ort = OnnxRuntimeBackend(path, num_threads=1)
+    ov = open_backend(path, "openvino", num_threads=1)
+    try:
+        ov.prepare(3)
+        first = ov.run(patches[:2])
+        kept = first.copy()
+        second = ov.run(patches[2:])
+        assert np.array_equal(first, kept)  # not overwritten by the next call
+        assert first.shape == (2, 21, 3) and second.shape == (4, 21, 3)
+        ref = ort.run(patches)
+        assert float(np.abs(np.concatenate([first, second]) - ref).max()) <= 1e-4
+    finally:
+        ort.close()
+        ov.close()

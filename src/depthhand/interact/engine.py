@@ -203,7 +203,8 @@ class Interaction:
                 h = point_height(tips[finger], self.plane) if self.plane is not None else float("nan")
                 at = tips[finger]
                 if st.state is TouchState.TOUCH:  # where the rule reports the touch
-                    at = self._touch._last_xyz.get(key, at)
+                    reported = self._touch.reported_xyz(key)
+                    at = at if reported is None else reported
                 if rule == "fused":
                     h = st.height_mm
                 elif rule == "pixels" and pixels is not None and key in pixels:

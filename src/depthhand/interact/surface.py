@@ -9,7 +9,11 @@ noisy it is there (Wilson, ITS 2010; WorldKit; DIRECT, ISS 2016: reference §2.1
 * **learning**: the first ``learn_frames`` frames (≈ 1 s at 30 fps) are stacked; the surface is their per-pixel
   median and σ a robust standard deviation (the RMS deviation from the median of the samples within
   5 · (1.4826 · MAD + 1 mm) of it: outliers such as a passing hand are dropped, the steps of a quantised sensor
-  are kept). Pixels inside the hands' boxes (from the pose) and invalid pixels are not samples;
+  are kept). Pixels inside the hands' boxes (from the pose), invalid pixels and pixels more than
+  ``learn_max_height_mm`` above the plane prior are not samples: a forearm that lies in view, outside the hand's
+  box, through all the learning frames (a user who starts with the arm over the table) is not learned as table.
+  Those pixels keep the prior until they show the surface, and something that really stands on the table there
+  joins it after ``join_after_s`` like an object put down later;
 * **update**: every frame one interleaved set of rows (every ``update_stride``-th row) is visited. Where a pixel
   agrees with the surface (|z| < ``noise_z``) the mean and variance follow an exponential average of weight
   ``update_rate``. Where it disagrees and no hand box covers it, a candidate depth is tracked; once the pixel
@@ -56,6 +60,8 @@ class SurfaceSettings:
         outlier_mm: While learning, samples farther than 5 · 1.4826 · MAD + this from the median are outliers
             (a passing hand), mm; the steps of a quantised sensor (≈ 4–6 mm at 1.2 m for an Astra) stay in.
         prior_sigma_mm_at_1m: σ of the plane prior at 1 m, mm (grows as z²).
+        learn_max_height_mm: While learning, samples higher than this above the plane prior are not surface
+            samples (an arm in view from the start), mm; ``inf`` learns whatever stays put.
     """
 
     learn_frames: int = 30
@@ -67,12 +73,15 @@ class SurfaceSettings:
     sigma_floor_mm: float = 0.5
     outlier_mm: float = 10.0
     prior_sigma_mm_at_1m: float = 1.5
+    learn_max_height_mm: float = 15.0
 
     def __post_init__(self) -> None:
         if self.learn_frames < 1 or self.update_stride < 1:
             raise ValueError("SurfaceSettings.learn_frames and update_stride must be >= 1")
         if not 0 < self.update_rate <= 1 or self.noise_z <= 0 or self.join_after_s <= 0 or self.fps <= 0:
             raise ValueError("SurfaceSettings: update_rate in (0, 1], noise_z, join_after_s and fps > 0")
+        if not self.learn_max_height_mm > 0:
+            raise ValueError(f"SurfaceSettings.learn_max_height_mm must be > 0, got {self.learn_max_height_mm}")
 
     @property
     def join_visits(self) -> int:
@@ -150,6 +159,10 @@ class SurfaceModel:
         self.frames_seen += 1
         if not self._ready:
             sample = np.where(depth > 0, depth, np.nan).astype(np.float32)
+            if np.isfinite(self.settings.learn_max_height_mm):  # self.depth_mm is still the plane prior
+                with np.errstate(invalid="ignore"):
+                    high = (self.depth_mm - sample) * self.height_per_mm > self.settings.learn_max_height_mm
+                sample[high] = np.nan
             for u0, v0, u1, v1 in hand_boxes or []:
                 sample[v0:v1, u0:u1] = np.nan
             self._stack.append(sample)

@@ -156,6 +156,13 @@ class TouchTracker:
     _next_event: int = 1
     _next_contact: int = 1
 
+    def reported_xyz(self, key: tuple[int, Finger]) -> npt.NDArray[np.float64] | None:
+        """Where the last frame reported ``(hand id, finger)`` (``None``: a finger not tracked).
+
+        That is its touch point while it touches, else its fingertip.
+        """
+        return self._last_xyz.get(key)
+
     def _event(
         self,
         etype: EventType,

@@ -53,6 +53,10 @@ class Backend(Protocol):
         """(B, 1, S, S) → (B, J, 3)."""
         ...
 
+    def prepare(self, batches: int) -> None:
+        """Make batches of 1 to ``batches`` patches ready, so that none costs a load on its first frame."""
+        ...
+
     def close(self) -> None:
         """Release the runtime's resources."""
         ...
@@ -103,8 +107,9 @@ class OnnxRuntimeBackend:
     (``add_free_dimension_override_by_name``) lets ONNX Runtime fold them away: the same outputs (tested), the
     network ≈ 5 % faster for one hand and ≈ 10 % for two (BENCHMARKS.md). So batches of 1 to
     :data:`MAX_FIXED_BATCH` patches run on a session of their own size, opened the first time that size comes (the
-    batch-1 session when the backend opens; each other size costs one load, ≈ 10–40 ms, on its first frame), and
-    larger batches on the symbolic-batch session (opened on first use too).
+    batch-1 session when the backend opens; each other size costs one load, ≈ 10–50 ms, on its first frame unless
+    :meth:`prepare` opened it before, as the live pipeline does for up to ``max_hands``), and larger batches on the
+    symbolic-batch session (opened on first use too).
 
     Args:
         path: The exported ``.onnx`` file.
@@ -150,6 +155,14 @@ class OnnxRuntimeBackend:
         """(B, 1, S, S) → (B, J, 3)."""
         out: npt.NDArray[np.float32] = self._session_for(len(patches)).run(["joints"], {"patch": patches})[0]
         return out
+
+    def prepare(self, batches: int) -> None:
+        """Open the sessions of batches 1 to ``batches`` now.
+
+        Each costs ≈ 10–50 ms, otherwise a hitch on the frame that first needs it (a live stream's second hand).
+        """
+        for batch in range(1, max(int(batches), 1) + 1):
+            self._session_for(batch)
 
     def close(self) -> None:
         """Drop the sessions."""
@@ -233,6 +246,15 @@ class OpenVinoBackend:
         request.infer()
         out: npt.NDArray[np.float32] = np.array(request.get_output_tensor(0).data, np.float32)
         return out
+
+    def prepare(self, batches: int) -> None:
+        """Run each batch size from 1 to ``batches`` once on zeros.
+
+        OpenVINO adapts its kernels to a new shape on its first call.
+        """
+        size = int(self.metadata["depthhand.input_size"])
+        for batch in range(1, max(int(batches), 1) + 1):
+            self.run(np.zeros((batch, 1, size, size), np.float32))
 
     def close(self) -> None:
         """Drop the compiled model."""

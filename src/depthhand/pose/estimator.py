@@ -152,6 +152,16 @@ class PoseEstimator:
             patches[i, 0] = crop_depth(frame.depth_mm, crop)
         return patches, crops
 
+    def prepare(self, hands: int) -> None:
+        """Make the network ready for up to ``hands`` hands at once, with every test-time view.
+
+        No frame then pays a runtime's first-use cost
+        (:meth:`Backend.prepare <depthhand.pose.backends.Backend.prepare>`).
+        """
+        if self._backend is None:
+            raise ValueError("PoseEstimator is closed")
+        self._backend.prepare(max(int(hands), 1) * len(self._views))
+
     def run_network(self, patches: F32) -> F32:
         """Raw network output (N, J, 3) in the model's output space for (N, 1, S, S) patches."""
         if self._backend is None:
