@@ -78,8 +78,9 @@ def _value(v: str) -> object:
 def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
     """Score the fused and pose rules with ``overrides`` against both truths.
 
-    Keys ``surface.NAME`` set :class:`~depthhand.interact.surface.SurfaceSettings` fields, the others
-    :class:`~depthhand.interact.touch.TouchSettings` fields.
+    Keys ``surface.NAME`` set :class:`~depthhand.interact.surface.SurfaceSettings` fields, ``fused.NAME``
+    :class:`~depthhand.interact.fused.FusedSettings` fields, the others :class:`~depthhand.interact.touch.TouchSettings`
+    fields.
     """
     from depthhand.evaluate.touch import evaluate_touch
     from depthhand.interact.engine import Interaction
@@ -87,8 +88,13 @@ def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
     from depthhand.interact.touch import TouchSettings
 
     plane = table_plane()
+    from depthhand.interact.fused import FusedSettings
+
     surface = {k.removeprefix("surface."): v for k, v in overrides.items() if k.startswith("surface.")}
-    touch = {k: v for k, v in overrides.items() if not k.startswith("surface.")}
+    fused = {k.removeprefix("fused."): v for k, v in overrides.items() if k.startswith("fused.")}
+    touch = {k: v for k, v in overrides.items() if not k.startswith(("surface.", "fused."))}
+    if fused:
+        touch["fused"] = FusedSettings(**fused)  # type: ignore[arg-type]
     out = {}
     for truth in ("centre", "joint"):
         fr = frames(truth == "joint")

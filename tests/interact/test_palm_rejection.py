@@ -133,3 +133,40 @@ def test_the_pixels_veto_a_touch_the_pose_alone_would_start() -> None:
     assert downs(20.0, s) == 0  # the pixels see the finger 20 mm up: no touch starts
     assert downs(2.0, s) == 1  # they agree it touches
     assert downs(20.0, replace(s, fused_pixel_veto_mm=0.0)) == 1  # control: without the veto the pose decides
+
+
+def test_no_touch_starts_where_the_pixels_see_no_finger_near_the_table() -> None:
+    """A reading that is ``ok`` with no finger pixel near the table (height ``inf``) vetoes a touch start once the
+    pixels have measured the hand's fingers (within ``fused_clear_seen_frames``); a hand whose fingers the pixels
+    never resolve (a low-resolution view) is left to the pose; a touch that has started is not ended by it."""
+    from depthhand.interact.contact import ContactReading
+    from depthhand.interact.touch import TouchTracker
+
+    plane = Plane.facing_camera(800.0)
+
+    def events(frames: list[tuple[float, float]], settings: TouchSettings) -> list[EventType]:
+        """``(pose tip height, pixel reading)`` per frame → the events."""
+        tracker = TouchTracker(replace(settings, fingers=(Finger.INDEX,), emit_move_events=False))
+        out = []
+        for k, (pose_mm, pix_mm) in enumerate(frames):
+            tip = {1: {Finger.INDEX: np.array([0.0, 0.0, 800.0 - pose_mm])}}
+            px = 8 if np.isfinite(pix_mm) else 0
+            reading = {(1, Finger.INDEX): ContactReading(True, pix_mm, pixels=px, noise_mm=25.0)}
+            out += [e.type for e in tracker.update(tip, plane, k * 33_333, reading)]
+        return out
+
+    s = TouchSettings()
+    assert s.fused_clear_veto and s.fused_clear_seen_frames > 0  # on by default
+    seen_then_clear = [(40.0, 40.0)] * 5 + [(1.0, np.inf)] * 8  # measured hovering, then the pose (alone) lands
+    assert EventType.TOUCH_DOWN not in events(seen_then_clear, s)
+    assert EventType.TOUCH_DOWN in events(seen_then_clear, replace(s, fused_clear_veto=False))  # control: the pose
+    assert EventType.TOUCH_DOWN in events([(1.0, np.inf)] * 8, s)  # never measured: the pose decides
+    long_ago = [(40.0, 40.0)] * 5 + [(40.0, np.inf)] * s.fused_clear_seen_frames + [(1.0, np.inf)] * 8
+    assert EventType.TOUCH_DOWN in events(long_ago, s)  # measured too long ago: the pose decides again
+    started = events([(40.0, 40.0)] * 5 + [(1.0, 2.0)] * 4 + [(1.0, np.inf)] * 6, s)  # touching, then occluded
+    assert started.count(EventType.TOUCH_DOWN) == 1 and EventType.TOUCH_UP not in started
+
+
+def test_clear_seen_frames_is_checked() -> None:
+    with pytest.raises(ValueError, match="fused_clear_seen_frames"):
+        TouchSettings(fused_clear_seen_frames=0)

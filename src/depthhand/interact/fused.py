@@ -24,6 +24,10 @@ true contact they read above 13 mm in ≤ 17 % of the first three frames (struct
 vetoed once usually starts a frame later). Ongoing touches are not vetoed. Off by default (0): it cost recall on
 the held-out seed and end to end with the shipped networks (see ``TouchSettings.fused_pixel_veto_mm``).
 
+**Clear veto** (``fused_clear_veto``, on): a touch does not start in a frame whose pixels show no finger near the
+table around the fingertip (an ``ok`` reading of height ``inf``); the filter alone would follow the pose there,
+whose offset puts a raised thumb beside a tapping index finger on the table. Ongoing touches are not vetoed.
+
 Where the pixels give no reading (occlusion, dropout, the surface model still learning) the pose alone updates
 the filter, so the rule degrades to a smoothed pose rule rather than stopping. The touch position is the pixel
 contact where the reading is trusted, else the pose contact (:mod:`depthhand.interact.position`).

@@ -153,6 +153,7 @@ class TouchTracker:
     _pix_avg: dict[tuple[int, Finger], float] = field(default_factory=dict)
     _by_rule: dict[str, TouchSettings] = field(default_factory=dict)
     _disarmed: set[tuple[int, Finger]] = field(default_factory=set)
+    _seen_frames: dict[int, int] = field(default_factory=dict)
     _next_event: int = 1
     _next_contact: int = 1
 
@@ -162,6 +163,27 @@ class TouchTracker:
         That is its touch point while it touches, else its fingertip.
         """
         return self._last_xyz.get(key)
+
+    def _note_seen(
+        self,
+        tips_xyz_mm: dict[int, dict[Finger, npt.NDArray[np.float64]]],
+        pixels: dict[tuple[int, Finger], ContactReading],
+    ) -> None:
+        """Per hand: frames left while its pixels count as resolving its fingers (the clear veto applies then).
+
+        Any finite reading of any of its fingers sets it to ``fused_clear_seen_frames``; each frame without one
+        counts it down.
+        """
+        for hand_id in set(tips_xyz_mm) | set(self._seen_frames):  # hands gone count down too, then are dropped
+            measured = hand_id in tips_xyz_mm and any(
+                (r := pixels.get((hand_id, f))) is not None and r.ok and math.isfinite(r.height_mm)
+                for f in self.settings.fingers
+            )
+            left = self.settings.fused_clear_seen_frames if measured else self._seen_frames.get(hand_id, 0) - 1
+            if left > 0:
+                self._seen_frames[hand_id] = left
+            else:
+                self._seen_frames.pop(hand_id, None)
 
     def _event(
         self,
@@ -250,6 +272,8 @@ class TouchTracker:
         pixel_settings = self._rule_settings("pixels") if pixels else self.settings
         fused_settings = self._rule_settings("fused") if fused else self.settings
         s_veto = self.settings.fused_pixel_veto_mm
+        if fused and self.settings.fused_clear_veto:
+            self._note_seen(tips_xyz_mm, pixels or {})
         for hand_id, tips in tips_xyz_mm.items():
             for finger in self.settings.fingers:
                 if finger not in tips:
@@ -289,6 +313,10 @@ class TouchTracker:
                 veto = s_veto > 0 and fused and prev.state is not TouchState.TOUCH
                 if veto and reading is not None and reading.ok and reading.height_mm > s_veto:
                     h = max(h, settings.touch_enter_mm)  # the pixels see it hover: no touch starts this frame
+                clear = fused and self.settings.fused_clear_veto and prev.state is not TouchState.TOUCH
+                clear = clear and self._seen_frames.get(hand_id, 0) > 0  # the pixels do resolve this hand's fingers
+                if clear and reading is not None and reading.ok and reading.height_mm == math.inf:
+                    h = max(h, settings.touch_enter_mm)  # no finger near the table there: no touch starts
                 rests = resting is not None and hand_id in resting
                 if rests and self.settings.palm_rearm_mm > 0:
                     self._disarmed.add(key)
