@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from depthhand.pose.backends import cpu_flags
+from depthhand.pose.cpu_features import cpu_flags
 
 __all__ = ["CACHE_ENV", "CPU_FLAGS", "MAGIC", "cache_dir", "cached_session", "entry_path"]
 

@@ -10,17 +10,8 @@ import pytest
 
 from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
 from depthhand.pose import backends
-from depthhand.pose.backends import (
-    BACKENDS,
-    cpu_has_bf16,
-    cpu_has_vnni,
-    cpu_runs_int8,
-    int8_path,
-    int8_status,
-    open_backend,
-    openvino_installed,
-    resolve_backend,
-)
+from depthhand.pose.backends import BACKENDS, int8_path, int8_status, open_backend, resolve_backend
+from depthhand.pose.cpu_features import cpu_has_bf16, cpu_has_vnni, cpu_runs_int8, openvino_installed
 from depthhand.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
 CPUINFO = (

@@ -70,7 +70,7 @@ def test_card_backends_block_describes_the_held_out_crops(card: dict[str, Any]) 
 def test_card_bf16_drift_is_what_this_cpu_measures(card: dict[str, Any]) -> None:
     """Re-measure the top-down drift where OpenVINO and a bf16 CPU are present (other CPUs may round otherwise)."""
     from depthhand.evaluate.drift import backend_drift
-    from depthhand.pose.backends import cpu_has_bf16, openvino_installed
+    from depthhand.pose.cpu_features import cpu_has_bf16, openvino_installed
 
     if not (openvino_installed() and cpu_has_bf16()):
         pytest.skip("needs the [openvino] extra and a CPU with native bf16")

@@ -21,7 +21,8 @@ from depthhand.bench.core import BenchResult, benchmark
 
 
 def _installed_backends(path: Any) -> list[str]:
-    from depthhand.pose.backends import int8_status, openvino_installed
+    from depthhand.pose.backends import int8_status
+    from depthhand.pose.cpu_features import openvino_installed
 
     names = ["onnxruntime", "openvino", "openvino-bf16"] if openvino_installed() else ["onnxruntime"]
     return names + (["onnxruntime-1thread", "onnxruntime-int8"] if int8_status(path) is None else [])
@@ -31,7 +32,8 @@ def _installed_backends(path: Any) -> list[str]:
 def bench_backends(quick: bool) -> BenchResult:
     """Median batch-1 network latency of each backend, rounds alternating between them."""
     from depthhand.pipeline import DEFAULT_POSE_MODEL, shipped_weights
-    from depthhand.pose.backends import cpu_has_bf16, cpu_has_vnni, cpu_runs_int8, open_backend, resolve_backend
+    from depthhand.pose.backends import open_backend, resolve_backend
+    from depthhand.pose.cpu_features import cpu_has_bf16, cpu_has_vnni, cpu_runs_int8
     from depthhand.synth.crops import generate_crops
 
     path = shipped_weights(DEFAULT_POSE_MODEL)
@@ -83,7 +85,7 @@ def _drift(name: str, backend: str, quick: bool) -> BenchResult:
 )
 def bench_bf16_drift(quick: bool) -> BenchResult:
     """Mean joint shift, bf16 against fp32, over the held-out crops (the worst scene is the value)."""
-    from depthhand.pose.backends import openvino_installed
+    from depthhand.pose.cpu_features import openvino_installed
 
     if not openvino_installed():
         return BenchResult("pose.bf16_drift", float("nan"), "mm", 0, {"openvino": "not installed"})
