@@ -67,6 +67,8 @@ def table_plane() -> Any:
 
 
 def _value(v: str) -> object:
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
     for cast in (int, float):
         try:
             return cast(v)

@@ -325,7 +325,7 @@ class HandPipeline:
             timings["verify"] = _ms(tv)
         t3 = time.perf_counter()
         hands = self.tracker.update(poses, frame.timestamp_us, list(boxes), frame.intrinsics, plausibility)
-        if self.options.mode == "video" and max(self.options.detect_every, self.options.full_period) > 1:
+        if self.finder.follows:
             self.follower.observe(hands, poses, boxes, frame.timestamp_us)
         self.finder.after(frame)  # overlap "after": start the detector for the next frame
         t4 = time.perf_counter()

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
 from depthhand.pipeline import DEFAULT_POSE_MODEL, PipelineOptions, shipped_weights
-from depthhand.pose.backends import OnnxRuntimeBackend, open_backend
+from depthhand.pose.backends import Backend, OnnxRuntimeBackend, open_backend
 
 
-def test_openvino_matches_onnxruntime_on_the_shipped_model() -> None:
+@pytest.fixture
+def ort_and_openvino() -> Iterator[tuple[Backend, Backend]]:
+    """ONNX Runtime fp32 and OpenVINO fp32 on the shipped pose model, one thread each (closed afterwards)."""
     pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
-    from depthhand.export.onnx import realistic_patches
-
     path = shipped_weights(DEFAULT_POSE_MODEL)
-    patches = realistic_patches(np.random.default_rng(3), 8)
     ort = OnnxRuntimeBackend(path, num_threads=1)
     ov = open_backend(path, "openvino", num_threads=1)
     try:
-        a, b = ort.run(patches), ov.run(patches)
+        yield ort, ov
     finally:
         ort.close()
         ov.close()
+
+
+def test_openvino_matches_onnxruntime_on_the_shipped_model(ort_and_openvino: tuple[Backend, Backend]) -> None:
+    from depthhand.export.onnx import realistic_patches
+
+    ort, ov = ort_and_openvino
+    patches = realistic_patches(np.random.default_rng(3), 8)
+    a, b = ort.run(patches), ov.run(patches)
     assert a.shape == b.shape == (8, 21, 3)
     assert float(np.abs(a - b).max()) <= 1e-4  # normalised units, the export parity tolerance
     assert float(np.abs(a).max()) > 0.05  # not trivially zero
@@ -51,7 +60,7 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
     finally:
         f32.close()
         bf16.close()
-    from depthhand.bench.train import cpu_has_bf16
+    from depthhand.pose.cpu_features import cpu_has_bf16
 
     if cpu_has_bf16():
         assert chosen == "bf16"
@@ -63,25 +72,18 @@ def test_openvino_bf16_stays_close_to_fp32() -> None:
         open_backend(path, "tensorrt")
 
 
-def test_openvino_results_survive_the_next_call_and_prepare() -> None:
+def test_openvino_results_survive_the_next_call_and_prepare(ort_and_openvino: tuple[Backend, Backend]) -> None:
     """The backend reuses one infer request with the input shared: each result must be its own copy, whatever
     batch comes next, and ``prepare`` (a run of every batch size on zeros) must not disturb later results."""
-    pytest.importorskip("openvino", reason="the [openvino] extra is not installed")
     from depthhand.export.onnx import realistic_patches
 
-    path = shipped_weights(DEFAULT_POSE_MODEL)
+    ort, ov = ort_and_openvino
     patches = realistic_patches(np.random.default_rng(5), 6)
-    ort = OnnxRuntimeBackend(path, num_threads=1)
-    ov = open_backend(path, "openvino", num_threads=1)
-    try:
-        ov.prepare(3)
-        first = ov.run(patches[:2])
-        kept = first.copy()
-        second = ov.run(patches[2:])
-        assert np.array_equal(first, kept)  # not overwritten by the next call
-        assert first.shape == (2, 21, 3) and second.shape == (4, 21, 3)
-        ref = ort.run(patches)
-        assert float(np.abs(np.concatenate([first, second]) - ref).max()) <= 1e-4
-    finally:
-        ort.close()
-        ov.close()
+    ov.prepare(3)
+    first = ov.run(patches[:2])
+    kept = first.copy()
+    second = ov.run(patches[2:])
+    assert np.array_equal(first, kept)  # not overwritten by the next call
+    assert first.shape == (2, 21, 3) and second.shape == (4, 21, 3)
+    ref = ort.run(patches)
+    assert float(np.abs(np.concatenate([first, second]) - ref).max()) <= 1e-4

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -17,15 +16,6 @@ from depthhand.bench.core import BenchResult, benchmark, time_calls
 
 MODELS = ("depthhand_fast", "crossinfonet_msra21")
 BATCH = 64
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU runs bfloat16 natively (AVX-512 BF16 or AMX, from /proc/cpuinfo; False elsewhere)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _batch(model: Any) -> dict[str, Any]:
@@ -55,6 +45,7 @@ def bench_train_step(quick: bool) -> BenchResult:
     import torch
 
     from depthhand.models.registry import create_model
+    from depthhand.pose.cpu_features import cpu_has_bf16
     from depthhand.train.distributed import DistInfo
     from depthhand.train.engine import make_optimizer, train_one_epoch
 

@@ -38,7 +38,6 @@ INT8_SOURCE_KEY = "depthhand.int8.source_fingerprint"
 INT8_FLOAT_KEY = "depthhand.int8.float_convs"
 """Metadata key of an int8 copy: the convolutions left in float (comma-separated)."""
 
-
 REQUIRED_KEYS = ("depthhand.joint_set", "depthhand.cube_mm", "depthhand.input_size", "depthhand.output_space")
 
 

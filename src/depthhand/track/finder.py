@@ -89,7 +89,9 @@ class HandFinder:
         self.detect_every_full = detect_every if detect_every_full is None else detect_every_full
         if self.detect_every_full < 1:
             raise ValueError(f"detect_every_full must be >= 1 frame, got {self.detect_every_full}")
-        self.overlap = overlap if video and max(detect_every, self.detect_every_full) > 1 else "off"
+        self.follows = video and max(detect_every, self.detect_every_full) > 1
+        """Whether hands are ever followed between detections (video mode, a period above 1)."""
+        self.overlap = overlap if self.follows else "off"
         self.confirm_gate_mm = confirm_gate_mm
         self.since_detection = 0
         """Frames since the detector last ran (0: it ran for this frame)."""
