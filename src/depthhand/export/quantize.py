@@ -21,6 +21,7 @@ seed 424242.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -177,7 +178,8 @@ def quantize_selective(
     dst = Path(out_path) if out_path else int8_path(src)
     with tempfile.TemporaryDirectory() as tmp:
         pre, trial = Path(tmp) / "pre.onnx", Path(tmp) / "trial.onnx"
-        quant_pre_process(str(src), str(pre))
+        with contextlib.chdir(tmp):  # its symbolic shape pass, where it gives up, leaves a model in the cwd
+            quant_pre_process(str(src.resolve()), str(pre))
         convs = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type == "Conv"]
         ref = _decode(_run(pre, mes.patches), space, mes)
 
