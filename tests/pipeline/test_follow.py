@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -32,11 +33,18 @@ def _countable(truth, frame) -> np.ndarray:
 
 
 def _run(
-    take: list, detect_every: int, mode: str = "video", overlap: str = "off", max_hands: int = 2, full: int | None = -1
+    take: list,
+    detect_every: int,
+    mode: str = "video",
+    overlap: str = "off",
+    max_hands: int = 2,
+    full: int | None = -1,
+    verify_full: bool = False,
 ) -> tuple[list, list[bool], HandPipeline]:
     """Per frame: the fresh tracked hands' mean joint error against each countable true hand, and detector runs.
 
-    ``full`` is ``detect_every_full`` (-1: ``detect_every``, so that the period does not change with the hands).
+    ``full`` is ``detect_every_full`` (-1: ``detect_every``, so that the period does not change with the hands);
+    ``verify_full`` off by default, so that every frame due by the schedule detects.
     """
     errors, detected = [], []
     opts = PipelineOptions(
@@ -46,6 +54,7 @@ def _run(
         detect_every_full=detect_every if full == -1 else full,
         mode=mode,
         detect_overlap=overlap,
+        verify_full=verify_full,
     )
     with HandPipeline(opts) as pipe:
         for frame, truth in take:
@@ -260,3 +269,34 @@ def test_after_drops_a_queued_detection_when_the_crop_is_lost(take: list) -> Non
             gate.set()
             releaser.cancel()
     assert ran == [take[0][0].index, 999], ran  # frame 1's detection never ran
+
+
+def test_verify_full_verifies_the_followed_hand_instead_of_detecting(take: list) -> None:
+    """Every slot taken: with ``verify_full`` the frames due by the full period verify the followed hand instead."""
+    opts = PipelineOptions(max_hands=1, num_threads=1, detect_every=N, detect_every_full=5, verify_full=True)
+    with HandPipeline(opts) as pipe:
+        results = [pipe.process(frame) for frame, _ in take[:16]]
+        detections, verifications = pipe.detections, pipe.finder.verifications
+    with HandPipeline(dataclasses.replace(opts, verify_full=False)) as pipe:
+        plain = [pipe.process(frame) for frame, _ in take[:16]]
+        plain_detections = pipe.detections
+    verified = [i for i, r in enumerate(results) if "verify" in r.timings_ms]
+    assert plain_detections == 4 and [i for i, r in enumerate(plain) if "verify" in r.timings_ms] == [0, 5, 10, 15]
+    assert detections == 1 and verifications == 3 and verified == [0, 5, 10, 15]
+    assert all(len(r.hands) == 1 and r.hands[0].lost_frames == 0 for r in results)
+    ids = {r.hands[0].track_id for r in results}
+    assert len(ids) == 1  # the same hand throughout
+    a = np.array([r.hands[0].pose.joints_xyz_mm for r in results])
+    b = np.array([r.hands[0].pose.joints_xyz_mm for r in plain])
+    assert float(np.linalg.norm(a - b, axis=-1).mean()) < 3.0  # re-centred less often, still the same hand
+
+
+def test_two_followed_crops_on_one_hand_detect(take: list) -> None:
+    """Two followed poses whose palms meet are one hand seen twice: the finder gives them up for a detection."""
+    with HandPipeline(PipelineOptions(max_hands=2, num_threads=1)) as pipe:
+        result = pipe.process(take[0][0])
+        pose = result.hands[0].pose
+        assert pipe.finder._one_hand_twice([pose]) == ""
+        assert pipe.finder._one_hand_twice([pose, pose]) == "two crops on one hand"
+        moved = dataclasses.replace(pose, joints_xyz_mm=pose.joints_xyz_mm + np.float32([60.0, 0.0, 0.0]))
+        assert pipe.finder._one_hand_twice([pose, moved]) == ""

@@ -67,7 +67,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "frames/s, a new hand is found about a frame later)",
     )
     add_pose_runtime_arguments(parser)
-    from depthhand.pipeline import DEFAULT_REFINE, DEFAULT_VERIFY
+    from depthhand.pipeline import DEFAULT_REFINE, DEFAULT_VERIFY, DEFAULT_VERIFY_FULL
 
     parser.add_argument(
         "--refine",
@@ -83,6 +83,14 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="check each hand's pose against its depth (joints on the hand, depth behind the surface, bone lengths, "
         "free space, fit residual): weaker detections with a plausible pose start hands, implausible ones none "
         f"(default {'on' if DEFAULT_VERIFY else 'off'})",
+    )
+    parser.add_argument(
+        "--verify-full",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_VERIFY_FULL,
+        help="live streams, with --verify: while --max-hands hands are followed, verify them every "
+        "--detect-every-full frames instead of running the detector (it still runs on a lost crop; default "
+        f"{'on' if DEFAULT_VERIFY_FULL else 'off'})",
     )
     parser.add_argument(
         "--recenter",
@@ -173,6 +181,7 @@ def pipeline_options(args: argparse.Namespace) -> Any:
         tracker=TrackerConfig(birth_score=args.min_score),
         refine=args.refine,
         verify=args.verify,
+        verify_full=args.verify_full,
         recenter=getattr(args, "recenter", 0),
     )
 

@@ -2,9 +2,11 @@
 
 :class:`HandFinder` decides, frame by frame, whether the detector runs (every ``detect_every``-th frame while hands
 are tracked, every ``detect_every_full``-th while as many as ``max_hands`` are, at once when a followed crop looks
-lost, always in image mode or with no hand tracked) and returns the frame's boxes, poses and pose patches. The pose
-network is a callable it is given (``estimate``), so this module needs neither ONNX Runtime nor the detector's
-internals.
+lost or two followed crops meet on one hand, always in image mode or with no hand tracked) and returns the frame's
+boxes, poses and pose patches. With ``verify_full`` a frame due by ``detect_every_full`` follows the hands and marks
+them for the pipeline's pose-stage verification instead of running the detector (:attr:`HandFinder.verify_due`).
+The pose network is a callable it is given (``estimate``), so this module needs neither ONNX Runtime nor the
+detector's internals.
 
 Where the detector runs, relative to the followed crops of a frame due for detection (``overlap``):
 
@@ -62,6 +64,10 @@ class HandFinder:
         recenter: Passes of re-centring each new detection's crop on its pose's palm centre (0 = none): the box
             takes the palm centre of the pose fitted at its detected centre and is posed again there
             (:meth:`recentered`).
+        verify_full: While ``max_hands`` hands are followed, a frame due for the detector by
+            ``detect_every_full`` follows them instead and marks them for verification (:attr:`verify_due`: the
+            pipeline's pose-stage verification scores them, and the tracker drops a track that stays implausible);
+            the detector runs only when a crop looks lost.
     """
 
     def __init__(
@@ -78,6 +84,7 @@ class HandFinder:
         confirm_gate_mm: float = 60.0,
         recenter: int = 0,
         detect_every_full: int | None = None,
+        verify_full: bool = False,
     ) -> None:
         if overlap not in OVERLAPS:
             raise ValueError(f"detect_overlap must be one of {OVERLAPS}, got {overlap!r}")
@@ -93,8 +100,14 @@ class HandFinder:
         """Whether hands are ever followed between detections (video mode, a period above 1)."""
         self.overlap = overlap if self.follows else "off"
         self.confirm_gate_mm = confirm_gate_mm
+        self.verify_full = verify_full
         self.since_detection = 0
-        """Frames since the detector last ran (0: it ran for this frame)."""
+        """Frames since the detector last ran, or the followed hands were marked for verification in its place (0:
+        this frame)."""
+        self.verify_due = False
+        """Whether this frame's followed hands stand in for a detection (``verify_full``) and are to be verified."""
+        self.verifications = 0
+        """Frames whose followed hands stood in for a detection (``verify_full``)."""
         self.detections = 0
         """Frames on which the detector ran (a followed frame does not count)."""
         self.last_lost = ""
@@ -110,8 +123,11 @@ class HandFinder:
         followed try given up counts too).
         """
         self.last_lost = ""
+        self.verify_due = False
         pending, self._pending = self._pending, None  # "after": the detector on the previous frame
         due = self._due() or not self.video
+        stand_in = due and self.video and pending is None and self._verifies_instead()
+        due = due and not stand_in
         beside = pending is None and due and self.overlap == "beside" and self.tracker.num_tracks > 0
         if beside:
             pending = self._submit(frame)  # the detector on this frame, while the followed crops are posed
@@ -121,11 +137,13 @@ class HandFinder:
                 timings["detect"] += _ms(t0)
                 poses, patches = self.estimate(frame, boxes, timings)
                 t_check = time.perf_counter()
-                self.last_lost = self.follower.lost(poses, patches, boxes)
+                self.last_lost = self.follower.lost(poses, patches, boxes) or self._one_hand_twice(poses)
                 if pending is None:
                     timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
                     if not self.last_lost:
-                        self.since_detection += 1
+                        self.since_detection = 0 if stand_in else self.since_detection + 1
+                        self.verify_due = stand_in
+                        self.verifications += stand_in
                         return boxes, poses, patches
                 elif self.last_lost and not beside:
                     timings["detect"] += _ms(t_check)  # "after": the previous frame's detections are dropped below
@@ -156,13 +174,31 @@ class HandFinder:
         """
         if self.overlap != "after" or self._pending is not None or not self.tracker.num_tracks:
             return
-        if self._due():
+        if self._due() and not self._verifies_instead():
             self._pending = self._submit(dataclasses.replace(frame, depth_mm=np.array(frame.depth_mm)))
+
+    def _full(self) -> bool:
+        """Whether every slot was followed in the last frame (a coasting track is no hand)."""
+        return self.follower.num_followed >= self.max_hands
 
     def _due(self) -> bool:
         """Whether the next frame is due for the detector by the schedule (module docstring)."""
-        full = self.follower.num_followed >= self.max_hands  # seen in the last frame (a coasting track is no hand)
-        return self.since_detection + 1 >= (self.detect_every_full if full else self.detect_every)
+        return self.since_detection + 1 >= (self.detect_every_full if self._full() else self.detect_every)
+
+    def _verifies_instead(self) -> bool:
+        """Whether a frame due now verifies the followed hands instead of detecting (``verify_full``)."""
+        return self.verify_full and self._full() and self.tracker.num_tracks > 0
+
+    def _one_hand_twice(self, poses: list[HandPose]) -> str:
+        """``"two crops on one hand"`` where two followed palms lie within :data:`DUPLICATE_MM`, else ``""``."""
+        if len(poses) < 2:
+            return ""
+        palms = [self.follower.palm_center(p) for p in poses]
+        for i in range(len(palms)):
+            for k in range(i):
+                if float(np.linalg.norm(palms[i] - palms[k])) <= DUPLICATE_MM:
+                    return "two crops on one hand"
+        return ""
 
     def _submit(self, frame: DepthFrame) -> Future[list[HandBox]]:
         """Start the detector on ``frame`` in the worker thread (created on first use)."""
@@ -237,6 +273,7 @@ class HandFinder:
             self._pending.result()
             self._pending = None
         self.since_detection = 0
+        self.verify_due = False
 
     def close(self) -> None:
         """Stop the worker thread (waiting for a detection still running)."""
