@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from depthhand.geometry.plane import Plane
-from depthhand.interact.contact import ContactSettings, measure_hand
-from depthhand.interact.fingertip import finger_mask
+from depthhand.interact.contact import ContactSettings, _array_median, measure_hand
+from depthhand.interact.fingertip import finger_mask, tip_statistic
 from depthhand.interact.surface import SurfaceModel
 from depthhand.interact.touch import FingerState, TouchSettings, TouchState, step_finger
 from depthhand.skeleton import CANONICAL21, Finger
@@ -177,3 +177,33 @@ def test_release_debounce_ignores_one_outlying_frame():
     assert st3.state is TouchState.HOVER
     one, ev, _ = step_finger(st, 20.0, settings)  # without the debounce the outlier ends the touch
     assert one.state is TouchState.HOVER and ev[0].value == "touch_up"
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 30.0, 45.0, 90.0, 135.0, 200.0, 250.0, 315.0])
+def test_the_low_part_runs_back_along_the_finger_in_every_direction(angle_deg: float) -> None:
+    """A flat strip behind the tip, at any image angle: its whole length is the low part (the corridor's box)."""
+    radius, length, half_width = 20.0, 45.0, 3.0
+    ax, ay = float(np.cos(np.radians(angle_deg))), float(np.sin(np.radians(angle_deg)))
+    size = 200
+    tip = (100.0, 100.0)
+    vv, uu = np.mgrid[0:size, 0:size].astype(np.float64)
+    along = (uu - tip[0]) * ax + (vv - tip[1]) * ay
+    across = np.abs(-(uu - tip[0]) * ay + (vv - tip[1]) * ax)
+    strip = (along <= 0.0) & (along >= -length) & (across <= half_width)
+    labels = strip.astype(np.int32)
+    h = np.where(strip, 6.0, 0.0).astype(np.float32)
+    sigma = np.ones_like(h)
+    tip_px = tip_statistic(labels, h, sigma, tip, (ax, ay), radius, 4, 6.0, 4.0)
+    assert tip_px is not None
+    # the farthest strip pixels along the axis are the tip pixels; the low part reaches back to the strip's end
+    expected = float(-(along[strip]).min()) - float(-(along[tip_px.v, tip_px.u]).mean())
+    assert abs(tip_px.low_length_px - expected) <= 1.0, (tip_px.low_length_px, expected)
+    assert tip_px.low_length_px > length - 3.0
+
+
+def test_array_median_is_numpys_median_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    for n in [*range(1, 40), 999, 1000]:
+        for _ in range(20):
+            x = rng.normal(30.0, 20.0, n).astype(np.float32)
+            assert _array_median(x) == float(np.median(x))

@@ -34,6 +34,7 @@ their surface points and how far the low part of the blob runs back along the fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,7 +191,17 @@ def tip_statistic(
     tip_u, tip_v = float(tu.mean()), float(tv.mean())
     r3 = 3.0 * radius_px  # the low part is looked for within 3 search radii of the tip (≈ 84 mm)
     c0, r0 = max(int(tip_u - r3), 0), max(int(tip_v - r3), 0)
-    vs_all, us_all = np.nonzero(labels[r0 : min(int(tip_v + r3) + 1, hh), c0 : min(int(tip_u + r3) + 1, ww)] == best)
+    c1, r1 = min(int(tip_u + r3) + 1, ww), min(int(tip_v + r3) + 1, hh)
+    # only the corridor behind the tip can hold the low part: its bounding box within that window (same pixels)
+    back = math.sqrt(2.0) * (r3 + 2.0)  # no pixel of the window lies farther from the tip
+    cu_ = (tip_u, tip_u - back * ax)
+    cv_ = (tip_v, tip_v - back * ay)
+    wu, wv = width_px * abs(ay), width_px * abs(ax)
+    c0, c1 = max(c0, math.floor(min(cu_) - wu) - 1), min(c1, math.ceil(max(cu_) + wu) + 2)
+    r0, r1 = max(r0, math.floor(min(cv_) - wv) - 1), min(r1, math.ceil(max(cv_) + wv) + 2)
+    if c1 <= c0 or r1 <= r0:
+        return TipPixels(stat, sig, int(k), tu, tv, 0.0, len(us))
+    vs_all, us_all = np.nonzero(labels[r0:r1, c0:c1] == best)
     vs_all, us_all = vs_all + r0, us_all + c0
     along_all = (us_all - tip_u) * ax + (vs_all - tip_v) * ay
     across = np.abs(-(us_all - tip_u) * ay + (vs_all - tip_v) * ax)
