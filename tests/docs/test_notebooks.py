@@ -22,8 +22,9 @@ def _execute(name: str, env: dict[str, str] | None = None) -> None:
     saved = dict(os.environ)
     os.environ.update(env or {})  # the kernel inherits this process's environment
     try:
+        # the cell timeout guards against a hung kernel, not speed: the training cell took > 240 s on a loaded machine
         client = nbclient.NotebookClient(
-            book, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+            book, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
         )
         client.execute()
     finally:
