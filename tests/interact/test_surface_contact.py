@@ -151,7 +151,9 @@ def test_pixel_rule_on_clean_rendered_taps_and_hover():
     # this hand's tip pixels read 2-4 mm at contact, near the 5-mm enter threshold: the EWMA (α 0.5) and the 2-frame
     # debounce put its touch-down 3 frames late (median over the stress benchmark: 0 frames)
     assert tap.down_delay_median_frames <= 3.0
-    assert tap.rules is not None and tap.rules.get("pixels", 0) > 0.9 * sum(tap.rules.values())
+    # the pixels decide the tapping finger (≤ 20 mm up) in every frame; fingers the pose puts above
+    # ContactSettings.near_table_mm are not measured, and the pose decides them
+    assert tap.rules is not None and tap.rules.get("pixels", 0) >= 0.9 * tap.frames
     hover = _score("hover", "pixels")
     assert hover.true_contacts == 0 and hover.false_touches == 0
     # the pose rule's 18-mm release never lets go between 10-20 mm lifts: one detection spans several taps
