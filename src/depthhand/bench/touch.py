@@ -74,4 +74,5 @@ def touch_pipeline(quick: bool) -> BenchResult:
         _record(details, name, rep)
         details[f"{name}_pos_err_median_mm"] = rep.position_error_mm["median"]
         details[f"{name}_down_delay_frames"] = rep.down_delay_frames
+        details[f"{name}_down_delay_median_frames"] = rep.down_delay_median_frames  # the target is the median
     return BenchResult("serve.touch_pipeline", details["default_precision"], "precision", n, details)
