@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from depthhand.geometry.plane import Plane
-from depthhand.interact.contact import ContactSettings, _array_median, measure_hand
+from depthhand.interact.contact import ContactSettings, measure_hand
 from depthhand.interact.fingertip import finger_mask, tip_statistic
 from depthhand.interact.surface import SurfaceModel
 from depthhand.interact.touch import FingerState, TouchSettings, TouchState, step_finger
@@ -199,11 +199,3 @@ def test_the_low_part_runs_back_along_the_finger_in_every_direction(angle_deg: f
     expected = float(-(along[strip]).min()) - float(-(along[tip_px.v, tip_px.u]).mean())
     assert abs(tip_px.low_length_px - expected) <= 1.0, (tip_px.low_length_px, expected)
     assert tip_px.low_length_px > length - 3.0
-
-
-def test_array_median_is_numpys_median_bit_for_bit() -> None:
-    rng = np.random.default_rng(7)
-    for n in [*range(1, 40), 999, 1000]:
-        for _ in range(20):
-            x = rng.normal(30.0, 20.0, n).astype(np.float32)
-            assert _array_median(x) == float(np.median(x))

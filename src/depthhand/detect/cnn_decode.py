@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from depthhand.numeric import median
+
 F32 = npt.NDArray[np.float32]
 STRIDE = 4
 INPUT_WIDTH = 160
@@ -296,7 +298,7 @@ def surface_depth(
     if vals.size == 0:
         return 0.0
     near = _percentile_linear(vals, 0.1)
-    return _median(vals[vals <= near + layer_mm])
+    return median(vals[vals <= near + layer_mm])
 
 
 def _percentile_linear(vals: npt.NDArray[np.float64], q: float) -> float:
@@ -310,13 +312,3 @@ def _percentile_linear(vals: npt.NDArray[np.float64], q: float) -> float:
     gamma = virtual - lo
     diff = b - a
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
-
-
-def _median(vals: npt.NDArray[np.float64]) -> float:
-    """``np.median(vals)`` for non-empty ``vals``."""
-    n = vals.size
-    k = n // 2
-    if n % 2:
-        return float(np.partition(vals, k)[k])
-    part = np.partition(vals, (k - 1, k))
-    return (float(part[k - 1]) + float(part[k])) / 2

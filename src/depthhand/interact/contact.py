@@ -37,6 +37,7 @@ import numpy.typing as npt
 from depthhand.geometry.plane import Plane, project_to_plane
 from depthhand.interact.fingertip import finger_mask, tip_statistic
 from depthhand.interact.surface import SurfaceModel
+from depthhand.numeric import median
 from depthhand.skeleton import Finger, JointSet
 
 F32 = npt.NDArray[np.float32]
@@ -150,23 +151,6 @@ def _back_joint(joint_set: JointSet, tip_idx: int, steps: int = 2) -> int:
     return j
 
 
-def _median(values: F64) -> float:
-    """Median of a few float64 values (``np.median``'s result without its overhead)."""
-    x: list[float] = sorted(values.tolist())
-    n = len(x)
-    return x[n // 2] if n % 2 else (x[n // 2 - 1] + x[n // 2]) / 2
-
-
-def _array_median(values: F32) -> float:
-    """``float(np.median(values))`` of a 1-D array, bit for bit, by one partition (np.median's checks cost ×8)."""
-    n = len(values)
-    k = n // 2
-    if n % 2:
-        return float(np.partition(values, k)[k])
-    part = np.partition(values, (k - 1, k))
-    return float(np.mean(part[k - 1 : k + 1]))
-
-
 def measure_hand(
     depth_mm: npt.NDArray[np.floating],
     surface: SurfaceModel,
@@ -206,7 +190,7 @@ def measure_hand(
     if not tips:
         return {}
     pts = np.array([p for tri in tips.values() for p in tri[:2]])
-    z_ref = _median(pts[:, 2])
+    z_ref = median(pts[:, 2])
     px_per_mm = k.fx / z_ref
     margin = settings.margin_mm * px_per_mm
     u = k.fx * pts[:, 0] / pts[:, 2] + k.cx
@@ -292,7 +276,7 @@ def hand_box(
         return None
     u = k.fx * j[:, 0] / j[:, 2] + k.cx
     v = k.fy * j[:, 1] / j[:, 2] + k.cy
-    m = margin_mm * k.fx / _median(j[:, 2])
+    m = margin_mm * k.fx / median(j[:, 2])
     u0, v0 = max(int(u.min() - m), 0), max(int(v.min() - m), 0)
     u1, v1 = min(int(u.max() + m) + 1, k.width), min(int(v.max() + m) + 1, k.height)
     if u1 <= u0 or v1 <= v0:
@@ -332,4 +316,4 @@ def palm_pixel_height(
     n_disk = int(disk.sum())
     if n_disk == 0 or above.sum() < min_fraction * n_disk:
         return None
-    return _array_median(h[above])
+    return median(h[above])
