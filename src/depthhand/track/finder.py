@@ -3,8 +3,9 @@
 :class:`HandFinder` decides, frame by frame, whether the detector runs (every ``detect_every``-th frame while hands
 are tracked, every ``detect_every_full``-th while as many as ``max_hands`` are, at once when a followed crop looks
 lost or two followed crops meet on one hand, always in image mode or with no hand tracked) and returns the frame's
-boxes, poses and pose patches. With ``verify_full`` a frame due by ``detect_every_full`` follows the hands and marks
-them for the pipeline's pose-stage verification instead of running the detector (:attr:`HandFinder.verify_due`).
+boxes, poses and pose patches. With ``verify_full`` a frame due by ``detect_every_full`` follows the hands and, as a
+detection frame does, restarts the schedule (``since_detection`` 0: the pipeline's pose-stage verification scores
+them) instead of running the detector.
 The pose network is a callable it is given (``estimate``), so this module needs neither ONNX Runtime nor the
 detector's internals.
 
@@ -65,8 +66,8 @@ class HandFinder:
             takes the palm centre of the pose fitted at its detected centre and is posed again there
             (:meth:`recentered`).
         verify_full: While ``max_hands`` hands are followed, a frame due for the detector by
-            ``detect_every_full`` follows them instead and marks them for verification (:attr:`verify_due`: the
-            pipeline's pose-stage verification scores them, and the tracker drops a track that stays implausible);
+            ``detect_every_full`` follows them instead and restarts the schedule (the pipeline's pose-stage
+            verification scores them, and the tracker drops a track that stays implausible);
             the detector runs only when a crop looks lost.
     """
 
@@ -104,8 +105,6 @@ class HandFinder:
         self.since_detection = 0
         """Frames since the detector last ran, or the followed hands were marked for verification in its place (0:
         this frame)."""
-        self.verify_due = False
-        """Whether this frame's followed hands stand in for a detection (``verify_full``) and are to be verified."""
         self.verifications = 0
         """Frames whose followed hands stood in for a detection (``verify_full``)."""
         self.detections = 0
@@ -123,7 +122,6 @@ class HandFinder:
         followed try given up counts too).
         """
         self.last_lost = ""
-        self.verify_due = False
         pending, self._pending = self._pending, None  # "after": the detector on the previous frame
         due = self._due() or not self.video
         stand_in = due and self.video and pending is None and self._verifies_instead()
@@ -142,7 +140,6 @@ class HandFinder:
                     timings["detect"] += _ms(t_check)  # deciding whether to detect belongs to finding the hands
                     if not self.last_lost:
                         self.since_detection = 0 if stand_in else self.since_detection + 1
-                        self.verify_due = stand_in
                         self.verifications += stand_in
                         return boxes, poses, patches
                 elif self.last_lost and not beside:
@@ -194,11 +191,7 @@ class HandFinder:
         if len(poses) < 2:
             return ""
         palms = [self.follower.palm_center(p) for p in poses]
-        for i in range(len(palms)):
-            for k in range(i):
-                if float(np.linalg.norm(palms[i] - palms[k])) <= DUPLICATE_MM:
-                    return "two crops on one hand"
-        return ""
+        return "two crops on one hand" if len(_distinct(palms)) < len(palms) else ""
 
     def _submit(self, frame: DepthFrame) -> Future[list[HandBox]]:
         """Start the detector on ``frame`` in the worker thread (created on first use)."""
@@ -258,11 +251,7 @@ class HandFinder:
             boxes = moved
             poses, patches = self.estimate(frame, boxes, timings)
         if self.recenter and len(boxes) > 1:  # two detections of one hand (palm and wrist) meet at its palm
-            centers = [np.asarray(b.center_xyz_mm, np.float64) for b in boxes]
-            keep: list[int] = []
-            for i, c in enumerate(centers):  # best score first (the detector's order)
-                if all(float(np.linalg.norm(c - centers[k])) > DUPLICATE_MM for k in keep):
-                    keep.append(i)
+            keep = _distinct([np.asarray(b.center_xyz_mm, np.float64) for b in boxes])  # best score first
             if len(keep) < len(boxes):
                 boxes, poses, patches = [boxes[i] for i in keep], [poses[i] for i in keep], patches[keep]
         return boxes, poses, patches
@@ -273,7 +262,6 @@ class HandFinder:
             self._pending.result()
             self._pending = None
         self.since_detection = 0
-        self.verify_due = False
 
     def close(self) -> None:
         """Stop the worker thread (waiting for a detection still running)."""
@@ -281,6 +269,15 @@ class HandFinder:
         if self._worker is not None:
             self._worker.shutdown(wait=True)
             self._worker = None
+
+
+def _distinct(centers: list[np.ndarray]) -> list[int]:
+    """Indices of the centres (mm) kept when each one within :data:`DUPLICATE_MM` of an earlier kept one is dropped."""
+    keep: list[int] = []
+    for i, c in enumerate(centers):
+        if all(float(np.linalg.norm(c - centers[k])) > DUPLICATE_MM for k in keep):
+            keep.append(i)
+    return keep
 
 
 def _ms(t0: float) -> float:
