@@ -81,8 +81,9 @@ def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
     """Score the fused and pose rules with ``overrides`` against both truths.
 
     Keys ``surface.NAME`` set :class:`~depthhand.interact.surface.SurfaceSettings` fields, ``fused.NAME``
-    :class:`~depthhand.interact.fused.FusedSettings` fields, the others :class:`~depthhand.interact.touch.TouchSettings`
-    fields.
+    :class:`~depthhand.interact.fused.FusedSettings` fields, ``contact.NAME``
+    :class:`~depthhand.interact.contact.ContactSettings` fields, the others
+    :class:`~depthhand.interact.touch.TouchSettings` fields.
     """
     from depthhand.evaluate.touch import evaluate_touch
     from depthhand.interact.engine import Interaction
@@ -90,11 +91,13 @@ def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
     from depthhand.interact.touch import TouchSettings
 
     plane = table_plane()
+    from depthhand.interact.contact import ContactSettings
     from depthhand.interact.fused import FusedSettings
 
     surface = {k.removeprefix("surface."): v for k, v in overrides.items() if k.startswith("surface.")}
     fused = {k.removeprefix("fused."): v for k, v in overrides.items() if k.startswith("fused.")}
-    touch = {k: v for k, v in overrides.items() if not k.startswith(("surface.", "fused."))}
+    contact = {k.removeprefix("contact."): v for k, v in overrides.items() if k.startswith("contact.")}
+    touch = {k: v for k, v in overrides.items() if not k.startswith(("surface.", "fused.", "contact."))}
     if fused:
         touch["fused"] = FusedSettings(**fused)  # type: ignore[arg-type]
     out = {}
@@ -102,7 +105,10 @@ def evaluate(overrides: dict[str, object]) -> dict[str, dict[str, float]]:
         fr = frames(truth == "joint")
         for rule in ("fused", "pose"):
             settings = TouchSettings(rule=rule, **touch)  # type: ignore[arg-type]
-            engine = Interaction(touch=settings, plane=plane, surface_settings=SurfaceSettings(**surface))  # type: ignore[arg-type]
+            engine = Interaction(
+                touch=settings, plane=plane, surface_settings=SurfaceSettings(**surface),  # type: ignore[arg-type]
+                contact=ContactSettings(**contact),  # type: ignore[arg-type]
+            )  # fmt: skip
             rep = evaluate_touch(fr, plane, settings, engine=engine)
             e = rep.position_error_mm
             row = {
